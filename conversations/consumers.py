@@ -1,0 +1,331 @@
+"""Websocket consumers: authenticate, join groups, parse frames, call services.
+
+The chat protocol is contracts/chat-protocol.md (docs/chat-protocol.md); the
+desk protocol is docs/chat-protocol.md, "Agent desk socket".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from urllib.parse import parse_qs
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from conversations import events, selectors, services
+from conversations.models import Conversation, Message
+from conversations.protocol import message_payload, status_payload
+from helpdesk.origins import origin_allowed, origin_of
+from helpdesk.ratelimit import allow
+
+logger = logging.getLogger(__name__)
+
+# Database work runs on a thread pool rather than the single shared thread, so
+# one slow query does not hold up every socket of the process.
+db = partial(database_sync_to_async, thread_sensitive=False)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TOO_BIG = 1009
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str, **extra):
+        super().__init__(detail)
+        self.code, self.detail, self.extra = code, detail, extra
+
+
+def _text(frame: dict, name: str, *, max_length: int, code: str = "bad_frame") -> str:
+    value = frame.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise FrameError("bad_frame", f"'{name}' must be a non-empty string")
+    if len(value) > max_length:
+        raise FrameError(code, f"'{name}' is longer than {max_length} characters")
+    return value
+
+
+def _int(frame: dict, name: str) -> int:
+    value = frame.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FrameError("bad_frame", f"'{name}' must be a non-negative integer")
+    return value
+
+
+def _uuid(frame: dict, name: str) -> UUID:
+    value = frame.get(name)
+    try:
+        if isinstance(value, str):
+            return UUID(value)
+    except ValueError:
+        pass
+    raise FrameError("bad_frame", f"'{name}' must be a conversation id")
+
+
+class FrameConsumer(AsyncWebsocketConsumer):
+    """JSON frames with a `type`, each to a `frame_<type>` method; errors as frames."""
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None:
+            await self.send_error("bad_frame", "frames must be JSON text")
+            return
+        if len(text_data.encode()) > settings.CHAT_MAX_FRAME:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_frame", "not JSON")
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        handler = (
+            getattr(self, "frame_" + kind.replace(".", "_"), None)
+            if isinstance(kind, str)
+            else None
+        )
+        if handler is None or not kind.replace(".", "").replace("_", "").isalnum():
+            await self.send_error("bad_frame", "unknown or missing frame type")
+            return
+        try:
+            await handler(frame)
+        except FrameError as error:
+            await self.send_error(error.code, error.detail, **error.extra)
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+    async def send_error(self, code: str, detail: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with a code: a refused handshake would carry no reason."""
+        await self.accept()
+        await self.close(code=code)
+
+    async def send_history(self, conversation_id: UUID, after_seq: int) -> None:
+        messages = await db(selectors.messages_after)(conversation_id, after_seq)
+        for message in messages:
+            await self.send_json({"type": "message", "message": message_payload(message)})
+
+
+class ChatConsumer(FrameConsumer):
+    """/ws/chat/?token=…: one customer's socket on one conversation."""
+
+    conversation_id: UUID | None = None
+
+    async def connect(self):
+        if not origin_allowed(origin_of(self.scope), required=False):
+            await self.refuse(CLOSE_FORBIDDEN_ORIGIN)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        session = services.read_chat_token((query.get("token") or [None])[0])
+        conversation = await db(self._load)(session) if session else None
+        if conversation is None:
+            await self.refuse(CLOSE_UNAUTHORIZED)
+            return
+        self.conversation_id = conversation.id
+        self.group = events.conversation_group(conversation.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "status", **status_payload(conversation)})
+
+    @staticmethod
+    def _load(session) -> Conversation | None:
+        customer_id, conversation_id = session
+        return (
+            Conversation.objects.select_related("assignee")
+            .filter(pk=conversation_id, customer_id=customer_id)
+            .first()
+        )
+
+    async def disconnect(self, code):
+        if self.conversation_id is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def frame_message_send(self, frame):
+        client_id = _text(frame, "client_id", max_length=64)
+        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+        attachments = frame.get("attachments", [])
+        if not isinstance(attachments, list):
+            raise FrameError("bad_frame", "'attachments' must be a list", client_id=client_id)
+        if attachments:
+            raise FrameError("not_found", "unknown attachment", client_id=client_id)
+        if not await allow(f"chat:{self.conversation_id.hex}", limit=settings.CHAT_RATE_LIMIT):
+            raise FrameError("rate_limited", "too many messages, slow down", client_id=client_id)
+        try:
+            message, created = await db(services.post_customer_message)(
+                conversation_id=self.conversation_id, client_id=client_id, body=body
+            )
+        except services.ConversationClosed:
+            raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
+        if not created:
+            # A retry: this socket gets the stored message back; the others had it.
+            await self.send_json({"type": "message", "message": message_payload(message)})
+
+    async def frame_resume(self, frame):
+        await self.send_history(self.conversation_id, _int(frame, "after_seq"))
+
+    async def frame_typing(self, frame):
+        on = frame.get("on")
+        if not isinstance(on, bool):
+            raise FrameError("bad_frame", "'on' must be true or false")
+        await self.channel_layer.group_send(
+            self.group,
+            events.typing_event(conversation_id=self.conversation_id, sender="customer", on=on),
+        )
+
+    async def frame_read(self, frame):
+        await db(services.mark_read)(
+            conversation_id=self.conversation_id,
+            reader=Message.Sender.CUSTOMER,
+            up_to_seq=_int(frame, "up_to_seq"),
+        )
+
+    async def frame_handoff(self, frame):
+        try:
+            await db(services.request_handoff)(conversation_id=self.conversation_id)
+        except services.ConversationClosed:
+            raise FrameError("closed", "this conversation is closed") from None
+
+    async def frame_survey_answer(self, frame):
+        raise FrameError("not_found", "no such survey")
+
+    # Group events → frames.
+    async def chat_message(self, event):
+        await self.send_json({"type": "message", "message": event["message"]})
+
+    async def chat_status(self, event):
+        payload = {k: v for k, v in event.items() if k not in ("type", "conversation")}
+        await self.send_json({"type": "status", **payload})
+
+    async def chat_typing(self, event):
+        if event["sender"] != "customer":
+            await self.send_json({"type": "typing", "sender": event["sender"], "on": event["on"]})
+
+    async def chat_read(self, event):
+        if event["reader"] == Message.Sender.AGENT:
+            await self.send_json({"type": "read", "up_to_seq": event["up_to_seq"]})
+
+
+class DeskConsumer(FrameConsumer):
+    """/ws/desk/: an agent's socket (session login), live queue and open conversations."""
+
+    agent = None
+
+    async def connect(self):
+        if not origin_allowed(origin_of(self.scope), required=True):
+            await self.refuse(CLOSE_FORBIDDEN_ORIGIN)
+            return
+        self.agent = await db(selectors.agent_for_user)(self.scope.get("user"))
+        if self.agent is None:
+            await self.refuse(CLOSE_UNAUTHORIZED)
+            return
+        self.subscribed: set[UUID] = set()
+        await self.channel_layer.group_add(events.DESK_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.agent is None:
+            return
+        await self.channel_layer.group_discard(events.DESK_GROUP, self.channel_name)
+        for conversation_id in self.subscribed:
+            await self.channel_layer.group_discard(
+                events.conversation_group(conversation_id), self.channel_name
+            )
+
+    def _visible(self, conversation_id: UUID) -> Conversation | None:
+        return selectors.visible_conversations(self.agent).filter(pk=conversation_id).first()
+
+    async def _conversation(self, frame) -> Conversation:
+        conversation = await db(self._visible)(_uuid(frame, "conversation"))
+        if conversation is None:
+            raise FrameError("not_found", "no such conversation")
+        return conversation
+
+    async def frame_subscribe(self, frame):
+        conversation = await self._conversation(frame)
+        if conversation.id not in self.subscribed:
+            self.subscribed.add(conversation.id)
+            await self.channel_layer.group_add(
+                events.conversation_group(conversation.id), self.channel_name
+            )
+        await self.send_json({"type": "subscribed", "conversation": str(conversation.id)})
+        await self.send_json({"type": "status", **status_payload(conversation)})
+
+    async def frame_resume(self, frame):
+        conversation = await self._conversation(frame)
+        await self.send_history(conversation.id, _int(frame, "after_seq"))
+
+    async def frame_message_send(self, frame):
+        conversation = await self._conversation(frame)
+        client_id = _text(frame, "client_id", max_length=64)
+        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+        if conversation.assignee_id != self.agent.pk:
+            raise FrameError(
+                "forbidden", "take the conversation before replying", client_id=client_id
+            )
+        if not conversation.is_open:
+            raise FrameError("closed", "this conversation is closed", client_id=client_id)
+        if not await allow(f"desk:{self.agent.pk}", limit=settings.CHAT_RATE_LIMIT * 3):
+            raise FrameError("rate_limited", "too many messages, slow down", client_id=client_id)
+        try:
+            message, created = await db(services.post_agent_message)(
+                conversation=conversation, agent=self.agent, client_id=client_id, body=body
+            )
+        except services.ConversationClosed:
+            raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
+        if not created:
+            await self.send_json({"type": "message", "message": message_payload(message)})
+
+    async def frame_typing(self, frame):
+        conversation = await self._conversation(frame)
+        on = frame.get("on")
+        if not isinstance(on, bool):
+            raise FrameError("bad_frame", "'on' must be true or false")
+        await self.channel_layer.group_send(
+            events.conversation_group(conversation.id),
+            events.typing_event(conversation_id=conversation.id, sender="agent", on=on),
+        )
+
+    async def frame_read(self, frame):
+        conversation = await self._conversation(frame)
+        if conversation.assignee_id == self.agent.pk:
+            await db(services.mark_read)(
+                conversation_id=conversation.id,
+                reader=Message.Sender.AGENT,
+                up_to_seq=_int(frame, "up_to_seq"),
+            )
+
+    # Group events → frames.
+    async def chat_message(self, event):
+        await self.send_json({"type": "message", "message": event["message"]})
+
+    async def chat_status(self, event):
+        await self.send_json({k: v for k, v in event.items() if k != "type"} | {"type": "status"})
+
+    async def chat_typing(self, event):
+        if event["sender"] == "customer":
+            await self.send_json(
+                {
+                    "type": "typing",
+                    "conversation": event["conversation"],
+                    "sender": "customer",
+                    "on": event["on"],
+                }
+            )
+
+    async def chat_read(self, event):
+        if event["reader"] == Message.Sender.CUSTOMER:
+            await self.send_json(
+                {
+                    "type": "read",
+                    "conversation": event["conversation"],
+                    "up_to_seq": event["up_to_seq"],
+                }
+            )
+
+    async def desk_queue(self, event):
+        await self.send_json({"type": "queue"})

@@ -1,0 +1,37 @@
+"""Every write to conversations goes through one of these functions."""
+
+from conversations.services.messages import (
+    ConversationClosed,
+    post_agent_message,
+    post_customer_message,
+    post_system_message,
+)
+from conversations.services.sessions import (
+    ChatSession,
+    open_chat_session,
+    read_chat_token,
+)
+from conversations.services.workflow import (
+    AlreadyTaken,
+    NotAllowed,
+    close_conversation,
+    mark_read,
+    request_handoff,
+    take_conversation,
+)
+
+__all__ = [
+    "AlreadyTaken",
+    "ChatSession",
+    "ConversationClosed",
+    "NotAllowed",
+    "close_conversation",
+    "mark_read",
+    "open_chat_session",
+    "post_agent_message",
+    "post_customer_message",
+    "post_system_message",
+    "read_chat_token",
+    "request_handoff",
+    "take_conversation",
+]

@@ -1,0 +1,127 @@
+"""Storing messages: once per client_id, with the next seq of their conversation."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from conversations import events
+from conversations.models import Agent, Conversation, Message
+from conversations.protocol import message_payload
+from helpdesk.realtime import publish_on_commit
+
+
+class ConversationClosed(Exception):
+    """The conversation is closed; a new session must be started."""
+
+
+class _Duplicate(Exception):
+    def __init__(self, message: Message):
+        self.message = message
+
+
+def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> int:
+    """Lock the conversation row and take its next seq (one UPDATE … RETURNING).
+
+    The row lock serialises every writer of this conversation until commit, so
+    seqs are consecutive and a concurrent duplicate client_id waits here and
+    then sees the first one.
+    """
+    condition = "" if allow_closed else " AND status <> 'closed'"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Conversation._meta.db_table} "  # noqa: S608 (constant table name)
+            "SET last_seq = last_seq + 1, last_message_at = %s, updated_at = %s "
+            f"WHERE id = %s{condition} RETURNING last_seq",
+            [timezone.now(), timezone.now(), conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if Conversation.objects.filter(pk=conversation_id).exists():
+            raise ConversationClosed
+        raise Conversation.DoesNotExist
+    return row[0]
+
+
+def _append(
+    *,
+    conversation_id: UUID,
+    sender: str,
+    body: str,
+    client_id: str = "",
+    sender_name: str = "",
+    agent: Agent | None = None,
+    meta: dict | None = None,
+    allow_closed: bool = False,
+) -> tuple[Message, bool]:
+    try:
+        with transaction.atomic():
+            seq = _next_seq(conversation_id, allow_closed=allow_closed)
+            if client_id:
+                existing = Message.objects.filter(
+                    conversation_id=conversation_id, client_id=client_id
+                ).first()
+                if existing is not None:
+                    raise _Duplicate(existing)  # rolls the seq back
+            message = Message.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                sender=sender,
+                sender_name=sender_name,
+                agent=agent,
+                body=body,
+                client_id=client_id,
+                meta=meta or {},
+            )
+            publish_on_commit(
+                events.conversation_group(conversation_id),
+                events.message_event(message_payload(message)),
+            )
+    except _Duplicate as duplicate:
+        return duplicate.message, False
+    return message, True
+
+
+def post_customer_message(
+    *, conversation_id: UUID, client_id: str, body: str, sender_name: str = ""
+) -> tuple[Message, bool]:
+    """Store a customer's message once per client_id; publish it after commit.
+
+    Returns (message, created). A repeated client_id returns the stored message
+    and publishes nothing. Raises ConversationClosed on a closed conversation.
+    """
+    return _append(
+        conversation_id=conversation_id,
+        sender=Message.Sender.CUSTOMER,
+        body=body,
+        client_id=client_id,
+        sender_name=sender_name,
+    )
+
+
+def post_agent_message(
+    *, conversation: Conversation, agent: Agent, client_id: str, body: str
+) -> tuple[Message, bool]:
+    """Store an agent's reply (the caller has checked the agent holds the chat)."""
+    return _append(
+        conversation_id=conversation.id,
+        sender=Message.Sender.AGENT,
+        body=body,
+        client_id=client_id,
+        sender_name=agent.display_name,
+        agent=agent,
+    )
+
+
+def post_system_message(*, conversation_id: UUID, body: str, meta: dict | None = None) -> Message:
+    """A line from the system (agent joined, conversation closed…), part of the history."""
+    message, _ = _append(
+        conversation_id=conversation_id,
+        sender=Message.Sender.SYSTEM,
+        body=body,
+        meta=meta,
+        allow_closed=True,
+    )
+    return message

@@ -1,0 +1,148 @@
+"""Server-rendered pages: the customer chat and the agent desk (thin)."""
+
+from __future__ import annotations
+
+from functools import wraps
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from conversations import selectors, services
+
+
+def chat_page(request):
+    """The customer chat (plain JS speaking contracts/chat-protocol.md)."""
+    requested = request.GET.get("lang")
+    if requested in ("zh", "en"):
+        translation.activate("en" if requested == "en" else "zh-hans")
+        request.LANGUAGE_CODE = translation.get_language()
+    language = "en" if translation.get_language().startswith("en") else "zh"
+    return render(
+        request,
+        "conversations/chat.html",
+        {"chat_language": language, "chat_strings": _chat_strings()},
+    )
+
+
+def _chat_strings() -> dict:
+    return {
+        "bot": _("Our assistant is here for you, day and night."),
+        "queued": _("Waiting for an agent: you are number %(position)s in line."),
+        "assigned": _("%(agent)s is helping you."),
+        "closed": _("This conversation has ended."),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "rate_limited": _("You are sending messages too quickly. Please wait a moment."),
+        "too_long": _("That message is too long (at most 4000 characters)."),
+        "closed_error": _("This conversation has ended."),
+        "error": _("The message could not be sent."),
+        "agent_typing": _("The agent is typing…"),
+        "bot_typing": _("The assistant is typing…"),
+    }
+
+
+def _desk_strings() -> dict:
+    return {
+        "customer": _("Customer"),
+        "you": _("You"),
+        "status": {
+            "bot": _("With the bot"),
+            "queued": _("Waiting for an agent"),
+            "assigned": _("With an agent"),
+            "closed": _("Closed"),
+        },
+        "errors": {
+            "forbidden": _("Take the conversation before replying."),
+            "closed": _("This conversation is closed."),
+            "rate_limited": _("You are sending messages too quickly."),
+            "too_long": _("That message is too long (at most 4000 characters)."),
+            "not_found": _("No such conversation."),
+        },
+    }
+
+
+def agent_required(view):
+    """Logged-in staff with an agent profile; anyone else is sent away (403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        agent = selectors.agent_for_user(request.user)
+        if agent is None:
+            raise PermissionDenied(_("This page is for agents."))
+        request.agent = agent
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _lists_context(agent) -> dict:
+    return {
+        "desk_strings": _desk_strings(),
+        "waiting": list(selectors.waiting_conversations(agent)[:100]),
+        "mine": list(selectors.my_conversations(agent)[:100]),
+    }
+
+
+def _visible_or_404(agent, conversation_id: UUID):
+    conversation = selectors.visible_conversations(agent).filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404(_("No such conversation."))
+    return conversation
+
+
+@agent_required
+def desk_home(request):
+    return render(request, "conversations/desk.html", {**_lists_context(request.agent)})
+
+
+@agent_required
+def desk_lists(request):
+    return render(request, "conversations/_lists.html", _lists_context(request.agent))
+
+
+@agent_required
+def desk_conversation(request, conversation_id: UUID):
+    conversation = _visible_or_404(request.agent, conversation_id)
+    return render(
+        request,
+        "conversations/desk.html",
+        {
+            **_lists_context(request.agent),
+            "conversation": conversation,
+            "history": selectors.messages_after(conversation.id, 0, limit=5000),
+            "is_mine": conversation.assignee_id == request.agent.pk,
+        },
+    )
+
+
+@require_POST
+@agent_required
+def desk_take(request, conversation_id: UUID):
+    conversation = _visible_or_404(request.agent, conversation_id)
+    try:
+        services.take_conversation(conversation_id=conversation.id, agent=request.agent)
+    except services.AlreadyTaken:
+        messages.error(request, _("Another agent has already taken this conversation."))
+        return redirect("desk:home")
+    except services.ConversationClosed:
+        messages.error(request, _("This conversation is closed."))
+    return redirect("desk:conversation", conversation_id=conversation.id)
+
+
+@require_POST
+@agent_required
+def desk_close(request, conversation_id: UUID):
+    conversation = _visible_or_404(request.agent, conversation_id)
+    try:
+        services.close_conversation(conversation_id=conversation.id, agent=request.agent)
+    except services.NotAllowed:
+        raise PermissionDenied(_("Only the assigned agent can close this conversation.")) from None
+    messages.success(request, _("Conversation closed."))
+    return redirect("desk:home")

@@ -1,0 +1,29 @@
+"""The one way live events leave a service: published to a group after commit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def publish_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Send `event` to `group` once the current transaction commits.
+
+    A rolled-back transaction publishes nothing. A publish that fails (Redis
+    down) is logged and does not undo the committed write: clients catch up
+    with `resume` from their last seq.
+    """
+    transaction.on_commit(lambda: publish(group, event))
+
+
+def publish(group: str, event: dict[str, Any]) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        logger.exception("could not publish %s to %s", event.get("type"), group)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from conversations.api import ChatSessionView
+from conversations.views import chat_page
+from helpdesk.health import healthz
+
+api_v1 = [
+    path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="chat", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("chat/", chat_page, name="chat"),
+    path("desk/", include("conversations.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+handler400 = "helpdesk.errors.bad_request"
+handler403 = "helpdesk.errors.forbidden"
+handler404 = "helpdesk.errors.not_found"
+handler500 = "helpdesk.errors.server_error"

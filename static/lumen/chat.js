@@ -1,0 +1,243 @@
+// The customer chat: speaks chat protocol v1 (docs/chat-protocol.md).
+// Reconnects with backoff, resumes from the last seq it has, and re-sends
+// unsent messages with their client_id so nothing is lost or stored twice.
+(function () {
+  "use strict";
+  const root = document.getElementById("chat");
+  const T = JSON.parse(document.getElementById("chat-strings").textContent);
+  const language = root.dataset.language;
+  const list = document.getElementById("chat-messages");
+  const statusLine = document.getElementById("chat-status");
+  const typingLine = document.getElementById("chat-typing");
+  const notice = document.getElementById("chat-notice");
+  const form = document.getElementById("chat-composer");
+  const input = document.getElementById("chat-input");
+  const handoffButton = document.getElementById("chat-handoff");
+  const restartButton = document.getElementById("chat-restart");
+  const STORE = "lumen.chat.v1";
+
+  let state = loadState();
+  let socket = null;
+  let retry = 0;
+  let lastSeq = 0;          // highest seq with every seq before it rendered
+  const rendered = new Map(); // seq -> element
+  const pending = new Map();  // client_id -> {body, element}
+  let typingSent = false;
+  let typingTimer = null;
+  let agentRead = 0;
+
+  function loadState() {
+    try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
+  }
+  function saveState() {
+    try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
+  }
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  async function openSession() {
+    const response = await fetch("/api/v1/chat/sessions/", {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({
+        channel: "web", language: language, token: state.token || undefined,
+        page: {url: document.referrer ? document.referrer.slice(0, 2000) : "", title: document.title},
+      }),
+    });
+    if (!response.ok) throw new Error("session " + response.status);
+    const session = await response.json();
+    if (session.conversation !== state.conversation) {
+      rendered.clear();
+      list.replaceChildren();
+      lastSeq = 0;
+    }
+    state.token = session.token;
+    state.conversation = session.conversation;
+    saveState();
+    setStatus({status: session.status});
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/chat/?token=" + encodeURIComponent(state.token));
+    socket.onopen = () => {
+      retry = 0;
+      showNotice("");
+      root.classList.add("online");
+      send({type: "resume", after_seq: lastSeq});
+      for (const [clientId, item] of pending) {
+        send({type: "message.send", client_id: clientId, body: item.body});
+      }
+    };
+    socket.onmessage = (event) => receive(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      root.classList.remove("online");
+      if (event.code === 4401) {
+        state.token = null;
+        saveState();
+      }
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    showNotice(T.reconnecting);
+    const delay = Math.min(30000, 500 * 2 ** retry) * (0.75 + Math.random() * 0.5);
+    retry += 1;
+    setTimeout(start, delay);
+  }
+
+  async function start() {
+    try {
+      await openSession(); // resumes the stored token's conversation, or starts one
+      connect();
+    } catch (error) {
+      scheduleReconnect();
+    }
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  function receive(frame) {
+    switch (frame.type) {
+      case "message": return addMessage(frame.message);
+      case "status": return setStatus(frame);
+      case "typing": typingLine.textContent = frame.sender === "agent" ? T.agent_typing : T.bot_typing;
+        typingLine.hidden = !frame.on; return;
+      case "read": agentRead = Math.max(agentRead, frame.up_to_seq); return markRead();
+      case "error": return onError(frame);
+    }
+  }
+
+  function onError(frame) {
+    if (frame.client_id && pending.has(frame.client_id) && frame.code !== "rate_limited") {
+      pending.get(frame.client_id).element.classList.add("failed");
+      pending.delete(frame.client_id);
+    }
+    showNotice(T[frame.code] || T.error);
+    if (frame.code === "closed") setStatus({status: "closed"});
+  }
+
+  function addMessage(message) {
+    if (message.conversation !== state.conversation) return;
+    const mine = message.client_id && pending.get(message.client_id);
+    if (mine) {
+      pending.delete(message.client_id);
+      mine.element.remove();
+    }
+    if (!rendered.has(message.seq)) {
+      const item = renderMessage(message);
+      rendered.set(message.seq, item);
+      let next = null;
+      for (const [seq, element] of rendered) if (seq > message.seq && (!next || seq < next.seq)) next = {seq, element};
+      list.insertBefore(item, next ? next.element : firstPending());
+    }
+    while (rendered.has(lastSeq + 1)) lastSeq += 1;
+    if (message.seq > lastSeq + 1) send({type: "resume", after_seq: lastSeq});
+    if (message.sender !== "customer") typingLine.hidden = true;
+    list.scrollTop = list.scrollHeight;
+    if (document.visibilityState === "visible") send({type: "read", up_to_seq: lastSeq});
+  }
+
+  function firstPending() {
+    const first = pending.values().next();
+    return first.done ? null : first.value.element;
+  }
+
+  function renderMessage(message) {
+    const item = document.createElement("li");
+    item.className = "message from-" + message.sender;
+    item.dataset.seq = message.seq;
+    if (message.sender !== "customer" && message.sender !== "system") {
+      const who = document.createElement("span");
+      who.className = "sender";
+      who.textContent = message.sender_name;
+      item.append(who);
+    }
+    const body = document.createElement("p");
+    body.className = "body";
+    body.textContent = message.body;
+    item.append(body);
+    const time = document.createElement("time");
+    time.dateTime = message.created_at;
+    time.textContent = new Date(message.created_at).toLocaleTimeString(language === "en" ? "en" : "zh-CN", {hour: "2-digit", minute: "2-digit"});
+    item.append(time);
+    return item;
+  }
+
+  function markRead() {
+    for (const [seq, element] of rendered) {
+      element.classList.toggle("read", element.classList.contains("from-customer") && seq <= agentRead);
+    }
+  }
+
+  function setStatus(frame) {
+    const status = frame.status;
+    root.dataset.status = status;
+    if (status === "queued") statusLine.textContent = format(T.queued, {position: frame.queue_position || "…"});
+    else if (status === "assigned") statusLine.textContent = format(T.assigned, {agent: frame.agent ? frame.agent.name : ""});
+    else statusLine.textContent = T[status] || "";
+    const closed = status === "closed";
+    form.hidden = closed;
+    restartButton.hidden = !closed;
+    handoffButton.hidden = status !== "bot";
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = input.value.trim();
+    if (!body) return;
+    if (body.length > 4000) { showNotice(T.too_long); return; }
+    const clientId = newClientId();
+    const element = renderMessage({sender: "customer", body: body, created_at: new Date().toISOString(), seq: 0});
+    element.classList.add("pending");
+    list.append(element);
+    list.scrollTop = list.scrollHeight;
+    pending.set(clientId, {body, element});
+    send({type: "message.send", client_id: clientId, body: body});
+    input.value = "";
+    stopTyping();
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  input.addEventListener("input", () => {
+    if (!typingSent && input.value) typingSent = send({type: "typing", on: true});
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 3000);
+  });
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent) send({type: "typing", on: false});
+    typingSent = false;
+  }
+  handoffButton.addEventListener("click", () => send({type: "handoff"}));
+  restartButton.addEventListener("click", async () => {
+    if (socket) { socket.onclose = null; socket.close(); }
+    await start();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && lastSeq) send({type: "read", up_to_seq: lastSeq});
+  });
+
+  start();
+})();

@@ -94,13 +94,11 @@ def main() -> int:
             "daphne": [
                 sys.executable,
                 "-m",
-                "daphne",
+                "helpdesk.server",
                 "-b",
                 os.environ.get("BIND", "127.0.0.1"),
                 "-p",
                 str(port),
-                "--websocket-max-message-size",
-                str(64 * 1024),
                 "helpdesk.asgi:application",
             ],
             "celery-worker": [

@@ -157,7 +157,8 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".data" / "static")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(embedded.data_dir() / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- REST framework -------------------------------------------------------------
@@ -186,7 +187,6 @@ CHAT_IDENTITY_SECRET = env.str("CHAT_IDENTITY_SECRET", default="") or _developme
 )
 CHAT_RATE_LIMIT = env.int("CHAT_RATE_LIMIT", default=10)  # messages per 10 s per conversation
 CHAT_MAX_BODY = 4000
-CHAT_MAX_FRAME = 64 * 1024
 # Origins allowed to open websockets; empty means "the hosts in ALLOWED_HOSTS".
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 BOT_NAME = {"zh-hans": "Lumen 助手", "en": "Lumen Assistant"}

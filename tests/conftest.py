@@ -1,0 +1,121 @@
+"""Fixtures shared by every test: real PostgreSQL and Redis, a real daphne server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Limits the live server runs with, so tests can reach them quickly.
+LIVE_CHAT_RATE_LIMIT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(settings_dict: dict) -> str:
+    host = quote(settings_dict.get("HOST") or "", safe="")
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    password = (
+        f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict.get("PASSWORD") else ""
+    )
+    return f"postgres://{settings_dict['USER']}{password}@{host}{port}/{settings_dict['NAME']}"
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen):
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://")
+        self.process = process
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
+    """daphne serving the whole app against the test database, in its own process."""
+    from django.db import connection
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CHAT_IDENTITY_SECRET": settings.CHAT_IDENTITY_SECRET,
+        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
+        "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "CHAT_RATE_LIMIT": str(LIVE_CHAT_RATE_LIMIT),
+        "CHAT_SESSION_RATE": "100000/min",
+        "CONN_MAX_AGE": "0",
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+    }
+    (BASE_DIR / ".data").mkdir(exist_ok=True)
+    log = open(BASE_DIR / ".data" / "test-daphne.log", "wb")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "helpdesk.server",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "helpdesk.asgi:application",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            raise RuntimeError(
+                "daphne did not start: " + (BASE_DIR / ".data/test-daphne.log").read_text()[-3000:]
+            )
+        time.sleep(0.2)
+    yield LiveServer(url, process)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture
+def live(daphne_server, transactional_db) -> LiveServer:
+    """The live server, with a database the server process can see (committed rows)."""
+    return daphne_server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Per-IP throttles live in Redis; every test starts with an empty count."""
+    cache.delete_many([f"throttle_chat_session_{ip}" for ip in ("127.0.0.1", "None", "")])
+    yield

@@ -12,9 +12,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", DEMO_PASSWORD)
+    password = factory.django.Password(DEMO_PASSWORD)
 
 
 class SkillGroupFactory(factory.django.DjangoModelFactory):

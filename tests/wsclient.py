@@ -40,9 +40,10 @@ class Socket:
         return await cls.open(f"{live.ws_url}/ws/chat/?token={token}", **kwargs)
 
     @classmethod
-    async def desk(cls, live, user, **kwargs) -> Socket:
+    async def desk(cls, live, cookie: str, **kwargs) -> Socket:
+        """An agent's desk socket; `cookie` from login_cookie(), made outside the event loop."""
         kwargs.setdefault("origin", live.url)
-        return await cls.open(f"{live.ws_url}/ws/desk/", cookie=login_cookie(user), **kwargs)
+        return await cls.open(f"{live.ws_url}/ws/desk/", cookie=cookie, **kwargs)
 
     async def send(self, frame: dict | str) -> None:
         await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))

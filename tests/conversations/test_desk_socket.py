@@ -1,0 +1,176 @@
+"""/ws/desk/ — the agent side of a live chat, over a real websocket."""
+
+import asyncio
+
+import pytest
+
+from conversations.models import Conversation, Message
+from conversations.services import take_conversation
+from tests.factories import AgentFactory, UserFactory
+from tests.wsclient import Socket, login_cookie, open_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+@pytest.fixture
+def agent():
+    return AgentFactory()
+
+
+@pytest.fixture
+def cookie(agent):
+    return login_cookie(agent.user)
+
+
+def test_customer_and_agent_chat_both_ways_with_typing_and_read_receipts(live, agent, cookie):
+    session = open_session(live, language="zh")
+    take_conversation(conversation_id=session["conversation"], agent=agent)
+    conversation_id = session["conversation"]
+
+    async def scenario():
+        customer = await Socket.chat(live, session["token"])
+        desk = await Socket.desk(live, cookie)
+        await desk.send({"type": "subscribe", "conversation": conversation_id})
+        await desk.expect("subscribed")
+        await customer.send({"type": "typing", "on": True})
+        customer_typing = await desk.expect("typing")
+        await customer.send({"type": "message.send", "client_id": "q1", "body": "耳机没声音了"})
+        question = await desk.message()
+        await desk.send({"type": "typing", "conversation": conversation_id, "on": True})
+        agent_typing = await customer.expect("typing")
+        await desk.send(
+            {
+                "type": "message.send",
+                "conversation": conversation_id,
+                "client_id": "a1",
+                "body": "请问是哪一款？",
+            }
+        )
+        answer = await customer.message()
+        await desk.send(
+            {"type": "read", "conversation": conversation_id, "up_to_seq": question["seq"]}
+        )
+        receipt = await customer.expect("read")
+        await customer.send({"type": "read", "up_to_seq": answer["seq"]})
+        agent_receipt = await desk.expect("read")
+        return customer_typing, question, agent_typing, answer, receipt, agent_receipt
+
+    customer_typing, question, agent_typing, answer, receipt, agent_receipt = run(scenario())
+
+    assert customer_typing == {
+        "type": "typing",
+        "conversation": conversation_id,
+        "sender": "customer",
+        "on": True,
+    }
+    assert question["body"] == "耳机没声音了"
+    assert agent_typing == {"type": "typing", "sender": "agent", "on": True}
+    assert answer["sender"] == "agent"
+    assert answer["sender_name"] == agent.display_name
+    assert answer["seq"] == question["seq"] + 1
+    assert receipt["up_to_seq"] == question["seq"]
+    assert agent_receipt["up_to_seq"] == answer["seq"]
+    conversation = Conversation.objects.get(pk=conversation_id)
+    assert (conversation.agent_read_seq, conversation.customer_read_seq) == (
+        question["seq"],
+        answer["seq"],
+    )
+
+
+def test_the_waiting_list_is_told_when_a_customer_asks_for_a_person(live, agent, cookie):
+    session = open_session(live)
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        customer = await Socket.chat(live, session["token"])
+        await customer.send({"type": "handoff"})
+        return await desk.expect("queue")
+
+    assert run(scenario()) == {"type": "queue"}
+
+
+def test_an_agent_cannot_reply_to_a_conversation_they_do_not_hold(live, agent, cookie):
+    session = open_session(live)
+    conversation_id = session["conversation"]
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.send(
+            {
+                "type": "message.send",
+                "conversation": conversation_id,
+                "client_id": "x",
+                "body": "hi",
+            }
+        )
+        return await desk.expect("error")
+
+    assert run(scenario())["code"] == "forbidden"
+    assert not Message.objects.exists()
+
+
+def test_an_agent_cannot_open_a_colleagues_conversation(live, agent, cookie):
+    session = open_session(live)
+    take_conversation(conversation_id=session["conversation"], agent=AgentFactory())
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.send({"type": "subscribe", "conversation": session["conversation"]})
+        not_found = await desk.expect("error")
+        await desk.send({"type": "resume", "conversation": session["conversation"], "after_seq": 0})
+        return not_found, await desk.expect("error")
+
+    subscribe_error, resume_error = run(scenario())
+
+    assert subscribe_error["code"] == resume_error["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "{oops",
+        '{"type": "subscribe"}',
+        '{"type": "subscribe", "conversation": "not-a-uuid"}',
+        '{"type": "subscribe", "conversation": 12}',
+        '{"type": "message.send", "conversation": "00000000-0000-0000-0000-000000000000", "client_id": "a", "body": "b"}',
+        '{"type": "take.over.the.world"}',
+    ],
+)
+def test_bad_desk_frames_get_an_error(live, cookie, frame):
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.send(frame)
+        return await desk.expect("error")
+
+    assert run(scenario())["code"] in ("bad_frame", "not_found")
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", None])
+def test_a_foreign_or_missing_origin_closes_the_desk_socket_with_4403(live, cookie, origin):
+    async def scenario():
+        desk = await Socket.desk(live, cookie, origin=origin)
+        return await desk.close_code()
+
+    assert run(scenario()) == 4403
+
+
+def test_a_user_who_is_not_an_agent_is_closed_with_4401(live):
+    cookie = login_cookie(UserFactory())
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        return await desk.close_code()
+
+    assert run(scenario()) == 4401
+
+
+def test_an_anonymous_desk_socket_is_closed_with_4401(live):
+    async def scenario():
+        desk = await Socket.open(f"{live.ws_url}/ws/desk/", origin=live.url)
+        return await desk.close_code()
+
+    assert run(scenario()) == 4401

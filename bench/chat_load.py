@@ -110,13 +110,14 @@ class ClientRun:
         self.delivered = 0
         self.misrouted = 0
         self.send_failures = 0
-        self.latencies_ns: list[int] = []
+        self.latencies: list[tuple[int, int]] = []  # (sent at, latency), in ns
         self.send_lags: list[float] = []
         self.errors: Counter[str] = Counter()
         self.closes: Counter[str] = Counter()
         self.connect_failures: Counter[str] = Counter()
         self.closing = False
         self.readers: list[asyncio.Task] = []
+        self.start_ns = 0
 
     # --- setup -------------------------------------------------------------
 
@@ -202,7 +203,8 @@ class ClientRun:
                     chat.received[client_id] += 1
                     if chat.received[client_id] == 1:
                         self.delivered += 1
-                        self.latencies_ns.append(now - int(client_id.rsplit(".", 1)[1]))
+                        sent_at = int(client_id.rsplit(".", 1)[1])
+                        self.latencies.append((sent_at, now - sent_at))
                 elif kind == "error":
                     self.errors[f"agent {frame.get('code')}"] += 1
         except ConnectionClosed:
@@ -263,6 +265,7 @@ class ClientRun:
             raise TimeoutError("no start signal from the parent")
         start_at = conn.recv()[1]
         start = loop.time() + (start_at - time.time())
+        self.start_ns = int(start_at * 1e9)
         total = options["conversations"]
         senders = [
             asyncio.create_task(self._send(chat, start, chat.index * options["interval"] / total))
@@ -305,7 +308,11 @@ class ClientRun:
             "send_failures": self.send_failures,
             "errors": dict(self.errors),
             "closes": dict(self.closes),
-            "latencies_ms": [ns / 1e6 for ns in self.latencies_ns],
+            # (seconds since the start, latency in ms) of each delivered message
+            "latencies": [
+                ((sent_at - self.start_ns) / 1e9, latency / 1e6)
+                for sent_at, latency in self.latencies
+            ],
             "send_lags_ms": [s * 1e3 for s in self.send_lags],
         }
 
@@ -610,15 +617,20 @@ def cpu_snapshot(server_pid: int, client_pids: list[int]) -> dict:
 def cpu_delta(before: dict, after: dict) -> dict:
     # PostgreSQL backends come and go: a new one counts from zero.
     postgres = sum(s - before["postgres"].get(pid, 0.0) for pid, s in after["postgres"].items())
-    total = after["machine_total"] - before["machine_total"]
-    return {
+    delta = {
         "server": after["server"] - before["server"],
         "clients": after["clients"] - before["clients"],
         "postgres": postgres,
         "redis": after["redis"] - before["redis"],
-        # psutil sums over every CPU: busy / total is the machine's busy share.
-        "machine_busy": (after["machine_busy"] - before["machine_busy"]) / total if total else 0.0,
     }
+    # psutil's machine figures add up every CPU: busy / total is the machine's
+    # busy share; what is busy beyond the processes above is someone else's
+    # work (the machine is shared).
+    total = after["machine_total"] - before["machine_total"]
+    busy = after["machine_busy"] - before["machine_busy"]
+    delta["machine_busy"] = busy / total if total else 0.0
+    delta["others"] = busy - sum(delta.values()) + delta["machine_busy"]
+    return delta
 
 
 def _receive(conn, kind: str, timeout: float):
@@ -706,7 +718,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarize(results: list[dict], cpu: dict, peak_rss: int, args) -> dict:
-    latencies = sorted(v for r in results for v in r["latencies_ms"])
+    timed = sorted(item for r in results for item in r["latencies"])
+    latencies = sorted(latency for _, latency in timed)
+    # Per second of the run: messages sent then, their median and worst latency.
+    timeline = []
+    for second in range(math.ceil(args.duration)):
+        values = sorted(lat for at, lat in timed if second <= at < second + 1)
+        if values:
+            timeline.append([second, len(values), round(percentile(values, 50), 2), round(values[-1], 2)])
     lags = sorted(v for r in results for v in r["send_lags_ms"])
     total = Counter()
     for r in results:
@@ -730,6 +749,7 @@ def summarize(results: list[dict], cpu: dict, peak_rss: int, args) -> dict:
         "send_lag_max": lags[-1] if lags else math.nan,
         "cpu": cpu,
         "peak_rss_mb": peak_rss / 2**20,
+        "timeline": timeline,
     }
 
 
@@ -763,6 +783,7 @@ def report(results: dict[str, dict], args) -> bool:
         ("PostgreSQL CPU (s)", lambda r: f"{r['cpu']['postgres']:.1f}", None),
         ("Redis CPU (s)", lambda r: f"{r['cpu']['redis']:.1f}", None),
         ("client CPU (s)", lambda r: f"{r['cpu']['clients']:.1f}", None),
+        ("other processes CPU (s)", lambda r: f"{r['cpu']['others']:.1f}", None),
         ("machine busy (%)", lambda r: f"{100 * r['cpu']['machine_busy']:.0f}", None),
         (
             "client send lag p99 / max (ms)",

@@ -628,8 +628,8 @@ def cpu_delta(before: dict, after: dict) -> dict:
     # work (the machine is shared).
     total = after["machine_total"] - before["machine_total"]
     busy = after["machine_busy"] - before["machine_busy"]
+    delta["others"] = busy - sum(delta.values())
     delta["machine_busy"] = busy / total if total else 0.0
-    delta["others"] = busy - sum(delta.values()) + delta["machine_busy"]
     return delta
 
 
@@ -725,7 +725,9 @@ def summarize(results: list[dict], cpu: dict, peak_rss: int, args) -> dict:
     for second in range(math.ceil(args.duration)):
         values = sorted(lat for at, lat in timed if second <= at < second + 1)
         if values:
-            timeline.append([second, len(values), round(percentile(values, 50), 2), round(values[-1], 2)])
+            timeline.append(
+                [second, len(values), round(percentile(values, 50), 2), round(values[-1], 2)]
+            )
     lags = sorted(v for r in results for v in r["send_lags_ms"])
     total = Counter()
     for r in results:

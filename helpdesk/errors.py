@@ -1,4 +1,4 @@
-"""Error pages: JSON for the API, a plain page in the visitor's language elsewhere."""
+"""Error pages: JSON in DRF's shape for the API, a page in the visitor's language elsewhere."""
 
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 def _respond(request, status: int, code: str, message: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": code, "detail": message}, status=status)
+        return JsonResponse({"detail": message, "code": code}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 

@@ -1,0 +1,152 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGES = [("zh", "中文"), ("en", "English")]
+
+
+class Category(models.Model):
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    skill_group_code = models.SlugField(
+        _("skill group"),
+        max_length=40,
+        blank=True,
+        help_text=_("Code of the skill group that takes handoffs about this category."),
+    )
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_zh
+
+
+class Article(models.Model):
+    """One topic in one language; the same slug in both languages is one topic."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    slug = models.SlugField(_("slug"), max_length=120)
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGES)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="articles", verbose_name=_("category")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), help_text=_("Markdown. HTML is not allowed."))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    view_count = models.PositiveIntegerField(_("views"), default=0)
+    helpful_up = models.PositiveIntegerField(_("helpful"), default=0)
+    helpful_down = models.PositiveIntegerField(_("not helpful"), default=0)
+    # Lexemes written by knowledge.search (segmented Chinese, character
+    # n-grams, stemmed English), weighted: A title and questions, C body.
+    search_vector = SearchVectorField(null=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ["category__position", "slug", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "language"], name="article_slug_language"),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="article_search_gin"),
+            models.Index(fields=["language", "status", "category"], name="article_lang_status_cat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+
+class QuestionVariant(models.Model):
+    """A way a customer asks what an article answers."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="questions")
+    text = models.CharField(_("question"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("question variant")
+        verbose_name_plural = _("question variants")
+        ordering = ["article", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "text"], name="question_article_text"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ArticleVersion(models.Model):
+    """A saved state of an article: who changed it, when, and what it said."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"))
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Article.Status.choices)
+    questions = models.JSONField(_("questions"), default=list)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("article version")
+        verbose_name_plural = _("article versions")
+        ordering = ["article", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="version_article_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article.slug}/{self.article.language} v{self.number}"
+
+
+class Intent(models.Model):
+    """Something a customer wants done, with example phrases and the slots it needs."""
+
+    name = models.SlugField(_("name"), max_length=60, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    examples_zh = models.JSONField(_("examples (Chinese)"), default=list, blank=True)
+    examples_en = models.JSONField(_("examples (English)"), default=list, blank=True)
+    slots = models.JSONField(_("slots"), default=list, blank=True)
+    skill_group_code = models.SlugField(_("skill group"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("intent")
+        verbose_name_plural = _("intents")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

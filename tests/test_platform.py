@@ -56,7 +56,7 @@ def test_an_unknown_api_route_answers_json_404(client):
     response = client.get("/api/v1/nothing-here/")
 
     assert response.status_code == 404
-    assert response.json()["error"] == "not_found"
+    assert response.json()["code"] == "not_found"
 
 
 def test_the_admin_lists_conversations_for_a_supervisor(admin_client):

@@ -11,6 +11,8 @@ from django.db import transaction
 from conversations.demo import DEMO_PASSWORD, SKILL_GROUPS, STAFF
 from conversations.models import Agent, SkillGroup
 from conversations.roles import SUPERVISORS, ensure_roles
+from knowledge.demo import DEMO_DIR
+from knowledge.services import import_intents, import_kb
 
 
 class Command(BaseCommand):
@@ -41,3 +43,10 @@ class Command(BaseCommand):
             if not agent.skill_groups.exists():
                 agent.skill_groups.set(groups[code] for code in skills)
         self.stdout.write(f"demo data: {created} new staff accounts, {len(groups)} skill groups")
+        with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
+            articles = import_kb(kb)
+        intents = import_intents((DEMO_DIR / "intents.json").read_bytes())
+        self.stdout.write(
+            f"knowledge base: {articles.created} new and {articles.updated} updated articles, "
+            f"{intents.created} new intents"
+        )

@@ -1,0 +1,28 @@
+"""Every write to the knowledge base goes through these functions."""
+
+from knowledge.services.articles import (
+    archive_article,
+    publish_article,
+    record_edit,
+    record_feedback,
+    record_view,
+    restore_version,
+    save_article,
+    unpublish_article,
+)
+from knowledge.services.importing import ImportError_, ImportResult, import_intents, import_kb
+
+__all__ = [
+    "ImportError_",
+    "ImportResult",
+    "archive_article",
+    "import_intents",
+    "import_kb",
+    "publish_article",
+    "record_edit",
+    "record_feedback",
+    "record_view",
+    "restore_version",
+    "save_article",
+    "unpublish_article",
+]

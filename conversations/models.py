@@ -113,6 +113,8 @@ class Conversation(models.Model):
     customer_read_seq = models.PositiveIntegerField(default=0)
     agent_read_seq = models.PositiveIntegerField(default=0)
     page = models.JSONField(_("page"), default=dict, blank=True)
+    # What the bot keeps between turns (pending intent, slots, fallbacks in a row).
+    bot_context = models.JSONField(_("bot context"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)

@@ -1,11 +1,65 @@
 from django.contrib import admin
 
-from customers.models import Customer
+from customers.models import AfterSalesRequest, Coupon, Customer, Order
+
+
+class OrderInline(admin.TabularInline):
+    model = Order
+    fields = ["number", "status", "total", "carrier", "tracking_number", "placed_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "external_id", "email", "phone", "language", "created_at"]
-    list_filter = ["language"]
+    list_display = [
+        "display_name",
+        "external_id",
+        "level",
+        "email",
+        "phone",
+        "language",
+        "created_at",
+    ]
+    list_filter = ["level", "language"]
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
+    inlines = [OrderInline]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "customer",
+        "status",
+        "total",
+        "carrier",
+        "tracking_number",
+        "placed_at",
+    ]
+    list_filter = ["status", "carrier"]
+    search_fields = ["number", "tracking_number", "customer__name", "customer__external_id"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ["code", "customer", "campaign", "amount", "expires_at", "redeemed_at"]
+    list_filter = ["campaign"]
+    search_fields = ["code", "customer__name", "customer__external_id"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(AfterSalesRequest)
+class AfterSalesRequestAdmin(admin.ModelAdmin):
+    list_display = ["number", "customer", "order", "kind", "reason", "status", "created_at"]
+    list_filter = ["status", "kind", "reason"]
+    search_fields = ["number", "order__number", "customer__name"]
+    raw_id_fields = ["customer", "order"]

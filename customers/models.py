@@ -9,6 +9,12 @@ class Customer(models.Model):
         ZH = "zh", "中文"
         EN = "en", "English"
 
+    class Level(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        SILVER = "silver", _("Silver")
+        GOLD = "gold", _("Gold")
+        VIP = "vip", _("VIP")
+
     external_id = models.CharField(
         _("external id"),
         max_length=128,
@@ -23,6 +29,7 @@ class Customer(models.Model):
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.ZH
     )
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.NORMAL)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -43,3 +50,121 @@ class Customer(models.Model):
     @property
     def is_identified(self) -> bool:
         return bool(self.external_id)
+
+
+class Order(models.Model):
+    """An order of the shop (filled by the demo data now, by the partner API later)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid, awaiting shipment")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Returned")
+
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    items = models.JSONField(_("items"), default=list, blank=True)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2, default=0)
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_number = models.CharField(
+        _("tracking number"), max_length=40, blank=True, db_index=True
+    )
+    placed_at = models.DateTimeField(_("placed"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    tracking_events = models.JSONField(
+        _("tracking events"),
+        default=list,
+        blank=True,
+        help_text=_("[{time, place, status}], newest last"),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Coupon(models.Model):
+    """A coupon issued to a customer: claimed, then redeemed once, until it expires."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="coupons", verbose_name=_("customer")
+    )
+    campaign = models.SlugField(_("campaign"), max_length=60)
+    title = models.CharField(_("title"), max_length=120)
+    amount = models.DecimalField(_("amount off"), max_digits=10, decimal_places=2)
+    minimum_spend = models.DecimalField(
+        _("minimum spend"), max_digits=10, decimal_places=2, default=0
+    )
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "campaign"], name="coupon_once_per_campaign"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AfterSalesRequest(models.Model):
+    """A return, exchange or repair a customer asked for (through the bot or an agent)."""
+
+    class Kind(models.TextChoices):
+        RETURN = "return", _("Return")
+        EXCHANGE = "exchange", _("Exchange")
+        REPAIR = "repair", _("Repair")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        DONE = "done", _("Done")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("customer")
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("order")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=40)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("after-sales request")
+        verbose_name_plural = _("after-sales requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=models.Q(status="open"),
+                name="after_sales_one_open_per_order_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

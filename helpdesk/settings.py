@@ -207,3 +207,9 @@ STORAGES = {
 # Tests and `make run` serve static files straight from the apps' folders.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Self-service (customers/commerce.py) -----------------------------------------
+COMMERCE_BACKEND = env.str("COMMERCE_BACKEND", default="local")  # local | http
+COMMERCE_URL = env.str("COMMERCE_URL", default="")
+COMMERCE_TOKEN = env.str("COMMERCE_TOKEN", default="")
+COMMERCE_TIMEOUT = env.float("COMMERCE_TIMEOUT", default=3.0)

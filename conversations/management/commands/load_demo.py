@@ -1,16 +1,22 @@
-"""Demo data for `make run`: skill groups, a supervisor and three agents.
+"""Demo data for `make run`: skill groups, a supervisor and three agents, two known
+customers with orders, and the knowledge base and intents of knowledge/demo/.
 
 Idempotent: running it again changes nothing (existing passwords are kept).
 """
+
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from conversations.demo import DEMO_PASSWORD, SKILL_GROUPS, STAFF
 from conversations.models import Agent, SkillGroup
 from conversations.roles import SUPERVISORS, ensure_roles
+from customers.demo import DEMO_CUSTOMERS
+from customers.models import Customer, Order
 from knowledge.demo import DEMO_DIR
 from knowledge.services import import_intents, import_kb
 
@@ -43,6 +49,7 @@ class Command(BaseCommand):
             if not agent.skill_groups.exists():
                 agent.skill_groups.set(groups[code] for code in skills)
         self.stdout.write(f"demo data: {created} new staff accounts, {len(groups)} skill groups")
+        self._customers()
         with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
             articles = import_kb(kb)
         intents = import_intents((DEMO_DIR / "intents.json").read_bytes())
@@ -50,3 +57,40 @@ class Command(BaseCommand):
             f"knowledge base: {articles.created} new and {articles.updated} updated articles, "
             f"{intents.created} new intents"
         )
+
+    def _customers(self):
+        """Known customers with orders, for self-service (identity external_id demo-1001, demo-2002)."""
+        now = timezone.now()
+        for data in DEMO_CUSTOMERS:
+            fields = {k: data[k] for k in ("name", "email", "phone", "language", "level")}
+            customer, _ = Customer.objects.get_or_create(
+                external_id=data["external_id"], defaults=fields
+            )
+            for order in data["orders"]:
+                placed = now - timedelta(days=order["days_ago"])
+                Order.objects.get_or_create(
+                    number=order["number"],
+                    defaults={
+                        "customer": customer,
+                        "status": order["status"],
+                        "total": order["total"],
+                        "carrier": order["carrier"],
+                        "tracking_number": order["tracking_number"],
+                        "items": order["items"],
+                        "placed_at": placed,
+                        "shipped_at": placed + timedelta(hours=20)
+                        if order["status"] in ("shipped", "delivered")
+                        else None,
+                        "delivered_at": placed + timedelta(days=3)
+                        if order["status"] == "delivered"
+                        else None,
+                        "tracking_events": [
+                            {
+                                "time": (now - timedelta(days=e["days_ago"])).isoformat(),
+                                "place": e["place"],
+                                "status": e["status"],
+                            }
+                            for e in order["events"]
+                        ],
+                    },
+                )

@@ -1,0 +1,57 @@
+"""The demo shop's known customers and their orders (plain data for load_demo)."""
+
+DEMO_CUSTOMERS = [
+    {
+        "external_id": "demo-1001",
+        "name": "王芳",
+        "email": "wangfang@example.com",
+        "phone": "13800001001",
+        "language": "zh",
+        "level": "vip",
+        "orders": [
+            {
+                "number": "LM20261103",
+                "status": "shipped",
+                "total": "399.00",
+                "carrier": "顺丰速运",
+                "tracking_number": "SF1234567890123",
+                "items": [{"sku": "BUDS-2", "name": "Lumen Buds 2 无线耳机", "qty": 1}],
+                "days_ago": 2,
+                "events": [
+                    {"days_ago": 2, "place": "深圳", "status": "已揽收 Picked up"},
+                    {"days_ago": 1, "place": "上海转运中心", "status": "运输中 In transit"},
+                ],
+            },
+            {
+                "number": "LM20261020",
+                "status": "delivered",
+                "total": "1299.00",
+                "carrier": "顺丰速运",
+                "tracking_number": "SF9876543210987",
+                "items": [{"sku": "VAC-S7", "name": "Lumen S7 扫地机器人", "qty": 1}],
+                "days_ago": 30,
+                "events": [{"days_ago": 27, "place": "上海", "status": "已签收 Delivered"}],
+            },
+        ],
+    },
+    {
+        "external_id": "demo-2002",
+        "name": "Emily Chen",
+        "email": "emily@example.com",
+        "phone": "",
+        "language": "en",
+        "level": "normal",
+        "orders": [
+            {
+                "number": "LM20261111",
+                "status": "paid",
+                "total": "189.00",
+                "carrier": "",
+                "tracking_number": "",
+                "items": [{"sku": "KETTLE-1", "name": "Lumen Electric Kettle", "qty": 1}],
+                "days_ago": 1,
+                "events": [],
+            },
+        ],
+    },
+]

@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
-    "helpdesk",
+    "helpdesk.apps.HelpdeskConfig",
     "customers",
     "knowledge",
     "conversations",
@@ -213,3 +213,6 @@ COMMERCE_BACKEND = env.str("COMMERCE_BACKEND", default="local")  # local | http
 COMMERCE_URL = env.str("COMMERCE_URL", default="")
 COMMERCE_TOKEN = env.str("COMMERCE_TOKEN", default="")
 COMMERCE_TIMEOUT = env.float("COMMERCE_TIMEOUT", default=3.0)
+
+# --- Partner API -------------------------------------------------------------------
+API_KEY_RATE = env.str("API_KEY_RATE", default="600/min")  # requests per key

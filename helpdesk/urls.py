@@ -6,9 +6,12 @@ from drf_spectacular.views import SpectacularAPIView
 from conversations.api import ChatSessionView
 from conversations.views import chat_page
 from helpdesk.health import healthz
+from knowledge.api import ArticleDetailView, ArticleListView
 
 api_v1 = [
     path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
+    path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
+    path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),
 ]
 
 urlpatterns = [

@@ -63,3 +63,14 @@ def test_the_admin_lists_conversations_for_a_supervisor(admin_client):
     assert admin_client.get("/admin/conversations/conversation/").status_code == 200
     assert admin_client.get("/admin/conversations/message/").status_code == 200
     assert admin_client.get("/admin/customers/customer/").status_code == 200
+
+
+def test_the_openapi_schema_validates_without_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_the_schema_is_served(client):
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert b"/api/v1/chat/sessions/" in response.content

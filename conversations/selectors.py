@@ -27,6 +27,14 @@ def messages_after(conversation_id: UUID, after_seq: int, limit: int = 1000) -> 
     )
 
 
+def latest_customer_message(conversation_id: UUID) -> Message | None:
+    return (
+        Message.objects.filter(conversation_id=conversation_id, sender=Message.Sender.CUSTOMER)
+        .order_by("-seq")
+        .first()
+    )
+
+
 def agent_for_user(user) -> Agent | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None

@@ -10,6 +10,7 @@ urlpatterns = [
     path("lists/", views.desk_lists, name="lists"),
     path("c/<uuid:conversation_id>/", views.desk_conversation, name="conversation"),
     path("c/<uuid:conversation_id>/take/", views.desk_take, name="take"),
+    path("c/<uuid:conversation_id>/suggestions/", views.desk_suggestions, name="suggestions"),
     path("c/<uuid:conversation_id>/close/", views.desk_close, name="close"),
     path(
         "login/",

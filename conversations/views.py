@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from conversations import selectors, services
+from knowledge.markdown import plain_text
+from knowledge.search import search_articles
 
 
 def chat_page(request):
@@ -118,7 +120,30 @@ def desk_conversation(request, conversation_id: UUID):
             "conversation": conversation,
             "history": selectors.messages_after(conversation.id, 0, limit=5000),
             "is_mine": conversation.assignee_id == request.agent.pk,
+            "suggestions": _suggestions(conversation),
         },
+    )
+
+
+def _suggestions(conversation) -> list:
+    """Articles for the customer's latest message: the agent's one-click answers."""
+    latest = selectors.latest_customer_message(conversation.id)
+    if latest is None:
+        return []
+    return [
+        {
+            "hit": hit,
+            "text": f"{hit.article.title}\n{plain_text(hit.article.body)[:600]}\n/help/a/{hit.article.slug}/",
+        }
+        for hit in search_articles(latest.body, language=conversation.language, limit=3)
+    ]
+
+
+@agent_required
+def desk_suggestions(request, conversation_id: UUID):
+    conversation = _visible_or_404(request.agent, conversation_id)
+    return render(
+        request, "conversations/_suggestions.html", {"suggestions": _suggestions(conversation)}
     )
 
 

@@ -119,3 +119,14 @@ def _fresh_throttles():
     """Per-IP throttles live in Redis; every test starts with an empty count."""
     cache.delete_many([f"throttle_chat_session_{ip}" for ip in ("127.0.0.1", "None", "")])
     yield
+
+
+@pytest.fixture
+def demo_kb(db):
+    """The demo shop's 80 articles and its intents, published."""
+    from knowledge.demo import DEMO_DIR
+    from knowledge.services import import_intents, import_kb
+
+    with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
+        import_kb(kb)
+    import_intents((DEMO_DIR / "intents.json").read_bytes())

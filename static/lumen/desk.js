@@ -92,6 +92,25 @@
     }
   }
 
+  const suggestions = document.getElementById("desk-suggestions");
+  let suggestionsTimer = null;
+  function refreshSuggestions() {
+    if (!suggestions) return;
+    clearTimeout(suggestionsTimer);
+    suggestionsTimer = setTimeout(async () => {
+      const response = await fetch(suggestions.dataset.url, {headers: {"X-Requested-With": "fetch"}});
+      if (response.ok) suggestions.innerHTML = await response.text(); // server-rendered and escaped
+    }, 300);
+  }
+  if (suggestions) {
+    suggestions.addEventListener("click", (event) => {
+      const button = event.target.closest(".insert-article");
+      if (!button || !input) return;
+      input.value = (input.value ? input.value + "\n" : "") + button.dataset.text;
+      input.focus();
+    });
+  }
+
   function showError(text) {
     let box = document.querySelector(".flash");
     if (!box) { box = document.createElement("ul"); box.className = "flash"; desk.before(box); }
@@ -131,7 +150,10 @@
     const later = Array.from(list.querySelectorAll("li[data-seq]")).find((el) => Number(el.dataset.seq) > message.seq);
     list.insertBefore(item, later || list.querySelector("li.pending"));
     lastSeq = Math.max(lastSeq, message.seq);
-    if (message.sender === "customer" && typingLine) typingLine.hidden = true;
+    if (message.sender === "customer") {
+      if (typingLine) typingLine.hidden = true;
+      refreshSuggestions();
+    }
     list.scrollTop = list.scrollHeight;
     if (desk.dataset.mine === "1" && document.visibilityState === "visible") send({type: "read", conversation: conversationId, up_to_seq: lastSeq});
   }

@@ -108,3 +108,16 @@ def test_the_chat_page_in_both_languages(client, lang, text):
     assert response.status_code == 200
     assert text in response.content.decode()
     assert 'name="viewport"' in response.content.decode()
+
+
+def test_the_pane_suggests_articles_for_the_latest_customer_message(client, agent, demo_kb):
+    conversation = ConversationFactory(status=Conversation.Status.QUEUED, language="zh")
+    post_customer_message(
+        conversation_id=conversation.id, client_id="1", body="我想了解一下退货政策"
+    )
+    client.force_login(agent.user)
+
+    body = client.get(reverse("desk:suggestions", args=[conversation.id])).content.decode()
+
+    assert "<mark>" in body
+    assert "/help/a/returns-policy/" in body

@@ -6,13 +6,17 @@ from django.conf import settings
 from django.utils.translation import get_language_from_request
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from conversations.models import Conversation
-from conversations.services import open_chat_session
+from conversations.files import UploadRefused
+from conversations.models import Conversation, Message
+from conversations.protocol import attachment_payload
+from conversations.services import ConversationClosed, open_chat_session, read_chat_token
+from conversations.services.attachments import AttachmentTooLarge, store_attachment
 from customers.services import Identity, IdentityRefused
 
 
@@ -107,3 +111,74 @@ class ChatSessionView(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class AttachmentResponseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class AttachmentUploadThrottle(SimpleRateThrottle):
+    scope = "chat_attachment"
+
+    def get_rate(self) -> str:
+        return settings.CHAT_ATTACHMENT_RATE
+
+    def get_cache_key(self, request, view):
+        return f"throttle_chat_attachment_{self.get_ident(request)}"
+
+
+class ChatAttachmentView(APIView):
+    """Upload a file into the customer's conversation (contracts/chat-protocol.md §3)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [AttachmentUploadThrottle]
+    parser_classes = [MultiPartParser]
+
+    def get_authenticate_header(self, request) -> str:
+        # The chat token is the credential: a missing or bad one is 401, not 403.
+        return "Bearer"
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={201: AttachmentResponseSerializer},
+        tags=["chat"],
+    )
+    def post(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        session = read_chat_token(header[7:] if header.startswith("Bearer ") else None)
+        if session is None:
+            raise NotAuthenticated("a chat token is required: Authorization: Bearer <token>")
+        customer_id, conversation_id = session
+        if not Conversation.objects.filter(pk=conversation_id, customer_id=customer_id).exists():
+            raise NotAuthenticated("this token's conversation is gone")
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.ATTACHMENT_MAX_SIZE + 64 * 1024:
+            return Response(
+                {"detail": "the file is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["send the file in the multipart field 'file'"]})
+        try:
+            attachment = store_attachment(
+                conversation_id=conversation_id, uploaded_by=Message.Sender.CUSTOMER, upload=upload
+            )
+        except AttachmentTooLarge as error:
+            return Response({"detail": str(error)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        except UploadRefused as error:
+            return Response({"detail": str(error)}, status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+        except ConversationClosed:
+            raise ValidationError({"detail": "this conversation is closed"}) from None
+        payload = attachment_payload(attachment)
+        payload.pop("transcript", None)
+        return Response(payload, status=status.HTTP_201_CREATED)

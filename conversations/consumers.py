@@ -30,6 +30,7 @@ db = partial(database_sync_to_async, thread_sensitive=False)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
+MAX_ATTACHMENTS = 10
 
 
 class FrameError(Exception):
@@ -45,6 +46,29 @@ def _text(frame: dict, name: str, *, max_length: int, code: str = "bad_frame") -
     if len(value) > max_length:
         raise FrameError(code, f"'{name}' is longer than {max_length} characters")
     return value
+
+
+def _body(frame: dict, *, required: bool) -> str:
+    """The message text: 1–4000 characters, or empty when files carry the message."""
+    if not required and frame.get("body", "") == "":
+        return ""
+    return _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+
+
+def _attachment_ids(frame: dict, client_id: str) -> list[UUID]:
+    value = frame.get("attachments", [])
+    if not isinstance(value, list) or len(value) > MAX_ATTACHMENTS:
+        raise FrameError(
+            "bad_frame",
+            f"'attachments' must be a list of at most {MAX_ATTACHMENTS} ids",
+            client_id=client_id,
+        )
+    if not all(isinstance(item, str) for item in value):
+        raise FrameError("bad_frame", "attachment ids must be strings", client_id=client_id)
+    try:
+        return [UUID(item) for item in value]
+    except ValueError:
+        raise FrameError("not_found", "unknown attachment", client_id=client_id) from None
 
 
 def _int(frame: dict, name: str) -> int:
@@ -106,9 +130,13 @@ class FrameConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def send_history(self, conversation_id: UUID, after_seq: int) -> None:
-        messages = await db(selectors.messages_after)(conversation_id, after_seq)
-        for message in messages:
-            await self.send_json({"type": "message", "message": message_payload(message)})
+        def history() -> list[dict]:
+            return [
+                message_payload(m) for m in selectors.messages_after(conversation_id, after_seq)
+            ]
+
+        for payload in await db(history)():
+            await self.send_json({"type": "message", "message": payload})
 
 
 class ChatConsumer(FrameConsumer):
@@ -147,23 +175,24 @@ class ChatConsumer(FrameConsumer):
 
     async def frame_message_send(self, frame):
         client_id = _text(frame, "client_id", max_length=64)
-        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
-        attachments = frame.get("attachments", [])
-        if not isinstance(attachments, list):
-            raise FrameError("bad_frame", "'attachments' must be a list", client_id=client_id)
-        if attachments:
-            raise FrameError("not_found", "unknown attachment", client_id=client_id)
+        attachments = _attachment_ids(frame, client_id)
+        body = _body(frame, required=not attachments)
         if not await allow(f"chat:{self.conversation_id.hex}", limit=settings.CHAT_RATE_LIMIT):
             raise FrameError("rate_limited", "too many messages, slow down", client_id=client_id)
         try:
             message, created = await db(services.post_customer_message)(
-                conversation_id=self.conversation_id, client_id=client_id, body=body
+                conversation_id=self.conversation_id,
+                client_id=client_id,
+                body=body,
+                attachment_ids=attachments,
             )
         except services.ConversationClosed:
             raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
+        except services.AttachmentNotFound:
+            raise FrameError("not_found", "unknown attachment", client_id=client_id) from None
         if not created:
             # A retry: this socket gets the stored message back; the others had it.
-            await self.send_json({"type": "message", "message": message_payload(message)})
+            await self.send_json({"type": "message", "message": await db(message_payload)(message)})
 
     async def frame_resume(self, frame):
         await self.send_history(self.conversation_id, _int(frame, "after_seq"))
@@ -279,7 +308,7 @@ class DeskConsumer(FrameConsumer):
         except services.ConversationClosed:
             raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
         if not created:
-            await self.send_json({"type": "message", "message": message_payload(message)})
+            await self.send_json({"type": "message", "message": await db(message_payload)(message)})
 
     async def frame_typing(self, frame):
         conversation = await self._conversation(frame)

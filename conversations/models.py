@@ -184,3 +184,46 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.sender}: {self.body[:40]}"
+
+
+def _attachment_path(instance, filename: str) -> str:
+    # Never the uploaded name: a generated one, in a folder per conversation.
+    return f"attachments/{instance.conversation_id.hex}/{instance.id.hex}{instance.extension}"
+
+
+class Attachment(models.Model):
+    """A file a customer or an agent sent: checked by content, stored under a generated name."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachment_set"
+    )
+    uploaded_by = models.CharField(_("uploaded by"), max_length=10, choices=Message.Sender.choices)
+    name = models.CharField(
+        _("name"),
+        max_length=200,
+        help_text=_("The sender's file name, cleaned; shown, never used as a path."),
+    )
+    content_type = models.CharField(_("content type"), max_length=100)
+    extension = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField(_("size"))
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    transcript = models.TextField(
+        _("transcript"), blank=True, help_text=_("Speech-to-text of a voice note.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind(self) -> str:
+        return self.content_type.split("/", 1)[0]

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from conversations.models import Conversation, Message
+from django.core import signing
+from django.urls import reverse
+
+from conversations.models import Attachment, Conversation, Message
+
+ATTACHMENT_SALT = "lumen.attachment.v1"
 
 
 def iso(value) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def message_payload(message: Message) -> dict:
+def attachment_payload(attachment: Attachment) -> dict:
+    signature = signing.dumps(attachment.id.hex, salt=ATTACHMENT_SALT)
+    payload = {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": reverse("attachment-file", args=[attachment.id, signature]),
+    }
+    if attachment.transcript:
+        payload["transcript"] = attachment.transcript
+    return payload
+
+
+def message_payload(message: Message, attachments: list[Attachment] | None = None) -> dict:
+    """The message object of the protocol; `attachments` when already at hand."""
+    if attachments is None:
+        attachments = list(message.attachment_set.all())
     return {
         "id": str(message.id),
         "seq": message.seq,
@@ -17,7 +39,7 @@ def message_payload(message: Message) -> dict:
         "sender": message.sender,
         "sender_name": message.sender_name,
         "body": message.body,
-        "attachments": [],
+        "attachments": [attachment_payload(a) for a in attachments],
         "client_id": message.client_id or None,
         "created_at": iso(message.created_at),
         "meta": message.meta or None,

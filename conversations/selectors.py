@@ -21,9 +21,9 @@ def queue_position(conversation: Conversation) -> int:
 
 def messages_after(conversation_id: UUID, after_seq: int, limit: int = 1000) -> list[Message]:
     return list(
-        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")[
-            :limit
-        ]
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        .prefetch_related("attachment_set")
+        .order_by("seq")[:limit]
     )
 
 

@@ -216,3 +216,16 @@ COMMERCE_TIMEOUT = env.float("COMMERCE_TIMEOUT", default=3.0)
 
 # --- Partner API -------------------------------------------------------------------
 API_KEY_RATE = env.str("API_KEY_RATE", default="600/min")  # requests per key
+
+# --- Attachments -----------------------------------------------------------------------
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(embedded.data_dir() / "media")))
+MEDIA_URL = (
+    "media/"  # never served directly: files go out through conversations.views.attachment_file
+)
+ATTACHMENT_MAX_SIZE = env.int("ATTACHMENT_MAX_SIZE", default=20 * 1024 * 1024)
+ATTACHMENT_URL_MAX_AGE = env.int("ATTACHMENT_URL_MAX_AGE", default=7 * 24 * 3600)
+FILE_UPLOAD_PERMISSIONS = 0o640
+# Speech-to-text for voice notes: a service that takes audio and answers {"text": "..."}.
+SPEECH_TO_TEXT_URL = env.str("SPEECH_TO_TEXT_URL", default="")
+SPEECH_TO_TEXT_TIMEOUT = env.float("SPEECH_TO_TEXT_TIMEOUT", default=10.0)
+CHAT_ATTACHMENT_RATE = env.str("CHAT_ATTACHMENT_RATE", default="30/min")  # uploads per IP

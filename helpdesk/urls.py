@@ -3,13 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from conversations.api import ChatSessionView
-from conversations.views import chat_page
+from conversations.api import ChatAttachmentView, ChatSessionView
+from conversations.views import attachment_file, chat_page
 from helpdesk.health import healthz
 from knowledge.api import ArticleDetailView, ArticleListView
 
 api_v1 = [
     path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
+    path("chat/attachments/", ChatAttachmentView.as_view(), name="chat-attachments"),
     path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
     path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),
 ]
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("chat/", chat_page, name="chat"),
+    path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
     path("desk/", include("conversations.urls")),
     path("help/", include("knowledge.urls")),
     path("admin/", admin.site.urls),

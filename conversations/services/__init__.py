@@ -1,6 +1,7 @@
 """Every write to conversations goes through one of these functions."""
 
 from conversations.services.messages import (
+    AttachmentNotFound,
     ConversationClosed,
     post_agent_message,
     post_customer_message,
@@ -21,6 +22,7 @@ from conversations.services.workflow import (
 )
 
 __all__ = [
+    "AttachmentNotFound",
     "AlreadyTaken",
     "ChatSession",
     "ConversationClosed",

@@ -8,13 +8,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations import events
-from conversations.models import Agent, Conversation, Message
+from conversations.models import Agent, Attachment, Conversation, Message
 from conversations.protocol import message_payload
 from helpdesk.realtime import publish_on_commit
 
 
 class ConversationClosed(Exception):
     """The conversation is closed; a new session must be started."""
+
+
+class AttachmentNotFound(Exception):
+    """An attachment id that is not this sender's unsent upload in this conversation."""
 
 
 class _Duplicate(Exception):
@@ -55,6 +59,7 @@ def _append(
     agent: Agent | None = None,
     meta: dict | None = None,
     allow_closed: bool = False,
+    attachment_ids: list[UUID] | None = None,
 ) -> tuple[Message, bool]:
     try:
         with transaction.atomic():
@@ -75,17 +80,42 @@ def _append(
                 client_id=client_id,
                 meta=meta or {},
             )
+            attachments = _attach(message, attachment_ids or [], sender)
             publish_on_commit(
                 events.conversation_group(conversation_id),
-                events.message_event(message_payload(message)),
+                events.message_event(message_payload(message, attachments)),
             )
     except _Duplicate as duplicate:
         return duplicate.message, False
     return message, True
 
 
+def _attach(message: Message, ids: list[UUID], sender: str) -> list[Attachment]:
+    if not ids:
+        return []
+    attachments = list(
+        Attachment.objects.select_for_update()
+        .filter(
+            id__in=ids,
+            conversation_id=message.conversation_id,
+            uploaded_by=sender,
+            message__isnull=True,
+        )
+        .order_by("created_at")
+    )
+    if len(attachments) != len(set(ids)):
+        raise AttachmentNotFound
+    Attachment.objects.filter(id__in=[a.id for a in attachments]).update(message=message)
+    return attachments
+
+
 def post_customer_message(
-    *, conversation_id: UUID, client_id: str, body: str, sender_name: str = ""
+    *,
+    conversation_id: UUID,
+    client_id: str,
+    body: str,
+    sender_name: str = "",
+    attachment_ids: list[UUID] | None = None,
 ) -> tuple[Message, bool]:
     """Store a customer's message once per client_id; publish it after commit.
 
@@ -98,6 +128,7 @@ def post_customer_message(
         body=body,
         client_id=client_id,
         sender_name=sender_name,
+        attachment_ids=attachment_ids,
     )
 
 

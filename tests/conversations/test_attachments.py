@@ -1,0 +1,171 @@
+"""Attachments (chat protocol §3): checked by content, stored under generated names,
+served only through signed links with nosniff and a strict CSP — over real HTTP."""
+
+import asyncio
+import io
+import struct
+import zipfile
+import zlib
+
+import httpx
+import pytest
+
+from conversations.models import Attachment, Message
+from tests.wsclient import Socket, open_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"0" * (50 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def upload(live, token, name, content, content_type="application/octet-stream"):
+    return httpx.post(
+        f"{live.url}/api/v1/chat/attachments/",
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        files={"file": (name, content, content_type)},
+        timeout=30,
+    )
+
+
+def test_an_image_is_accepted_sent_and_served_inline(live):
+    session = open_session(live)
+    response = upload(live, session["token"], "photo.png", png(), "image/png")
+    assert response.status_code == 201, response.text
+    attachment = response.json()
+
+    async def scenario():
+        socket = await Socket.chat(live, session["token"])
+        await socket.send(
+            {
+                "type": "message.send",
+                "client_id": "p1",
+                "body": "",
+                "attachments": [attachment["id"]],
+            }
+        )
+        return await socket.message()
+
+    message = asyncio.run(scenario())
+    served = httpx.get(live.url + message["attachments"][0]["url"])
+
+    assert message["attachments"][0]["content_type"] == "image/png"
+    assert served.status_code == 200
+    assert served.content == png()
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in served.headers["content-security-policy"]
+    assert served.headers["content-disposition"].startswith("inline")
+    assert Attachment.objects.get().message == Message.objects.get()
+
+
+def test_a_pdf_is_served_as_a_download(live):
+    session = open_session(live)
+    attachment = upload(live, session["token"], "发票.pdf", b"%PDF-1.7\n%%EOF\n").json()
+
+    served = httpx.get(live.url + attachment["url"])
+
+    assert served.headers["content-disposition"].startswith("attachment")
+    assert "filename*=utf-8''%E5%8F%91%E7%A5%A8.pdf" in served.headers["content-disposition"]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("page.html", b"<!doctype html><script>alert(1)</script>"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("x.jpg.html", b"<html><body onload=alert(1)>"),
+        ("poly.png", png()[:33] + b"<html><script>alert(1)</script></html>"),
+        ("notes.txt", b"just some text"),
+        ("archive.zip", b"PK\x03\x04" + b"\x00" * 40),
+        ("bomb.docx", zip_bomb()),
+        ("empty.png", b""),
+    ],
+)
+def test_dangerous_or_unknown_files_are_refused_and_nothing_is_stored(live, name, content):
+    session = open_session(live)
+
+    response = upload(live, session["token"], name, content)
+
+    assert response.status_code in (400, 415)
+    assert response.json()["detail"]
+    assert not Attachment.objects.exists()
+
+
+def test_an_oversized_file_is_refused_with_413(live, settings):
+    session = open_session(live)
+    big = png() + b"\x00" * (20 * 1024 * 1024)
+
+    response = upload(live, session["token"], "big.png", big)
+
+    assert response.status_code == 413
+    assert not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../etc/passwd.png", "..\\..\\windows\\passwd.png", "/tmp/passwd.png"]
+)
+def test_a_hostile_file_name_is_cleaned_and_never_used_as_a_path(live, name):
+    session = open_session(live)
+
+    attachment = upload(live, session["token"], name, png()).json()
+
+    stored = Attachment.objects.get()
+    assert attachment["name"] == stored.name == "passwd.png"
+    assert stored.file.name.startswith(f"attachments/{stored.conversation_id.hex}/")
+    assert ".." not in stored.file.name
+
+
+def test_no_token_is_401_and_a_tampered_link_is_404(live):
+    session = open_session(live)
+    attachment = upload(live, session["token"], "a.png", png()).json()
+
+    assert upload(live, None, "a.png", png()).status_code == 401
+    assert upload(live, "garbage", "a.png", png()).status_code == 401
+    assert httpx.get(live.url + attachment["url"][:-3] + "xx/").status_code == 404
+
+
+def test_another_conversations_attachment_cannot_be_sent(live):
+    mine, theirs = open_session(live), open_session(live)
+    foreign = upload(live, theirs["token"], "a.png", png()).json()
+
+    async def scenario():
+        socket = await Socket.chat(live, mine["token"])
+        await socket.send(
+            {
+                "type": "message.send",
+                "client_id": "x",
+                "body": "look",
+                "attachments": [foreign["id"]],
+            }
+        )
+        return await socket.expect("error")
+
+    assert asyncio.run(scenario())["code"] == "not_found"
+    assert not Message.objects.exists()
+    assert Attachment.objects.get().message is None
+
+
+def test_clean_name_drops_control_characters_and_paths():
+    from conversations.files import clean_name
+
+    assert clean_name("a/b/\x00ev\u202eil\x07.png") == "evil.png"
+    assert clean_name("..") == "file"

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import multiprocessing
@@ -49,6 +50,9 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
@@ -82,8 +86,9 @@ def raise_open_file_limit() -> None:
 
 
 # --------------------------------------------------------------------------
-# Client: one process per --clients, each with its own event loop and share
-# of the conversations. Nothing here imports Django.
+# Client: --clients processes, each with its own event loop and an even share
+# of the conversations, so that the client is not what is measured. Nothing
+# here imports Django.
 # --------------------------------------------------------------------------
 
 
@@ -93,8 +98,8 @@ class Chat:
     def __init__(self, pair: dict):
         self.index: int = pair["index"]
         self.pair = pair
-        self.customer = None
-        self.agent = None
+        self.customer: ClientConnection | None = None
+        self.agent: ClientConnection | None = None
         self.sent: set[str] = set()
         self.received: Counter[str] = Counter()  # client_id → times it reached the agent
 
@@ -121,10 +126,7 @@ class ClientRun:
 
     # --- setup -------------------------------------------------------------
 
-    async def _open(self, url: str, cookie: str | None):
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake
-
+    async def _open(self, url: str, cookie: str | None) -> ClientConnection:
         error: Exception | None = None
         for attempt in range(3):
             try:
@@ -146,7 +148,7 @@ class ClientRun:
         raise error
 
     @staticmethod
-    async def _expect(ws, kind: str, timeout: float = 30) -> dict:
+    async def _expect(ws: ClientConnection, kind: str, timeout: float = 30) -> dict:
         """The next frame of this type, skipping others; an error frame fails."""
         async with asyncio.timeout(timeout):
             while True:
@@ -180,13 +182,11 @@ class ClientRun:
 
     # --- readers -----------------------------------------------------------
 
-    def _closed(self, ws) -> None:
+    def _closed(self, ws: ClientConnection) -> None:
         if not self.closing:
             self.closes[str(ws.close_code or 1006)] += 1
 
     async def _read_agent(self, chat: Chat) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         prefix = f"b{chat.index}."
         try:
             async for raw in chat.agent:
@@ -213,8 +213,6 @@ class ClientRun:
 
     async def _read_customer(self, chat: Chat) -> None:
         """Drains the customer socket (its own messages come back) and counts errors."""
-        from websockets.exceptions import ConnectionClosed
-
         try:
             async for raw in chat.customer:
                 frame = json.loads(raw)
@@ -227,8 +225,6 @@ class ClientRun:
     # --- the run -------------------------------------------------------------
 
     async def _send(self, chat: Chat, start: float, offset: float) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         loop = asyncio.get_running_loop()
         interval, end = self.options["interval"], start + self.options["duration"]
         k = 0
@@ -382,7 +378,7 @@ def prepare_database() -> None:
     )
 
 
-def _die_with_parent() -> None:  # pragma: no cover (runs in the child before exec)
+def _die_with_parent() -> None:  # runs in the child, between fork and exec
     """Linux: SIGTERM the server if this process dies, even by SIGKILL."""
     with contextlib.suppress(Exception):
         import ctypes
@@ -554,8 +550,13 @@ def relay_pairs(base_url: str, count: int) -> list[dict]:
     ]
 
 
-class PeakMemory(threading.Thread):
-    """The server's peak RSS, sampled every 0.2 s for as long as a target runs."""
+class Sampler(threading.Thread):
+    """Samples the server while a target runs.
+
+    Every 0.2 s its RSS (for the peak); every second its CPU time and the
+    machine's, so that a latency spike can be told apart from a moment when
+    other tenants of this shared machine took the CPUs.
+    """
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -563,15 +564,38 @@ class PeakMemory(threading.Thread):
 
         self.process = psutil.Process(pid)
         self.peak = 0
+        self.seconds: list[tuple[float, float, float, float]] = []  # wall, server, busy, total
         self._done = threading.Event()
 
     def run(self) -> None:
         import psutil
 
+        ticks = 0
         while not self._done.is_set():
             with contextlib.suppress(psutil.Error):
                 self.peak = max(self.peak, self.process.memory_info().rss)
+                if ticks % 5 == 0:
+                    server = self.process.cpu_times()
+                    machine = psutil.cpu_times()
+                    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+                    self.seconds.append(
+                        (time.time(), server.user + server.system, busy, sum(machine))
+                    )
+            ticks += 1
             self._done.wait(0.2)
+
+    def cpu_by_second(self, start_at: float) -> dict[int, tuple[float, float]]:
+        """Second of the run → (server CPU in % of a core, machine busy in % of all cores)."""
+        shares = {}
+        for before, after in itertools.pairwise(self.seconds):
+            total = after[3] - before[3]
+            if total > 0:
+                second = math.floor((before[0] + after[0]) / 2 - start_at)
+                shares[second] = (
+                    100 * (after[1] - before[1]) / (after[0] - before[0]),
+                    100 * (after[2] - before[2]) / total,
+                )
+        return shares
 
     def stop(self) -> None:
         self._done.set()
@@ -661,8 +685,8 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
     }
     context = multiprocessing.get_context("spawn")  # clean processes: no inherited Django or loop
     processes, conns = [], []
-    memory = PeakMemory(server.process.pid)
-    memory.start()
+    sampler = Sampler(server.process.pid)
+    sampler.start()
     try:
         started = time.monotonic()
         for share in range(args.clients):
@@ -698,7 +722,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         cpu = cpu_delta(before, cpu_snapshot(server.process.pid, client_pids))
         results = [_receive(conn, "result", args.grace + 120) for conn in conns]
     finally:
-        memory.stop()
+        sampler.stop()
         for process in processes:
             process.join(timeout=10)
             if process.is_alive():
@@ -707,7 +731,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
-    return summarize(results, cpu, memory.peak, args)
+    return summarize(results, cpu, sampler, start_at, args)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -717,17 +741,26 @@ def percentile(values: list[float], q: float) -> float:
     return values[max(0, math.ceil(q / 100 * len(values)) - 1)]
 
 
-def summarize(results: list[dict], cpu: dict, peak_rss: int, args) -> dict:
+def summarize(results: list[dict], cpu: dict, sampler: Sampler, start_at: float, args) -> dict:
     timed = sorted(item for r in results for item in r["latencies"])
     latencies = sorted(latency for _, latency in timed)
-    # Per second of the run: messages sent then, their median and worst latency.
+    # Per second of the run: messages sent then, their median and worst latency
+    # (ms), the server's CPU (% of a core) and the machine's (% of all cores).
+    cpu_by_second = sampler.cpu_by_second(start_at)
     timeline = []
     for second in range(math.ceil(args.duration)):
         values = sorted(lat for at, lat in timed if second <= at < second + 1)
-        if values:
-            timeline.append(
-                [second, len(values), round(percentile(values, 50), 2), round(values[-1], 2)]
-            )
+        server, machine = cpu_by_second.get(second, (math.nan, math.nan))
+        timeline.append(
+            {
+                "second": second,
+                "messages": len(values),
+                "p50_ms": round(percentile(values, 50), 2),
+                "max_ms": round(values[-1], 2) if values else math.nan,
+                "server_cpu": round(server, 1),
+                "machine_busy": round(machine, 1),
+            }
+        )
     lags = sorted(v for r in results for v in r["send_lags_ms"])
     total = Counter()
     for r in results:
@@ -750,7 +783,7 @@ def summarize(results: list[dict], cpu: dict, peak_rss: int, args) -> dict:
         "send_lag_p99": percentile(lags, 99),
         "send_lag_max": lags[-1] if lags else math.nan,
         "cpu": cpu,
-        "peak_rss_mb": peak_rss / 2**20,
+        "peak_rss_mb": sampler.peak / 2**20,
         "timeline": timeline,
     }
 

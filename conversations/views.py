@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from conversations import selectors, services
 from conversations.files import SAFE_INLINE_IMAGES
 from conversations.models import Attachment
-from conversations.protocol import ATTACHMENT_SALT
+from conversations.protocol import ATTACHMENT_SALT, attachment_payload
 from knowledge.markdown import plain_text
 from knowledge.search import search_articles
 
@@ -50,6 +50,10 @@ def _chat_strings() -> dict:
         "closed_error": _("This conversation has ended."),
         "error": _("The message could not be sent."),
         "agent_typing": _("The agent is typing…"),
+        "upload_failed": _("The file could not be sent: %(reason)s"),
+        "uploading": _("Sending the file…"),
+        "recording": _("Recording… tap 🎤 again to send."),
+        "not_found": _("The file could not be sent."),
         "bot_typing": _("The assistant is typing…"),
     }
 
@@ -117,13 +121,16 @@ def desk_lists(request):
 @agent_required
 def desk_conversation(request, conversation_id: UUID):
     conversation = _visible_or_404(request.agent, conversation_id)
+    history = selectors.messages_after(conversation.id, 0, limit=5000)
+    for message in history:
+        message.files = [attachment_payload(a) for a in message.attachment_set.all()]
     return render(
         request,
         "conversations/desk.html",
         {
             **_lists_context(request.agent),
             "conversation": conversation,
-            "history": selectors.messages_after(conversation.id, 0, limit=5000),
+            "history": history,
             "is_mine": conversation.assignee_id == request.agent.pk,
             "suggestions": _suggestions(conversation),
         },

@@ -75,7 +75,7 @@
       root.classList.add("online");
       send({type: "resume", after_seq: lastSeq});
       for (const [clientId, item] of pending) {
-        send({type: "message.send", client_id: clientId, body: item.body});
+        send({type: "message.send", client_id: clientId, body: item.body, attachments: item.attachments || []});
       }
     };
     socket.onmessage = (event) => receive(JSON.parse(event.data));
@@ -169,16 +169,71 @@
       who.textContent = message.sender_name;
       item.append(who);
     }
-    const body = document.createElement("p");
-    body.className = "body";
-    body.textContent = message.body;
-    item.append(body);
+    if (message.body) {
+      const body = document.createElement("p");
+      body.className = "body";
+      body.textContent = message.body;
+      item.append(body);
+    }
+    for (const file of message.attachments || []) item.append(Lumen.renderAttachment(file));
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = new Date(message.created_at).toLocaleTimeString(language === "en" ? "en" : "zh-CN", {hour: "2-digit", minute: "2-digit"});
     item.append(time);
     return item;
   }
+
+  async function sendFile(file) {
+    showNotice(T.uploading);
+    const form = new FormData();
+    form.append("file", file, file.name || "voice.webm");
+    try {
+      const response = await fetch("/api/v1/chat/attachments/", {
+        method: "POST", headers: {"Authorization": "Bearer " + state.token}, body: form,
+      });
+      const data = await response.json();
+      if (!response.ok) { showNotice(format(T.upload_failed, {reason: data.detail || response.status})); return; }
+      showNotice("");
+      const clientId = newClientId();
+      const element = renderMessage({sender: "customer", body: "", attachments: [], created_at: new Date().toISOString(), seq: 0});
+      element.classList.add("pending");
+      list.append(element);
+      pending.set(clientId, {body: "", attachments: [data.id], element});
+      send({type: "message.send", client_id: clientId, body: "", attachments: [data.id]});
+    } catch (error) {
+      showNotice(format(T.upload_failed, {reason: error.message}));
+    }
+  }
+
+  const fileInput = document.getElementById("chat-file");
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files[0]) sendFile(fileInput.files[0]);
+    fileInput.value = "";
+  });
+
+  const recordButton = document.getElementById("chat-record");
+  let recorder = null;
+  if (!(navigator.mediaDevices && window.MediaRecorder)) recordButton.hidden = true;
+  recordButton.addEventListener("click", async () => {
+    if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+      const chunks = [];
+      recorder = new MediaRecorder(stream);
+      recorder.ondataavailable = (event) => chunks.push(event.data);
+      recorder.onstop = () => {
+        stream.getTracks().forEach((track) => track.stop());
+        recordButton.setAttribute("aria-pressed", "false");
+        const type = recorder.mimeType || "audio/webm";
+        sendFile(new File(chunks, "voice." + (type.includes("ogg") ? "ogg" : type.includes("mp4") ? "m4a" : "webm"), {type}));
+      };
+      recorder.start();
+      recordButton.setAttribute("aria-pressed", "true");
+      showNotice(T.recording);
+    } catch (error) {
+      showNotice(format(T.upload_failed, {reason: error.message}));
+    }
+  });
 
   function markRead() {
     for (const [seq, element] of rendered) {

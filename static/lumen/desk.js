@@ -130,10 +130,13 @@
       who.textContent = message.sender === "customer" ? T.customer : message.sender_name;
       item.append(who);
     }
-    const body = document.createElement("p");
-    body.className = "body";
-    body.textContent = message.body;
-    item.append(body);
+    if (message.body) {
+      const body = document.createElement("p");
+      body.className = "body";
+      body.textContent = message.body;
+      item.append(body);
+    }
+    for (const file of message.attachments || []) item.append(Lumen.renderAttachment(file));
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = new Date(message.created_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});

@@ -68,3 +68,42 @@ def test_the_chat_page_fits_a_phone_screen_in_english(live, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     finally:
         context.close()
+
+
+def test_a_customer_sends_a_picture_and_the_agent_sees_it(live, browser, tmp_path):
+    from conversations.models import Attachment, Conversation
+    from conversations.services import take_conversation
+    from tests.conversations.test_attachments import png
+
+    agent = AgentFactory()
+    picture = tmp_path / "坏掉的耳机.png"
+    picture.write_bytes(png())
+    customer = browser.new_context(locale="zh-CN")
+    desk = browser.new_context(locale="zh-CN")
+    try:
+        chat = customer.new_page()
+        chat.goto(f"{live.url}/chat/")
+        expect(chat.locator("#chat")).to_have_class("chat online", timeout=10_000)
+        chat.set_input_files("#chat-file", str(picture))
+        expect(chat.locator("#chat-messages li.from-customer img.attachment")).to_have_attribute(
+            "alt", "坏掉的耳机.png"
+        )
+        assert (
+            chat.locator("#chat-messages img.attachment").evaluate("img => img.naturalWidth") == 1
+        )
+
+        conversation = Conversation.objects.get()
+        take_conversation(conversation_id=conversation.id, agent=agent)
+        page = desk.new_page()
+        page.goto(f"{live.url}/desk/login/")
+        page.fill("#id_username", agent.user.username)
+        page.fill("#id_password", "lumen-demo")
+        page.click("button[type=submit]")
+        page.goto(f"{live.url}/desk/c/{conversation.id}/")
+        expect(page.locator("#desk-messages img.attachment")).to_have_attribute(
+            "alt", "坏掉的耳机.png"
+        )
+        assert Attachment.objects.get().message is not None
+    finally:
+        customer.close()
+        desk.close()

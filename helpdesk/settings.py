@@ -229,3 +229,8 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 SPEECH_TO_TEXT_URL = env.str("SPEECH_TO_TEXT_URL", default="")
 SPEECH_TO_TEXT_TIMEOUT = env.float("SPEECH_TO_TEXT_TIMEOUT", default=10.0)
 CHAT_ATTACHMENT_RATE = env.str("CHAT_ATTACHMENT_RATE", default="30/min")  # uploads per IP
+
+# --- Bot -----------------------------------------------------------------------------------
+# Up to this many published articles the bot keeps its own index in memory;
+# above it, PostgreSQL's full-text search gives it candidates.
+BOT_MEMORY_INDEX_LIMIT = env.int("BOT_MEMORY_INDEX_LIMIT", default=5000)

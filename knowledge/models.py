@@ -142,6 +142,7 @@ class Intent(models.Model):
     examples_en = models.JSONField(_("examples (English)"), default=list, blank=True)
     slots = models.JSONField(_("slots"), default=list, blank=True)
     skill_group_code = models.SlugField(_("skill group"), max_length=40, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("intent")
@@ -150,3 +151,34 @@ class Intent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UnansweredQuestion(models.Model):
+    """A question the bot could not answer, or that ended with a person: material for new FAQs."""
+
+    class Outcome(models.TextChoices):
+        FALLBACK = "fallback", _("Not answered")
+        HANDOFF = "handoff", _("Handed to a person")
+
+    text = models.CharField(_("question"), max_length=500)
+    language = models.CharField(_("language"), max_length=2, choices=LANGUAGES)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    conversation_id = models.UUIDField(_("conversation"), db_index=True)
+    group_key = models.CharField(
+        _("group"), max_length=120, db_index=True, help_text=_("Similar questions share a group.")
+    )
+    agent_reply = models.TextField(
+        _("agent's reply"), blank=True, help_text=_("What the agent answered, when a person resolved it.")
+    )
+    closest_article = models.CharField(_("closest article"), max_length=120, blank=True)
+    confidence = models.FloatField(_("confidence"), default=0)
+    handled = models.BooleanField(_("handled"), default=False)
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unanswered question")
+        verbose_name_plural = _("unanswered questions")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.text

@@ -11,10 +11,20 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 
-def open_session(live, **body) -> dict:
+def open_session(live, *, bot: bool = False, **body) -> dict:
+    """A chat session; unless `bot`, the conversation waits for a person so the bot
+    stays silent and the protocol can be watched on its own."""
     response = httpx.post(f"{live.url}/api/v1/chat/sessions/", json=body, timeout=10)
     assert response.status_code == 201, response.text
-    return response.json()
+    session = response.json()
+    if not bot:
+        from conversations.models import Conversation
+        from django.utils import timezone
+
+        Conversation.objects.filter(pk=session["conversation"]).update(
+            status="queued", queued_at=timezone.now()
+        )
+    return session
 
 
 def login_cookie(user) -> str:

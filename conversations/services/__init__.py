@@ -1,5 +1,6 @@
 """Every write to conversations goes through one of these functions."""
 
+from conversations.services.bot import bot_turn, greet_known_customer
 from conversations.services.messages import (
     AttachmentNotFound,
     ConversationClosed,
@@ -22,6 +23,8 @@ from conversations.services.workflow import (
 )
 
 __all__ = [
+    "bot_turn",
+    "greet_known_customer",
     "AttachmentNotFound",
     "AlreadyTaken",
     "ChatSession",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -154,5 +155,17 @@ def post_system_message(*, conversation_id: UUID, body: str, meta: dict | None =
         body=body,
         meta=meta,
         allow_closed=True,
+    )
+    return message
+
+
+def post_bot_message(*, conversation_id: UUID, body: str, meta: dict, language: str) -> Message:
+    """A message from the bot, with its understanding in `meta` (chat protocol)."""
+    message, _ = _append(
+        conversation_id=conversation_id,
+        sender=Message.Sender.BOT,
+        body=body,
+        sender_name=settings.BOT_NAME["en" if language == "en" else "zh-hans"],
+        meta=meta,
     )
     return message

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from conversations.models import Conversation
 from customers.models import Customer
+from conversations.services.bot import greet_known_customer
 from customers.services import Identity, create_visitor, customer_for_identity
 
 TOKEN_SALT = "lumen.chat.session.v1"  # noqa: S105 (a namespace, not a secret)
@@ -80,4 +81,6 @@ def open_chat_session(
             conversation = Conversation.objects.create(
                 customer=customer, channel=channel, language=language, page=page or {}
             )
+            greet_known_customer(conversation=conversation)
+            conversation.refresh_from_db(fields=["last_seq"])
     return ChatSession(token=issue_chat_token(conversation), conversation=conversation)

@@ -74,7 +74,9 @@ EN_STOPWORDS = frozenset(
     they've this those through to too under until up very was wasn't we we'd we'll we're
     we've were weren't what what's when when's where where's which while who who's whom why
     why's will with won't would wouldn't you you'd you'll you're you've your yours yourself
-    yourselves oh um uh
+    yourselves oh um uh get gets got getting still need needs want wants wanted like would
+    something anything everything thing things someone anyone know tell way also just really
+    kind sort able make go going come now already ever even much many every lot lots bit
     """.split()
 )
 
@@ -84,6 +86,8 @@ ZH_STOPWORDS = frozenset(
     也 还 又 很 太 更 最 这 那 这个 那个 这样 那样 这些 那些 我 你 您 他 她 它 我们 你们 他们 咱
     自己 一下 一个 个 请 请问 麻烦 怎么 怎么样 怎样 如何 什么 啥 吗 呗 哪 哪个 哪些 一些 有点
     就是 还是 但是 可是 然后 那么 这么 如果 的话 一 下 把 被 让 给 对 向 从 到 跟 为 于 上 中
+    能 可以 要 后 以后 之后 时候 帮 怎么办 为什么 一般 还能 现在 已经 是不是 有没有 能不能
+    可不可以 东西 吗 想 会 需要 应该 得 该 没 不 请问 下 里 里面 呢 您好 一直 到底
     """.split()
 )
 

@@ -43,7 +43,7 @@ def test_a_message_is_stored_with_seq_1_and_delivered_to_every_socket(live):
 
 
 def test_the_socket_first_says_the_status(live):
-    session = open_session(live)
+    session = open_session(live, bot=True)
 
     async def scenario():
         socket = await Socket.chat(live, session["token"])
@@ -232,7 +232,7 @@ def test_a_flood_is_rate_limited_and_the_excess_is_not_stored(live):
 
 
 def test_handoff_queues_the_conversation_and_tells_the_customer(live):
-    session = open_session(live, language="en")
+    session = open_session(live, bot=True, language="en")
 
     async def scenario():
         socket = await Socket.chat(live, session["token"])

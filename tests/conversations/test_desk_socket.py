@@ -82,7 +82,7 @@ def test_customer_and_agent_chat_both_ways_with_typing_and_read_receipts(live, a
 
 
 def test_the_waiting_list_is_told_when_a_customer_asks_for_a_person(live, agent, cookie):
-    session = open_session(live)
+    session = open_session(live, bot=True)
 
     async def scenario():
         desk = await Socket.desk(live, cookie)

@@ -10,8 +10,8 @@ from django.core import signing
 from django.db import transaction
 
 from conversations.models import Conversation
-from customers.models import Customer
 from conversations.services.bot import greet_known_customer
+from customers.models import Customer
 from customers.services import Identity, create_visitor, customer_for_identity
 
 TOKEN_SALT = "lumen.chat.session.v1"  # noqa: S105 (a namespace, not a secret)

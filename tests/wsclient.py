@@ -7,8 +7,11 @@ import json
 
 import httpx
 from django.test import Client
+from django.utils import timezone
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+from conversations.models import Conversation
 
 
 def open_session(live, *, bot: bool = False, **body) -> dict:
@@ -18,9 +21,6 @@ def open_session(live, *, bot: bool = False, **body) -> dict:
     assert response.status_code == 201, response.text
     session = response.json()
     if not bot:
-        from conversations.models import Conversation
-        from django.utils import timezone
-
         Conversation.objects.filter(pk=session["conversation"]).update(
             status="queued", queued_at=timezone.now()
         )

@@ -221,6 +221,18 @@ class ChatConsumer(FrameConsumer):
         except services.ConversationClosed:
             raise FrameError("closed", "this conversation is closed") from None
 
+    async def frame_rate(self, frame):
+        """Addition to v1: {"type": "rate", "seq": n, "helpful": bool} on a bot answer that asked."""
+        helpful = frame.get("helpful")
+        if not isinstance(helpful, bool):
+            raise FrameError("bad_frame", "'helpful' must be true or false")
+        recorded = await db(services.rate_bot_answer)(
+            conversation_id=self.conversation_id, seq=_int(frame, "seq"), helpful=helpful
+        )
+        if not recorded:
+            raise FrameError("not_found", "no answer to rate there")
+        await self.send_json({"type": "rated", "seq": frame["seq"], "helpful": helpful})
+
     async def frame_survey_answer(self, frame):
         raise FrameError("not_found", "no such survey")
 

@@ -54,6 +54,9 @@ def _chat_strings() -> dict:
         "uploading": _("Sending the file…"),
         "recording": _("Recording… tap 🎤 again to send."),
         "not_found": _("The file could not be sent."),
+        "helpful": _("👍 Yes"),
+        "not_helpful": _("👎 No"),
+        "thanks_rating": _("Thanks for telling us!"),
         "bot_typing": _("The assistant is typing…"),
     }
 

@@ -1,6 +1,6 @@
 """Every write to conversations goes through one of these functions."""
 
-from conversations.services.bot import bot_turn, greet_known_customer
+from conversations.services.bot import bot_turn, greet_known_customer, rate_bot_answer
 from conversations.services.messages import (
     AttachmentNotFound,
     ConversationClosed,
@@ -36,6 +36,7 @@ __all__ = [
     "post_agent_message",
     "post_customer_message",
     "post_system_message",
+    "rate_bot_answer",
     "read_chat_token",
     "request_handoff",
     "take_conversation",

@@ -366,3 +366,18 @@ def greet_known_customer(*, conversation: Conversation) -> Message | None:
         return post_bot_message(
             conversation_id=conversation.id, body=body, meta=meta, language=conversation.language
         )
+
+
+def rate_bot_answer(*, conversation_id: UUID, seq: int, helpful: bool) -> bool:
+    """The customer's one-tap rating of a self-service answer; once per answer."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(conversation_id=conversation_id, seq=seq, sender=Message.Sender.BOT)
+            .first()
+        )
+        if message is None or not message.meta.get("rating") or "helpful" in message.meta:
+            return False
+        message.meta = {**message.meta, "helpful": helpful}
+        message.save(update_fields=["meta"])
+    return True

@@ -176,11 +176,44 @@
       item.append(body);
     }
     for (const file of message.attachments || []) item.append(Lumen.renderAttachment(file));
+    const meta = message.meta || {};
+    if (meta.quick_replies && meta.quick_replies.length) item.append(quickReplies(meta.quick_replies));
+    if (meta.rating && !("helpful" in meta)) item.append(ratingButtons(message.seq));
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = new Date(message.created_at).toLocaleTimeString(language === "en" ? "en" : "zh-CN", {hour: "2-digit", minute: "2-digit"});
     item.append(time);
     return item;
+  }
+
+  function quickReplies(replies) {
+    const box = document.createElement("div");
+    box.className = "quick-replies";
+    for (const text of replies) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = text;
+      button.addEventListener("click", () => { input.value = text; form.requestSubmit(); });
+      box.append(button);
+    }
+    return box;
+  }
+
+  function ratingButtons(seq) {
+    const box = document.createElement("div");
+    box.className = "quick-replies rating";
+    for (const [label, helpful] of [[T.helpful, true], [T.not_helpful, false]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = label;
+      button.addEventListener("click", () => {
+        if (send({type: "rate", seq: seq, helpful: helpful})) box.replaceChildren(T.thanks_rating);
+      });
+      box.append(button);
+    }
+    return box;
   }
 
   async function sendFile(file) {

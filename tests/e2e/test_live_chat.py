@@ -88,8 +88,9 @@ def test_a_customer_sends_a_picture_and_the_agent_sees_it(live, browser, tmp_pat
         expect(chat.locator("#chat-messages li.from-customer img.attachment")).to_have_attribute(
             "alt", "坏掉的耳机.png"
         )
-        assert (
-            chat.locator("#chat-messages img.attachment").evaluate("img => img.naturalWidth") == 1
+        # the picture really loads, through its signed link
+        chat.wait_for_function(
+            "() => document.querySelector('#chat-messages img.attachment')?.naturalWidth === 1"
         )
 
         conversation = Conversation.objects.get()

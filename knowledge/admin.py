@@ -1,15 +1,25 @@
 """The knowledge base back-office."""
 
+import json
+
 from django.contrib import admin, messages
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from knowledge import services
+from knowledge import jobs, services
 from knowledge.markdown import render_markdown
-from knowledge.models import Article, ArticleVersion, Category, Intent, QuestionVariant
+from knowledge.models import (
+    Article,
+    ArticleVersion,
+    Category,
+    Intent,
+    QuestionVariant,
+    UnansweredQuestion,
+)
 
 
 @admin.register(Category)
@@ -95,8 +105,97 @@ class ArticleAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.restore_view),
                 name="knowledge_article_restore",
             ),
+            path("ask/", self.admin_site.admin_view(self.ask_view), name="knowledge_article_ask"),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="knowledge_article_import",
+            ),
+            path(
+                "import/<uuid:job_id>/",
+                self.admin_site.admin_view(self.import_progress),
+                name="knowledge_article_import_progress",
+            ),
             *super().get_urls(),
         ]
+
+    def ask_view(self, request):
+        """ "Ask the bot": what it would answer to a question, and why (its scores)."""
+        if not self.has_view_permission(request):
+            return redirect("admin:index")
+        question = request.GET.get("q", "")[:500]
+        language = (
+            request.GET.get("language") if request.GET.get("language") in ("zh", "en") else None
+        )
+        decision = None
+        if question.strip():
+            from knowledge.assistant import understand
+            from knowledge.bot import Context
+
+            decision = understand(question, language=language, context=Context())
+        return TemplateResponse(
+            request,
+            "admin/knowledge/ask.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Ask the bot"),
+                "question": question,
+                "language": language or "",
+                "decision": decision,
+                "scores": json.dumps(decision.scores, ensure_ascii=False, indent=2, default=str)
+                if decision
+                else "",
+            },
+        )
+
+    def import_view(self, request):
+        """Upload a kb.jsonl or intents.json; the import runs in the background with progress."""
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        error = None
+        if request.method == "POST":
+            upload = request.FILES.get("file")
+            kind = request.POST.get("kind")
+            if upload is None or kind not in ("kb", "intents"):
+                error = _("Choose a file and what it holds.")
+            elif upload.size > 50 * 1024 * 1024:
+                error = _("The file is larger than 50 MiB.")
+            else:
+                job_id = jobs.start_import(
+                    kind=kind, content=upload.read(), user_id=request.user.pk
+                )
+                return redirect("admin:knowledge_article_import_progress", job_id)
+        return TemplateResponse(
+            request,
+            "admin/knowledge/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Import the knowledge base"),
+                "error": error,
+            },
+        )
+
+    def import_progress(self, request, job_id):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        state = jobs.import_state(job_id)
+        if state is None:
+            raise Http404
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse(state)
+        return TemplateResponse(
+            request,
+            "admin/knowledge/import_progress.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Importing…"),
+                "state": state,
+                "job_id": job_id,
+            },
+        )
 
     def restore_view(self, request, article_id, version_id):
         if not self.has_change_permission(request):
@@ -148,3 +247,68 @@ class IntentAdmin(admin.ModelAdmin):
     @admin.display(description=_("examples"))
     def example_count(self, intent):
         return len(intent.examples_zh) + len(intent.examples_en)
+
+
+@admin.register(UnansweredQuestion)
+class UnansweredQuestionAdmin(admin.ModelAdmin):
+    """Questions the bot could not settle, grouped by similarity: candidates for new FAQs."""
+
+    list_display = [
+        "text",
+        "language",
+        "outcome",
+        "group_size",
+        "closest_article",
+        "has_reply",
+        "handled",
+        "created_at",
+    ]
+    list_filter = ["handled", "outcome", "language"]
+    search_fields = ["text", "agent_reply", "group_key"]
+    readonly_fields = [f.name for f in UnansweredQuestion._meta.fields]
+    actions = ["add_as_question", "draft_article", "mark_handled"]
+    ordering = ["handled", "group_key", "-created_at"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count, OuterRef, Subquery
+
+        sizes = (
+            UnansweredQuestion.objects.filter(group_key=OuterRef("group_key"), handled=False)
+            .values("group_key")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(size=Subquery(sizes))
+
+    @admin.display(description=_("similar"), ordering="size")
+    def group_size(self, question):
+        return question.size or 1
+
+    @admin.display(description=_("agent's reply"), boolean=True)
+    def has_reply(self, question):
+        return bool(question.agent_reply)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(
+        description=_("Add as a question variant of the closest article"), permissions=["change"]
+    )
+    def add_as_question(self, request, queryset):
+        added = services.adopt_questions(list(queryset), user=request.user)
+        self.message_user(
+            request, _("%(count)s questions added to their articles.") % {"count": added}
+        )
+
+    @admin.action(
+        description=_("Draft a new article from the agent's reply"), permissions=["change"]
+    )
+    def draft_article(self, request, queryset):
+        drafts = services.draft_articles_from_replies(list(queryset), user=request.user)
+        self.message_user(request, _("%(count)s article drafts created.") % {"count": drafts})
+
+    @admin.action(description=_("Mark as handled"), permissions=["change"])
+    def mark_handled(self, request, queryset):
+        self.message_user(
+            request, _("%(count)s marked as handled.") % {"count": queryset.update(handled=True)}
+        )

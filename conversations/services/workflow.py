@@ -10,11 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from conversations import events
-from conversations.models import Agent, Conversation
+from conversations.models import Agent, Conversation, Message
 from conversations.protocol import status_payload
 from conversations.selectors import queue_position
 from conversations.services.messages import ConversationClosed, post_system_message
 from helpdesk.realtime import publish_on_commit
+from knowledge import assistant
 
 
 class AlreadyTaken(Exception):
@@ -107,6 +108,16 @@ def close_conversation(*, conversation_id: UUID, agent: Agent | None = None) -> 
         conversation.status = Conversation.Status.CLOSED
         conversation.closed_at = timezone.now()
         conversation.save(update_fields=["status", "closed_at", "updated_at"])
+        last_reply = (
+            Message.objects.filter(conversation=conversation, sender=Message.Sender.AGENT)
+            .order_by("-seq")
+            .first()
+        )
+        if last_reply is not None:
+            # What the person answered is offered beside the bot's unanswered questions.
+            assistant.record_agent_resolution(
+                conversation_id=conversation.id, reply=last_reply.body
+            )
         with override(conversation.language):
             post_system_message(
                 conversation_id=conversation.id,

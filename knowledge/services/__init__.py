@@ -11,8 +11,11 @@ from knowledge.services.articles import (
     unpublish_article,
 )
 from knowledge.services.importing import ImportError_, ImportResult, import_intents, import_kb
+from knowledge.services.learning import adopt_questions, draft_articles_from_replies
 
 __all__ = [
+    "adopt_questions",
+    "draft_articles_from_replies",
     "ImportError_",
     "ImportResult",
     "archive_article",

@@ -75,8 +75,8 @@ class Order(models.Model):
         _("tracking number"), max_length=40, blank=True, db_index=True
     )
     placed_at = models.DateTimeField(_("placed"), null=True, blank=True)
-    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     tracking_events = models.JSONField(
         _("tracking events"),
         default=list,

@@ -60,6 +60,9 @@ class Article(models.Model):
     # Lexemes written by knowledge.search (segmented Chinese, character
     # n-grams, stemmed English), weighted: A title and questions, C body.
     search_vector = SearchVectorField(null=True, editable=False)
+    # The title's and questions' lexemes alone: small, so ranking by it is cheap
+    # even when a common word matches a large part of the knowledge base.
+    heading_vector = SearchVectorField(null=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -74,6 +77,7 @@ class Article(models.Model):
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="article_search_gin"),
+            GinIndex(fields=["heading_vector"], name="article_heading_gin"),
             models.Index(fields=["language", "status", "category"], name="article_lang_status_cat"),
         ]
 

@@ -26,22 +26,29 @@ from django.db.models import BooleanField, FloatField
 from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
-from knowledge.bot.text import char_ngrams, detect_language, tokens
+from knowledge.bot.text import char_ngrams, detect_language, normalize, tokens
 from knowledge.markdown import plain_text
 from knowledge.models import Article
 
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 RANK_WEIGHTS = "{0.05, 0.2, 0.4, 1.0}"  # D, C, B, A
 _ASCII = re.compile(r"^[\x00-\x7f]+$")
+_IDENTIFIER = re.compile(r"[a-z0-9]*\d[a-z0-9]*")
 
 
 def _ngram_lexemes(text: str) -> list[str]:
     return [f"~{gram}" if _ASCII.match(gram) else gram for gram in char_ngrams(text)]
 
 
+def _identifiers(text: str) -> list[str]:
+    # Model codes and numbers ("QX0001234", "SF1234567890123") are searched as
+    # they are; the bot's tokens leave them out on purpose.
+    return [w for w in _IDENTIFIER.findall(normalize(text)) if sum(c.isdigit() for c in w) > 4]
+
+
 def lexemes(text: str, language: str) -> tuple[list[str], list[str]]:
     """(word lexemes, n-gram lexemes) of a text."""
-    return tokens(text, language), _ngram_lexemes(text)
+    return tokens(text, language) + _identifiers(text), _ngram_lexemes(text)
 
 
 def _quote(lexeme: str) -> str:
@@ -61,15 +68,27 @@ def tsvector_literal(weighted: list[tuple[str, list[str]]]) -> str:
     return " ".join(f"{_quote(lexeme)}:{','.join(p[:256])}" for lexeme, p in positions.items())
 
 
-def refresh_search_vector(article: Article) -> None:
-    language = article.language
-    heading = " ".join([article.title, *article.questions.values_list("text", flat=True)])
-    heading_words, heading_grams = lexemes(heading, language)
-    body_words, body_grams = lexemes(plain_text(article.body), language)
-    literal = tsvector_literal(
-        [("A", heading_words), ("B", heading_grams), ("C", body_words), ("C", body_grams)]
+def article_vectors(title: str, questions: list[str], body: str, language: str) -> tuple[str, str]:
+    """(search vector, heading vector) literals of an article."""
+    heading_words, heading_grams = lexemes(" ".join([title, *questions]), language)
+    body_words, body_grams = lexemes(plain_text(body), language)
+    heading = [("A", heading_words), ("B", heading_grams)]
+    return tsvector_literal([*heading, ("C", body_words), ("C", body_grams)]), tsvector_literal(
+        heading
     )
-    Article.objects.filter(pk=article.pk).update(search_vector=RawSQL("%s::tsvector", [literal]))
+
+
+def refresh_search_vector(article: Article) -> None:
+    search, heading = article_vectors(
+        article.title,
+        list(article.questions.values_list("text", flat=True)),
+        article.body,
+        article.language,
+    )
+    Article.objects.filter(pk=article.pk).update(
+        search_vector=RawSQL("%s::tsvector", [search]),
+        heading_vector=RawSQL("%s::tsvector", [heading]),
+    )
 
 
 @dataclass
@@ -82,6 +101,18 @@ class Hit:
 
 def _tsquery(items: list[str], operator: str) -> str:
     return f" {operator} ".join(_quote(item) for item in dict.fromkeys(items))
+
+
+# (column matched and ranked, operator, at most this many matches ranked).
+# Headings first: a word in a title or a question variant says more than one
+# in a body. The caps bound the work for a very common word at any size of
+# knowledge base; the order of stages keeps the precise matches first.
+_STAGES = [
+    ("heading_vector", "&", 5000),
+    ("search_vector", "&", 1000),
+    ("heading_vector", "|", 3000),
+    ("search_vector", "|", 1000),
+]
 
 
 def search_articles(
@@ -107,31 +138,32 @@ def search_articles(
         queryset = queryset.filter(language=language)
     if category:
         queryset = queryset.filter(category__slug=category)
-    attempts = []
-    if words:
-        attempts.append(_tsquery(words, "&"))
-    attempts.append(_tsquery(words + grams, "|"))
     hits: dict[int, tuple[Article, float]] = {}
-    for tsquery in attempts:
+    for column, operator, cap in _STAGES:
+        terms = words if operator == "&" else words + grams
+        if not terms or (operator == "&" and len(hits) >= limit):
+            continue
+        tsquery = _tsquery(terms, operator)
+        matched = queryset.annotate(
+            matched=RawSQL(f"{column} @@ %s::tsquery", [tsquery], output_field=BooleanField())  # noqa: S611
+        ).filter(matched=True)
+        candidates = matched.exclude(pk__in=list(hits)).values("pk")[:cap]
         rows = (
-            queryset.annotate(
-                matched=RawSQL(
-                    "search_vector @@ %s::tsquery", [tsquery], output_field=BooleanField()
-                ),
-                rank=RawSQL(
-                    "ts_rank(%s::float4[], search_vector, %s::tsquery, 1)",
+            Article.objects.select_related("category")
+            .filter(pk__in=candidates)
+            .annotate(
+                rank=RawSQL(  # noqa: S611 (column from the constant table above)
+                    f"ts_rank(%s::float4[], {column}, %s::tsquery, 1)",
                     [RANK_WEIGHTS, tsquery],
                     output_field=FloatField(),
-                ),
+                )
             )
-            .filter(matched=True)
-            .order_by("-rank", "pk")[:limit]
+            .order_by("-rank", "pk")[: limit - len(hits)]
         )
         for article in rows:
-            hits.setdefault(article.pk, (article, article.rank))
+            hits[article.pk] = (article, article.rank)
         if len(hits) >= limit:
             break
-    ordered = sorted(hits.values(), key=lambda item: -item[1])[:limit]
     terms = _highlight_terms(query, language)
     return [
         Hit(
@@ -140,7 +172,7 @@ def search_articles(
             highlight(article.title, terms),
             highlight(_excerpt(article.body, terms), terms),
         )
-        for article, rank in ordered
+        for article, rank in hits.values()
     ]
 
 

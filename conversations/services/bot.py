@@ -120,7 +120,8 @@ def _answer(conversation: Conversation, decision: Decision, meta: dict) -> Messa
         return _fallback(conversation, decision, meta, "")
     title, text = found
     link = f"/help/a/{decision.article}/?lang={conversation.language}"
-    return _say(conversation, f"{title}\n\n{text}\n\n{_('Read more')}: {link}", meta)
+    more = _("Read more: %(link)s") % {"link": link}
+    return _say(conversation, f"{title}\n\n{text}\n\n{more}", meta)
 
 
 def _fallback(conversation: Conversation, decision: Decision, meta: dict, text: str) -> Message:

@@ -17,21 +17,25 @@ from conversations.models import Conversation, Message
 from conversations.protocol import attachment_payload
 from conversations.services import ConversationClosed, open_chat_session, read_chat_token
 from conversations.services.attachments import AttachmentTooLarge, store_attachment
+from conversations.services.bot import answer_without_conversation
 from customers.services import Identity, IdentityRefused
+from helpdesk.api_auth import PartnerAPIMixin
+from helpdesk.serializers import StrictCharField
+from knowledge.bot.text import detect_language
 
 
 class IdentitySerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=128)
-    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=128)
+    name = StrictCharField(max_length=120, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    hash = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
+    hash = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
 
 
 class PageSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    referrer = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    url = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    title = StrictCharField(max_length=300, required=False, allow_blank=True)
+    referrer = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
 
 class SessionRequestSerializer(serializers.Serializer):
@@ -39,16 +43,16 @@ class SessionRequestSerializer(serializers.Serializer):
         choices=Conversation.Channel.choices, default=Conversation.Channel.WEB
     )
     language = serializers.ChoiceField(choices=["zh", "en"], required=False)
-    token = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    token = StrictCharField(max_length=512, required=False, allow_blank=True)
     identity = IdentitySerializer(required=False)
     page = PageSerializer(required=False)
 
 
 class SessionResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = StrictCharField()
     conversation = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Conversation.Status.choices)
-    websocket = serializers.CharField()
+    websocket = StrictCharField()
     last_seq = serializers.IntegerField()
 
 
@@ -115,10 +119,10 @@ class ChatSessionView(APIView):
 
 class AttachmentResponseSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField()
-    content_type = serializers.CharField()
+    name = StrictCharField()
+    content_type = StrictCharField()
     size = serializers.IntegerField()
-    url = serializers.CharField()
+    url = StrictCharField()
 
 
 class AttachmentUploadThrottle(SimpleRateThrottle):
@@ -182,3 +186,41 @@ class ChatAttachmentView(APIView):
         payload = attachment_payload(attachment)
         payload.pop("transcript", None)
         return Response(payload, status=status.HTTP_201_CREATED)
+
+
+class BotAnswerRequestSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=4000)
+    language = serializers.ChoiceField(choices=["zh", "en"], required=False)
+
+
+class BotAnswerResponseSerializer(serializers.Serializer):
+    reply = StrictCharField()
+    meta = serializers.DictField(
+        help_text="action, intent, article, confidence, slots (chat protocol)"
+    )
+
+
+class BotAnswerView(PartnerAPIMixin, APIView):
+    """The bot's answer to one question, for partners running their own conversation (§4)."""
+
+    required_scope = "bot"
+
+    @extend_schema(
+        request=BotAnswerRequestSerializer,
+        responses={200: BotAnswerResponseSerializer},
+        examples=[
+            OpenApiExample(
+                "Question",
+                value={"text": "退货政策是怎样的？", "language": "zh"},
+                request_only=True,
+            )
+        ],
+        tags=["bot"],
+    )
+    def post(self, request):
+        serializer = BotAnswerRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        text = serializer.validated_data["text"]
+        language = serializer.validated_data.get("language") or detect_language(text)
+        reply, meta = answer_without_conversation(text, language)
+        return Response({"reply": reply, "meta": meta})

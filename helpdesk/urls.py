@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from conversations.api import ChatAttachmentView, ChatSessionView
+from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.views import attachment_file, chat_page
 from helpdesk.health import healthz
 from knowledge.api import ArticleDetailView, ArticleListView
@@ -11,6 +11,7 @@ from knowledge.api import ArticleDetailView, ArticleListView
 api_v1 = [
     path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
     path("chat/attachments/", ChatAttachmentView.as_view(), name="chat-attachments"),
+    path("bot/answer", BotAnswerView.as_view(), name="bot-answer"),
     path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
     path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),
 ]

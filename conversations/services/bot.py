@@ -96,11 +96,7 @@ def _turn(conversation: Conversation, message: Message) -> Message:
     if decision.action == "answer":
         return _answer(conversation, decision, meta)
     if decision.action == "ask_slot":
-        return _say(
-            conversation,
-            decision.prompt or _("Could you give me your order number (LM followed by 8 digits)?"),
-            meta,
-        )
+        return _say(conversation, slot_prompt(decision), meta)
     if decision.action == "self_service":
         return _self_service(conversation, decision, meta)
     if decision.action == "handoff":
@@ -114,31 +110,57 @@ def _say(conversation: Conversation, body: str, meta: dict) -> Message:
     )
 
 
-def _answer(conversation: Conversation, decision: Decision, meta: dict) -> Message:
-    found = assistant.article_reply(decision.article, conversation.language)
+def answer_text(article: str, language: str) -> str | None:
+    """An article as a chat reply: title, the answer, a link to read it all."""
+    found = assistant.article_reply(article, language)
     if found is None:
-        return _fallback(conversation, decision, meta, "")
+        return None
     title, text = found
-    link = f"/help/a/{decision.article}/?lang={conversation.language}"
-    more = _("Read more: %(link)s") % {"link": link}
-    return _say(conversation, f"{title}\n\n{text}\n\n{more}", meta)
+    more = _("Read more: %(link)s") % {"link": f"/help/a/{article}/?lang={language}"}
+    return f"{title}\n\n{text}\n\n{more}"
+
+
+def fallback_text(suggestions: list[str], language: str) -> tuple[str, list[str]]:
+    """The "not sure" reply, offering the closest articles; (text, their slugs)."""
+    titles = assistant.article_titles(suggestions[:3], language)
+    if not titles:
+        return _(
+            "Sorry, I can't help with that. I can answer questions about orders, delivery, returns, "
+            "warranty, coupons and your account — or tap “Talk to a person”."
+        ), []
+    lines = "\n".join(f"· {title} — /help/a/{slug}/?lang={language}" for slug, title in titles)
+    body = _(
+        "I'm not sure I understood. These may help:\n%(articles)s\nOr tap “Talk to a person”."
+    ) % {"articles": lines}
+    return body, [slug for slug, _title in titles]
+
+
+def handoff_text(reason: str | None) -> str:
+    """What the customer is told when a person takes over, by the reason for it."""
+    if reason == "emotion":
+        return _(
+            "I'm sorry about this. I'm passing you to a person right away; they will see our whole "
+            "conversation, so you won't need to repeat anything."
+        )
+    if reason == "fallbacks":
+        return _(
+            "I haven't managed to help, so I'm bringing in a person. They will see our whole conversation."
+        )
+    return _(
+        "Of course — I'm connecting you to a person now. You'll see their name here when they join, "
+        "and they can read everything above."
+    )
+
+
+def _answer(conversation: Conversation, decision: Decision, meta: dict) -> Message:
+    body = answer_text(decision.article, conversation.language)
+    if body is None:
+        return _fallback(conversation, decision, meta, "")
+    return _say(conversation, body, meta)
 
 
 def _fallback(conversation: Conversation, decision: Decision, meta: dict, text: str) -> Message:
-    titles = assistant.article_titles(decision.suggestions[:3], conversation.language)
-    if titles:
-        lines = "\n".join(
-            f"· {title} — /help/a/{slug}/?lang={conversation.language}" for slug, title in titles
-        )
-        body = _(
-            "I'm not sure I understood. These may help:\n%(articles)s\nOr tap “Talk to a person”."
-        ) % {"articles": lines}
-    else:
-        body = _(
-            "Sorry, I can't help with that. I can answer questions about orders, delivery, returns, "
-            "warranty, coupons and your account — or tap “Talk to a person”."
-        )
-    meta["suggestions"] = [slug for slug, _title in titles]
+    body, meta["suggestions"] = fallback_text(decision.suggestions, conversation.language)
     if text:
         assistant.record_unanswered(
             text=text,
@@ -150,27 +172,9 @@ def _fallback(conversation: Conversation, decision: Decision, meta: dict, text: 
     return _say(conversation, body, meta)
 
 
-HANDOFF_TEXT = {
-    "emotion": lambda: _(
-        "I'm sorry about this. I'm passing you to a person right away; they will see our whole "
-        "conversation, so you won't need to repeat anything."
-    ),
-    "fallbacks": lambda: _(
-        "I haven't managed to help, so I'm bringing in a person. They will see our whole conversation."
-    ),
-}
-
-
 def _hand_off(conversation: Conversation, decision: Decision, meta: dict, text: str) -> Message:
-    body = HANDOFF_TEXT.get(
-        decision.handoff_reason,
-        lambda: _(
-            "Of course — I'm connecting you to a person now. You'll see their name here when they join, "
-            "and they can read everything above."
-        ),
-    )()
     meta["handoff_reason"] = decision.handoff_reason
-    reply = _say(conversation, body, meta)
+    reply = _say(conversation, handoff_text(decision.handoff_reason), meta)
     group_code = _skill_group_for(conversation, decision)
     if group_code:
         conversation.skill_group = SkillGroup.objects.filter(code=group_code).first()
@@ -184,6 +188,34 @@ def _hand_off(conversation: Conversation, decision: Decision, meta: dict, text: 
         decision=decision,
     )
     return reply
+
+
+def answer_without_conversation(text: str, language: str) -> tuple[str, dict]:
+    """POST /api/v1/bot/answer: the same engine and replies, with no conversation and no
+    side effects. Self-service needs a signed-in customer in a conversation, so here it is
+    described (intent and slots in `meta`) for the partner to carry out."""
+    with override(django_language(language)):
+        decision = assistant.understand(text, language=language, context=Context())
+        meta = decision.to_meta()
+        if decision.action == "answer":
+            reply = answer_text(decision.article, language)
+            if reply is not None:
+                return reply, meta
+            decision.suggestions = [decision.article]
+        if decision.action == "ask_slot":
+            return slot_prompt(decision), meta
+        if decision.action == "self_service":
+            if decision.intent == "greeting":
+                return greeting_text(), meta
+            if decision.intent == "thanks_goodbye":
+                return goodbye_text(), meta
+            return _("I can do that for a signed-in customer in the chat."), meta
+        if decision.action == "handoff":
+            meta["handoff_reason"] = decision.handoff_reason
+            return handoff_text(decision.handoff_reason), meta
+        reply, meta["suggestions"] = fallback_text(decision.suggestions, language)
+        meta["action"] = "fallback"
+        return reply, meta
 
 
 def _skill_group_for(conversation: Conversation, decision: Decision) -> str | None:
@@ -201,11 +233,7 @@ def _self_service(conversation: Conversation, decision: Decision, meta: dict) ->
     if intent == "greeting":
         return _greet(conversation, meta)
     if intent == "thanks_goodbye":
-        return _say(
-            conversation,
-            _("You're welcome! If anything else comes up, I'm here day and night."),
-            meta,
-        )
+        return _say(conversation, goodbye_text(), meta)
     try:
         if intent == "order_status":
             order = shop.commerce().find_order(
@@ -312,12 +340,20 @@ def _describe_parcel(order: shop.OrderInfo) -> str:
 
 
 def _greet(conversation: Conversation, meta: dict) -> Message:
-    return _say(
-        conversation,
-        _(
-            "Hello! I'm the Lumen Shop assistant. Ask me about orders, delivery, returns, warranty or coupons."
-        ),
-        meta,
+    return _say(conversation, greeting_text(), meta)
+
+
+def goodbye_text() -> str:
+    return _("You're welcome! If anything else comes up, I'm here day and night.")
+
+
+def slot_prompt(decision: Decision) -> str:
+    return decision.prompt or _("Could you give me your order number (LM followed by 8 digits)?")
+
+
+def greeting_text() -> str:
+    return _(
+        "Hello! I'm the Lumen Shop assistant. Ask me about orders, delivery, returns, warranty or coupons."
     )
 
 

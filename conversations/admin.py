@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Agent, Conversation, Message, SkillGroup
+from helpdesk.admin_tools import ReadOnlyInline
 
 
 @admin.register(SkillGroup)
@@ -23,17 +24,11 @@ class AgentAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnlyInline):
     model = Message
     fields = ["seq", "sender", "sender_name", "body", "client_id", "created_at"]
-    readonly_fields = fields
     ordering = ["seq"]
-    extra = 0
-    can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Conversation)

@@ -1,18 +1,13 @@
 from django.contrib import admin
 
 from customers.models import AfterSalesRequest, Coupon, Customer, Order
+from helpdesk.admin_tools import ReadOnlyInline
 
 
-class OrderInline(admin.TabularInline):
+class OrderInline(ReadOnlyInline):
     model = Order
     fields = ["number", "status", "total", "carrier", "tracking_number", "placed_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.admin_tools import ReadOnlyInline
 from knowledge import jobs, services
 from knowledge.markdown import render_markdown
 from knowledge.models import (
@@ -35,16 +36,10 @@ class QuestionInline(admin.TabularInline):
     fields = ["text", "position"]
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(ReadOnlyInline):
     model = ArticleVersion
-    extra = 0
-    can_delete = False
     fields = ["number", "title", "status", "created_by", "created_at", "note", "restore"]
-    readonly_fields = fields
     ordering = ["-number"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("restore"))
     def restore(self, version):

@@ -24,6 +24,8 @@ from helpdesk.languages import django_language
 from knowledge import assistant
 from knowledge.bot import Context, Decision
 
+FALLBACKS_BEFORE_HANDOFF = 2
+
 ORDER_STATUS_TEXT = {
     "pending": lambda: _("awaiting payment"),
     "paid": lambda: _("paid, being prepared for shipment"),
@@ -90,6 +92,13 @@ def _turn(conversation: Conversation, message: Message) -> Message:
     context = Context.from_dict(conversation.bot_context)
     context.customer_level = conversation.customer.level
     decision = assistant.understand(text, language=language, context=context)
+    if (
+        decision.action == "fallback"
+        and decision.next_context.fallbacks_in_a_row >= FALLBACKS_BEFORE_HANDOFF
+    ):
+        # The customer should not have to try a third time: a person takes over.
+        decision.action, decision.handoff_reason = "handoff", "fallbacks"
+        decision.next_context.fallbacks_in_a_row = 0
     conversation.bot_context = decision.next_context.to_dict()
     conversation.save(update_fields=["bot_context"])
     meta = decision.to_meta()

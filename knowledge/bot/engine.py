@@ -4,39 +4,43 @@ How a message is decided, in order of precedence
 ------------------------------------------------
 
 1. **Manipulation** (prompt injection, "developer mode", demands for a 100 %
-   coupon) is out of scope: a fallback, never an intent action or an article.
-   The bot grants nothing the knowledge base does not say.
+   coupon or free upgrades) is out of scope: a fallback, never an intent action
+   or an article. The bot grants nothing the knowledge base does not say.
 2. **Handoff**: a VIP customer who asks for a person in any way (reason
-   ``vip``); an upset customer (reason ``emotion``: anger, distress, threats
-   to complain to 12315 / a consumer association / a lawyer, repeated-failure
-   frustration); an explicit, calm request for a person (reason ``request``).
-   A question *about* agents ("when are human agents online?") is an article.
+   ``vip``); an upset customer (reason ``emotion``: anger, distress, threats to
+   complain to 12315 / a consumer association / a lawyer, repeated-failure
+   frustration); an explicit, calm request for a person (reason ``request``),
+   found by patterns or by the model's ``human_agent`` intent. A question
+   *about* agents ("when are human agents online?") is an article.
 3. **A pending slot**: when the previous turn asked for a slot, a message that
-   carries it (just "LM20261103") completes the pending intent, unless the
-   message is confidently something else.
-4. **Intent or article**: every intent and every candidate article is scored
-   by one linear model and the scores are turned into probabilities by a
-   softmax over all of them (see ``Engine.decide`` and ``MODEL``). Intents are
-   about the customer's own order or the conversation itself; "how does X
-   work" questions are articles. The model learns this boundary from the
-   material: article questions versus intent examples, plus cue features
-   (an order number present, "帮我/I want" action phrasing, "怎么/how long"
-   information phrasing).
-5. **Fallback** when nothing is confident enough, with the closest articles
-   as ``suggestions``. The third miss in a row (two fallbacks already in the
-   context) is handed off with reason ``fallbacks``.
+   carries it (just "LM20261103", or "坏了" for the reason) completes the
+   pending intent, unless it is plainly another request.
+4. **Intent or article**: the retriever's candidate articles, the intents the
+   message asks for (``Scorer.eligible``: an intent's request wording or an
+   identifier it takes) and a "none of these" row are scored by one linear
+   model and a softmax (``scoring.MODEL``). An order or tracking number makes
+   the message about that order: the best intent taking it wins unless a
+   confident article does and nothing asks about the order. Otherwise intents
+   are about the customer's own order or the conversation; "how does X work"
+   is an article (intents.json's descriptions).
+5. **Fallback** when the confidence is below ``THRESHOLDS``, with the closest
+   articles as ``suggestions``. A miss when two fallbacks in a row are already
+   in the context is handed off with reason ``fallbacks``.
 
 Confidence
 ----------
 
-``confidence`` is the softmax probability of the chosen label, recalibrated
-with a one-dimensional logistic (Platt) map fitted on labelled questions that
-were not used to fit the model (see ``calibration.py``): among answers given
-with confidence ~0.8, about 80 % were right on that held-out data. The
-thresholds in ``THRESHOLDS`` are applied to that calibrated value and were
-picked for precision (a wrong article is worse than a fallback with
-suggestions). Handoffs and slot answers detected by rules carry fixed
-confidences.
+``confidence`` is the probability that the chosen label is right, from a small
+logistic model (``MODEL["confidence"]``) over: the label's softmax
+probability (log-odds), its margin over the runner-up and over "none", the
+share of the message made of words the material never uses, how much of the
+message the label accounts for, and how many words the message has. It is
+fitted on questions the ranking model did not see as such (left-out knowledge
+base questions, the tune half of dev, written paraphrases and out-of-scope
+messages; ``calibration.py``). The engine acts when that probability is at
+least 0.5: with a wrong answer costing twice a fallback, acting pays exactly
+when a right answer is more likely than a wrong one. Handoffs and slot
+answers found by rules carry fixed confidences (1.0, 0.9).
 """
 
 from __future__ import annotations
@@ -54,13 +58,9 @@ __all__ = ["ArticleRecord", "Context", "Decision", "Engine", "IntentRecord", "TH
 SMALL_TALK = frozenset({"greeting", "thanks_goodbye"})
 MAX_FALLBACKS = 2  # fallbacks in a row after which the next miss is handed off
 
-# Calibrated confidence needed to act (picked for precision on the tune half of dev).
-THRESHOLDS: dict[str, float] = {
-    "article": 0.5,
-    "intent": 0.5,
-    "slot_intent": 0.35,  # an intent whose identifier is in the message
-    "coverage": 0.45,  # share of the message's weight the chosen article explains
-}
+# Calibrated confidence needed to act: 1 / (cost of a wrong answer in fallbacks),
+# see calibration.choose_thresholds.
+THRESHOLDS: dict[str, float] = {"article": 0.5, "intent": 0.5}
 
 
 class Engine:
@@ -99,11 +99,12 @@ class Engine:
     def model(self, value: dict) -> None:
         self.scorer.model = value
 
-    def score(self, text: str, language: str, *, exclude=None):
-        return self.scorer.score(text, language, exclude=exclude)
+    def score(self, text: str, language: str, **options):
+        """Ranked labels with features (see ``Scorer.score``), for the admin and calibration."""
+        return self.scorer.score(text, language, **options)
 
-    def calibrate(self, p: float) -> float:
-        return self.scorer.calibrate(p)
+    def confidence(self, rows: list[dict], cues: dict, index: int = 0) -> float:
+        return self.scorer.confidence(rows, cues, index)
 
     # Deciding ------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class Engine:
         """
         context = context or Context()
         normalized = normalize(text)
-        language = self._language(normalized, language)
+        language = self._language(normalized, language or context.language)
         decision = self._decide(text, normalized, language, context)
         decision.language = language
         return self._finish(decision, context)
@@ -137,7 +138,7 @@ class Engine:
         handoff = self._handoff(text, normalized, context)
         rows, query, cues = self.score(text, language)
         top = rows[0] if rows else None
-        confidence = self.calibrate(top["p"]) if top else 0.0
+        confidence = self.confidence(rows, cues) if top else 0.0
         why = self._why(rows, query, cues)
 
         if handoff is None and top and top["label"] == HANDOFF_INTENT:
@@ -150,19 +151,19 @@ class Engine:
                 action="handoff",
                 intent=HANDOFF_INTENT if handoff in ("request", "vip") else None,
                 handoff_reason=handoff,
-                confidence=1.0 if top is None or top["label"] != HANDOFF_INTENT else max(
-                    confidence, 0.9
-                ),
+                confidence=1.0
+                if top is None or top["label"] != HANDOFF_INTENT
+                else max(confidence, 0.9),
                 scores={**why, "rule": f"handoff:{handoff}"},
             )
 
         # Not handed off: "human_agent" was only a question about agents.
-        rows = [row for row in rows if row["label"] != HANDOFF_INTENT]
+        rows = [dict(row) for row in rows if row["label"] != HANDOFF_INTENT]
         if rows:
             total = sum(row["p"] for row in rows)
             for row in rows:
                 row["p"] /= total
-            confidence = self.calibrate(rows[0]["p"])
+            confidence = self.confidence(rows, cues)
 
         if context.pending_intent in self.intents:
             pending = self._continue_pending(normalized, language, context, rows, confidence, why)
@@ -259,11 +260,16 @@ class Engine:
         intent = self.intents[context.pending_intent]
         found = self.extract_slots(intent, normalized, answering=context.missing_slot)
         top = rows[0] if rows else None
+        # A slot value answers the question just asked, unless the message is
+        # plainly another request ("LM20261103 到哪了" while asked for a reason);
+        # an article never overrides it ("坏了，保修吗" still gives the reason).
         confident_other = (
             top is not None
+            and top["kind"] == "intent"
             and top["label"] != intent.record.name
+            and top["label"] not in SMALL_TALK
+            and top["features"].get("cue")
             and self._acts(top, confidence)
-            and top["label"] not in SMALL_TALK | {HANDOFF_INTENT}
         )
         if found and not confident_other:
             slots = {**context.pending_slots, **found}
@@ -282,15 +288,7 @@ class Engine:
         return decision
 
     def _acts(self, row: dict, confidence: float) -> bool:
-        if row["kind"] == "article":
-            return (
-                confidence >= self.thresholds["article"]
-                and row["features"]["cov_word"] + row["features"]["cov_gram"]
-                >= 2 * self.thresholds["coverage"]
-            )
-        if row["features"].get("ident_match"):
-            return confidence >= self.thresholds["slot_intent"]
-        return confidence >= self.thresholds["intent"]
+        return confidence >= self.thresholds["article" if row["kind"] == "article" else "intent"]
 
     def _identifier_only(self, normalized: str, language: str, cues: dict, why: dict) -> Decision:
         """Just an order or tracking number: look the order (or parcel) up."""
@@ -314,7 +312,7 @@ class Engine:
         top = rows[0]
         suggestions = self._suggestions(rows)
         if cues["identifier"]:
-            chosen = self._for_identifier(rows, confidence)
+            chosen = self._for_identifier(rows, cues, confidence)
             if chosen is not None:
                 row, row_confidence = chosen
                 return self._intent_decision(row, normalized, language, row_confidence, why)
@@ -332,7 +330,9 @@ class Engine:
             )
         return self._intent_decision(top, normalized, language, confidence, why)
 
-    def _for_identifier(self, rows: list[dict], confidence: float) -> tuple[dict, float] | None:
+    def _for_identifier(
+        self, rows: list[dict], cues: dict, confidence: float
+    ) -> tuple[dict, float] | None:
         """An order or tracking number makes the message about that order: the
         best intent that takes the number, unless a confident article wins and
         nothing in the message asks about the order itself."""
@@ -346,8 +346,10 @@ class Engine:
             and not any(r["features"].get("cue") for r in takers)
         ):
             return None
+        # Among the intents that take the number, how sure is the choice?
         total = sum(r["p"] for r in takers)
-        return takers[0], self.calibrate(takers[0]["p"] / total)
+        ranked = [{**r, "p": r["p"] / total} for r in takers]
+        return takers[0], self.confidence(ranked, cues)
 
     def _intent_decision(
         self, row: dict, normalized: str, language: str, confidence: float, why: dict
@@ -366,9 +368,15 @@ class Engine:
 
     @staticmethod
     def _why(rows: list[dict], query: Analysis, cues: dict) -> dict:
+        """The "why" for the admin's "Ask the bot" box (JSON-serialisable)."""
         return {
             "query": query.text,
-            "cues": {k: v for k, v in cues.items() if v},
+            "terms": sorted(query.words),
+            "cues": {
+                k: sorted(v) if isinstance(v, set) else (round(v, 3) if isinstance(v, float) else v)
+                for k, v in cues.items()
+                if v
+            },
             "candidates": [
                 {
                     "kind": row["kind"],
@@ -394,7 +402,7 @@ class Engine:
                 language=decision.language,
             )
             missed = False
-        following = Context(customer_level=context.customer_level)
+        following = Context(customer_level=context.customer_level, language=decision.language)
         if missed:
             following.fallbacks_in_a_row = context.fallbacks_in_a_row + 1
             if decision.action == "ask_slot":

@@ -114,9 +114,7 @@ def evaluate(engine: Engine, rows: list[dict]) -> dict:
                     },
                 }
             )
-    result: dict = {
-        kind: (right[kind] / total[kind] if total[kind] else None) for kind in KINDS
-    }
+    result: dict = {kind: (right[kind] / total[kind] if total[kind] else None) for kind in KINDS}
     n = sum(total.values())
     result["overall"] = sum(right.values()) / n if n else None
     result["n"] = n

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .concepts import concepts
+from .concepts import concept_spans
 from .lexicon import ORDER_NUMBER_RE, TRACKING_NUMBER_RE
-from .text import CJK_RE, EN_STOPWORDS, LATIN_RE, RUN_RE, normalize, tokens
+from .text import CJK_RE, EN_STOPWORDS, LATIN_RE, RUN_RE, normalize, stem, tokens
 
 Vector = dict[str, float]
 
@@ -27,6 +27,8 @@ class Analysis:
     text: str  # normalised, identifiers masked, typos corrected
     words: Counter
     grams: Counter
+    # concept -> the words of the text it stands for ("~account" -> {"regist"})
+    absorbed: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -58,10 +60,17 @@ def analyse(text: str, speller: Speller | None = None) -> Analysis:
     normalized = mask_identifiers(normalize(text))
     if speller is not None:
         normalized = speller.correct_text(normalized)
+    spans = concept_spans(normalized)
+    concept_counts = Counter({name: min(len(found), 3) for name, found in spans.items()})
     return Analysis(
         text=normalized,
-        words=Counter(tokens(normalized)) + concepts(normalized),
+        # bare numbers ("50", "199") say little about the topic and much about noise
+        words=Counter(t for t in tokens(normalized) if not t.isdigit()) + concept_counts,
         grams=Counter(content_grams(normalized)),
+        absorbed={
+            name: frozenset(t for span in found for t in tokens(span))
+            for name, found in spans.items()
+        },
     )
 
 
@@ -125,6 +134,19 @@ def coverage(query: Vector, present: set[str] | dict) -> float:
     return sum(w * w for t, w in query.items() if t in present) / total
 
 
+def explained(query: Vector, absorbed: dict, present: set[str] | dict) -> float:
+    """Like ``coverage``, but a word also counts as found when a concept it
+    belongs to is found ("register" is explained by an article about accounts)."""
+    total = sum(w * w for w in query.values())
+    if not total:
+        return 0.0
+    extra = set()
+    for concept, members in absorbed.items():
+        if concept in present:
+            extra |= members
+    return sum(w * w for t, w in query.items() if t in present or t in extra) / total
+
+
 def damerau_levenshtein(a: str, b: str, limit: int = 2) -> int:
     """Optimal string alignment distance, giving up past ``limit``."""
     if abs(len(a) - len(b)) > limit:
@@ -157,6 +179,8 @@ class Speller:
 
     def __init__(self, vocabulary: Counter) -> None:
         self.vocabulary = vocabulary
+        # an inflection of a known word ("updated" for "update") is no typo
+        self._stems = {stem(word) for word in vocabulary}
         self._deletes: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) >= self.MIN_LENGTH - 1 and word.isalpha():
@@ -170,6 +194,8 @@ class Speller:
 
     def correct(self, word: str) -> str:
         if word in self.vocabulary or len(word) < self.MIN_LENGTH or not word.isalpha():
+            return word
+        if stem(word) in self._stems:
             return word
         if word in self._cache:
             return self._cache[word]
@@ -210,6 +236,7 @@ __all__ = [
     "cosine",
     "coverage",
     "damerau_levenshtein",
+    "explained",
     "latin_vocabulary",
     "mask_identifiers",
     "weigh",

@@ -42,6 +42,7 @@ HANDOFF_REQUEST = _any(
     r"(?:不想|不要|别|不用|不和|不跟|受不了).{0,6}(?:机器人|智能客服|自动回复|ai)",
     r"^\s*(?:人工|人工客服|真人客服|人工服务|客服人员|真人)\s*[!.?]*\s*$",
     r"人工客服|人工服务|真人客服|有活人|有真人|人工坐席",
+    r"(?:找|来|叫|换)\s*(?:个|一个)?\s*(?:人|活人)\s*(?:来|聊|说话|帮忙|处理)?\s*(?:吧|啊|呀)?\s*[!.?,~]*\s*$",
     # en: talk/speak/chat to a person, transfer/connect me, a bare "agent"
     r"(?:talk|speak|chat|get\s+through|be\s+put\s+through)\s+(?:to|with)\s+(?:a|an|the|your|some|real|actual|\s)*"
     + _EN_PERSON,
@@ -64,7 +65,7 @@ AGENT_AVAILABILITY = _any(
 # Weaker mentions of wanting a person: enough for a VIP, who is put through at once.
 PERSON_MENTION = _any(
     _ZH_PERSON,
-    r"有人吗|有没有人|是真人吗|是机器人吗|你是机器人|机器人客服|客服人员|找客服|联系客服",
+    r"有人吗|有没有人|是真人吗|是机器人吗|你是机器人|机器人客服|客服人员|找客服|联系客服|客服在吗|客服呢|找个?人",
     r"\b(?:human|person|agent|representative|operator|someone|somebody|staff|manager|"
     r"supervisor|real\s+people)\b",
     r"\b(?:are\s+you|is\s+this)\s+(?:a\s+)?(?:bot|robot|machine|real)\b",
@@ -77,7 +78,7 @@ EMOTION_CUES: list[tuple[re.Pattern[str], float]] = [
     # threats to escalate outside: complaint bodies, lawyers, media, police
     (
         _any(
-            r"投诉|12315|12345|消协|消费者协会|消保|工商局|市场监管|监管部门|律师|起诉|法院|报警|警察|曝光|媒体|维权|举报|黑猫",
+            r"投诉|(?<!\d)12315(?!\d)|(?<!\d)12345(?!\d)|消协|消费者协会|消保|工商局|市场监管|监管部门|律师|起诉|法院|报警|警察|曝光|媒体|维权|举报|黑猫",
             r"\b(?:complain(?:t|ts|ing)?|consumer\s+(?:association|council|protection|rights)|"
             r"lawyers?|attorneys?|solicitors?|sue|suing|lawsuit|legal\s+action|court|police|"
             r"chargeback|report\s+(?:you|this|your)|better\s+business\s+bureau|bbb|trading\s+standards|"
@@ -114,9 +115,10 @@ EMOTION_CUES: list[tuple[re.Pattern[str], float]] = [
     # mild negatives: on their own an opinion, with another cue an upset customer
     (
         _any(
-            r"太差|差劲|失望|气人|郁闷|无奈|着急|担心|害怕|不靠谱|坑",
+            r"太差|差劲|失望|气人|郁闷|无奈|着急|担心|害怕|不靠谱|坑|到底|究竟|能不能解决|解决不了|还没解决|不给解决",
             r"\b(?:terrible|horrible|awful|joke|stupid|rubbish|garbage|nonsense|crap|damn|hell|"
-            r"upset|annoyed|annoying|disappointed|disappointing|worried|unhappy|sick\s+of)\b",
+            r"upset|annoyed|annoying|disappointed|disappointing|worried|unhappy|sick\s+of|seriously|"
+            r"come\s+on|still\s+not\s+(?:fixed|solved|resolved|here))\b",
         ),
         1.0,
     ),
@@ -254,21 +256,22 @@ INTENT_CUES: dict[str, re.Pattern[str]] = {
         r"awaiting\s+shipment|progress|check\s+(?:my\s+)?order|order\s+(?:status|update))\b",
     ),
     "logistics_tracking": _any(
-        r"到哪了|到哪里了|到哪儿|到哪个|现在在哪|在哪了|(?:包裹|快递|货|东西|订单|件).{0,6}(?:到哪|在哪)|什么时候到|什么时候能到|哪天到|几号到|啥时候到|多久到|送到了?吗|派送|派件|还在路上|预计.{0,4}到|物流到|查物流|查快递|查.{0,4}物流|查.{0,4}快递",
+        r"到哪了|到哪里了|到哪儿|到哪个|现在在哪|在哪了|(?:包裹|快递|货|东西|订单|件).{0,6}(?:到哪|在哪)|(?:什么时候|啥时候|几号|哪天).{0,4}(?:到|送达|送到|寄到|能收到)|送到了?吗|派送|派件|还在路上|预计.{0,4}到|物流到|查物流|查快递|查.{0,4}物流|查.{0,4}快递",
         r"\b(?:where(?:'s|\s+is)\s+it\b|where(?:'s|\s+is|\s+are)?\s+(?:my|the|our)\s+(?:parcel|package|delivery|order|shipment|stuff|item)s?|"
-        r"where\s+.{0,40}\b(?:parcel|package|delivery|shipment)|"
-        r"when\s+will\s+.{0,30}\b(?:arrive|be\s+delivered|get\s+here|come|reach)|"
-        r"out\s+for\s+delivery|eta|on\s+(?:the|its)\s+way|in\s+transit|track\s+(?:my|it|this|the|sf)|"
-        r"track\b|update\s+on\s+(?:my|the)\s+(?:delivery|order|parcel|package|shipment)|"
+        r"where\s+.{0,30}\b(?:parcel|package|delivery|shipment|order|stuff)\s+(?:is|at|now|right\s+now)|"
+        r"when\b.{0,40}\b(?:arrive|be\s+delivered|get\s+here|come|reach|deliver\s+it)|"
+        r"out\s+for\s+delivery|eta|on\s+(?:the|its)\s+way|in\s+transit|track\s+(?:it|this|sf|order|parcel|package)|"
+        r"update\s+on\s+(?:my|the)\s+(?:delivery|order|parcel|package|shipment)|"
         r"delivery\s+(?:status|update)|arriv(?:e|ing)\s+(?:today|tomorrow|soon))\b",
     ),
+    # after-sales wording; a request also needs ACTION_CUE or an order number (see Scorer.cues)
     "after_sales_request": _any(
         r"退货|退款|换货|退了|要退|想退|退掉|寄修|维修|售后|退回|换一个|换新|修一下|返修|退换|申请.{0,6}(?:退|换|修)|寄回",
         r"\b(?:return|refund|exchange|repair(?:ed)?|send\s+(?:it|them)\s+back|send\s+back|replace|"
         r"replacement|after-?\s?sales|money\s+back|fix(?:ed)?)\b",
     ),
     "coupon_claim": _any(
-        r"领|发我|发给我|给我.{0,6}(?:券|红包|优惠|折扣)|有没有.{0,8}(?:券|红包|优惠|折扣码)|有.{0,6}券|新人|新用户|首单|送.{0,4}券|要.{0,4}(?:券|红包)|来.{0,4}(?:券|红包)",
+        r"领|发我|发给我|给我.{0,6}(?:券|红包|优惠|折扣)|有没有.{0,8}(?:券|红包|优惠|折扣码)|有.{0,6}券|(?:新人|新用户|首单).{0,6}(?:券|红包|优惠|福利|礼)|送.{0,4}券|要.{0,4}(?:券|红包)|来.{0,4}(?:券|红包)",
         r"\b(?:claim|grab|get\s+(?:a|an|some|any|me\s+a)\s+(?:coupon|voucher|discount|promo)|"
         r"give\s+me\s+(?:a|an|some)|send\s+me\s+(?:a|an|some)|(?:any|some)\s+(?:coupons?|vouchers?|promo|discount|deals?)|"
         r"do\s+you\s+have\s+(?:any|a)|first\s+(?:order|purchase)|new\s+(?:customer|user|member)|welcome\s+(?:coupon|offer|gift)|"
@@ -287,8 +290,12 @@ INTENT_CUES: dict[str, re.Pattern[str]] = {
 }
 
 # Words that make a coupon message about how coupons work, not a claim.
+COUPON_WORD = _any(
+    r"券|红包|优惠|折扣|福利|礼包|码",
+    r"\b(?:coupons?|vouchers?|discounts?|promo(?:tion)?s?|codes?|deals?|offers?)\b",
+)
 COUPON_RULES = _any(
-    r"怎么用|使用|用不了|叠加|一起用|同时用|过期|有效期|退回|还能回来|补发|门槛|运费|在哪里看|在哪看|哪里看|不能用|不可用",
+    r"怎么用|使用|用不了|叠加|一起用|同时用|过期|有效期|退回|还能回来|补发|门槛|运费|(?:在哪|哪里).{0,4}(?:看|找|查)|找不到|不能用|不可用",
     r"\b(?:use|using|used|apply|applied|stack|combine|together|expire[ds]?|expiry|valid|validity|"
     r"not\s+applicable|reissue|back|minimum|threshold|where\s+(?:do|can)\s+i\s+(?:find|see))\b",
 )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+# Customer levels put through to a person at once when they ask for one
+# (customers.Customer.Level: normal, silver, gold, vip).
+VIP_LEVELS = frozenset({"vip", "svip"})
+
 
 @dataclass
 class ArticleRecord:
@@ -46,6 +50,7 @@ class Context:
     missing_slot: str | None = None
     fallbacks_in_a_row: int = 0
     customer_level: str = "normal"
+    language: str | None = None  # of the last message: for replies that carry no words ("LM…")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,11 +64,12 @@ class Context:
             missing_slot=data.get("missing_slot"),
             fallbacks_in_a_row=int(data.get("fallbacks_in_a_row") or 0),
             customer_level=str(data.get("customer_level") or "normal"),
+            language=data.get("language"),
         )
 
     @property
     def is_vip(self) -> bool:
-        return self.customer_level.strip().lower() not in ("", "normal", "regular", "standard")
+        return self.customer_level.strip().lower() in VIP_LEVELS
 
 
 @dataclass

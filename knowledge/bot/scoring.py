@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,23 +28,30 @@ from .index import (
     content_grams,
     cosine,
     coverage,
+    explained,
     latin_vocabulary,
     weigh,
 )
 from .records import ArticleRecord, IntentRecord
-from .text import ensure_segmenter, normalize
+from .text import CJK_RE, ensure_segmenter, normalize
 
 Retriever = Callable[[str, str, int], Sequence[ArticleRecord]]
 
 HANDOFF_INTENT = "human_agent"
 TRANSACTIONAL = frozenset({"order_status", "logistics_tracking", "after_sales_request"})
-CANDIDATES = 30
+CANDIDATES = 12  # the right article is in the first 10 for every dev and KB question
 QUESTION_FIELD_WEIGHT = 2  # title and questions count twice in BM25
+RETRIEVED_CACHE_SIZE = 5000  # prepared records from a retriever kept per process
 
 ARTICLE_FEATURES = (
     "ex_word",  # best cosine (words + concepts) against the title or one question
     "ex_gram",  # the same with character n-grams
     "ex_mix",  # best mean of the two against one title/question
+    "ex_concept",  # best cosine of concepts only, titles/questions of both languages
+    "cov_concept",  # share of the message's concept weight the topic mentions (both languages)
+    "title_word",  # share of the title's own weight the message matches (precision)
+    "title_concept",  # the same for the concepts of the titles in both languages
+    "explained",  # share of the message's word weight the article accounts for (words or concepts)
     "cov_word",  # share of the message's word weight found anywhere in the article
     "cov_gram",
     "covq_word",  # the same, title and questions only
@@ -63,6 +71,7 @@ INTENT_FEATURES = (
     "ex_gram",
     "ex_mix",
     "top3",  # mean of the three best examples
+    "ex_concept",  # best cosine of concepts only, examples of both languages
     "cov_word",  # share of the message's weight found among all examples
     "cov_gram",
     "cue",  # the intent's own request wording (lexicon.INTENT_CUES)
@@ -73,11 +82,73 @@ INTENT_FEATURES = (
 )
 
 # Fitted by ``python -m knowledge.bot.calibration``; see that module.
+CONFIDENCE_FEATURES = (
+    "logit_p",  # log-odds of the top label's softmax probability
+    "margin",  # its score minus the runner-up's (capped at 5)
+    "unknown",  # share of the message's weight on words the material never uses
+    "support",  # how much of the message the top label accounts for
+    "terms",  # how much the message says: distinct words (not concepts), up to 6, over 6
+    "intent",  # the top label is an intent
+    "bias",
+)
+
 MODEL: dict[str, Any] = {
-    "article": dict.fromkeys(ARTICLE_FEATURES, 1.0),
-    "intent": dict.fromkeys(INTENT_FEATURES, 1.0),
-    "intent_bias": {},
-    "platt": (1.0, 0.0),
+    "article": {
+        "ex_word": 0.292,
+        "ex_gram": 0.108,
+        "ex_mix": 0.188,
+        "ex_concept": 1.043,
+        "cov_concept": 0.56,
+        "title_word": 0.754,
+        "title_concept": 1.693,
+        "explained": 1.021,
+        "cov_word": 0.91,
+        "cov_gram": 0.366,
+        "covq_word": 0.283,
+        "covq_gram": -0.006,
+        "body_word": 0.604,
+        "body_gram": 0.274,
+        "bm25_word": 0.852,
+        "bm25_gram": 0.319,
+        "rare_word": 0.411,
+        "rare_gram": 0.349,
+        "bias": -2.291,
+        "action": -0.601,
+        "identifier": -0.533,
+    },
+    "intent": {
+        "ex_word": 0.661,
+        "ex_gram": 0.505,
+        "ex_mix": 0.573,
+        "top3": 0.333,
+        "ex_concept": 1.143,
+        "cov_word": 0.716,
+        "cov_gram": 0.606,
+        "cue": 1.468,
+        "ident_match": 0.593,
+        "action": 0.322,
+        "info": -0.107,
+        "reason": 0.318,
+    },
+    "intent_bias": {
+        "order_status": 0.305,
+        "logistics_tracking": 0.134,
+        "after_sales_request": 0.174,
+        "coupon_claim": 0.35,
+        "human_agent": 0.433,
+        "greeting": 0.174,
+        "thanks_goodbye": 0.154,
+    },
+    "none": {"bias": 0.566, "unknown": 1.184},
+    "confidence": {
+        "logit_p": 0.171,
+        "margin": 1.271,
+        "unknown": -0.708,
+        "support": 0.428,
+        "terms": -0.03,
+        "intent": 0.102,
+        "bias": -0.384,
+    },
 }
 
 
@@ -101,6 +172,27 @@ def fingerprint(record: ArticleRecord) -> str:
     return digest.hexdigest()
 
 
+Postings = dict[str, list[tuple[int, float]]]
+
+
+def _postings(vectors: list[Vector]) -> Postings:
+    """term -> [(exemplar index, weight)]: one pass over the query scores every exemplar."""
+    postings: Postings = {}
+    for i, vector in enumerate(vectors):
+        for term, weight in vector.items():
+            postings.setdefault(term, []).append((i, weight))
+    return postings
+
+
+def _dot_all(query: Vector, postings: Postings, n: int) -> list[float]:
+    """Cosine of the (normalised) query with each of ``n`` normalised exemplars."""
+    scores = [0.0] * n
+    for term, weight in query.items():
+        for i, other in postings.get(term, ()):
+            scores[i] += weight * other
+    return scores
+
+
 def _concepts_of(terms) -> set[str]:
     return {t for t in terms if t.startswith("~")}
 
@@ -109,6 +201,7 @@ def _concepts_of(terms) -> set[str]:
 class Exemplar:
     word: Vector
     gram: Vector
+    concept: Vector  # the ~concept terms only: comparable across languages
 
 
 @dataclass(slots=True)
@@ -129,6 +222,9 @@ class PreparedArticle:
     ex_gram_set: set[str]
     tf_word: Counter
     tf_gram: Counter
+    word_postings: Postings
+    gram_postings: Postings
+    concept_postings: Postings
 
     @property
     def length_word(self) -> int:
@@ -204,7 +300,10 @@ class Scorer:
         self.avg_length_word = 1.0
         self.avg_length_gram = 1.0
         self._loo_cache: dict[tuple[str, str, int], tuple] = {}
+        self._retrieved: OrderedDict[tuple[str, str], PreparedArticle] = OrderedDict()
+        self._cache_lock = threading.Lock()
         # how many topics (slugs) mention a term: a term few topics share is specific
+        self.known_chars: set[str] = set()
         self.topic_word_df: Counter = Counter()
         self.topic_gram_df: Counter = Counter()
 
@@ -247,6 +346,9 @@ class Scorer:
                 )
             analysed_intents.append((intent, per_language))
         scorer.stats.freeze()
+        scorer.known_chars = {
+            ch for gram in scorer.stats.gram_df for ch in gram if CJK_RE.match(ch)
+        }
 
         for article, parts, body in analysed_articles:
             prepared = scorer._prepare_article(article, parts, body)
@@ -261,21 +363,23 @@ class Scorer:
             scorer.topic_word_df.update(words_)
             scorer.topic_gram_df.update(grams_)
         if scorer.articles:
-            scorer.avg_length_word = sum(
-                p.length_word for p in scorer.articles.values()
-            ) / len(scorer.articles)
-            scorer.avg_length_gram = sum(
-                p.length_gram for p in scorer.articles.values()
-            ) / len(scorer.articles)
+            scorer.avg_length_word = sum(p.length_word for p in scorer.articles.values()) / len(
+                scorer.articles
+            )
+            scorer.avg_length_gram = sum(p.length_gram for p in scorer.articles.values()) / len(
+                scorer.articles
+            )
         for intent, per_language in analysed_intents:
             scorer.intents[intent.name] = scorer._prepare_intent(intent, per_language)
         scorer.retriever = retriever or InMemoryRetriever(scorer, list(scorer.articles.values()))
         return scorer
 
     def _exemplar(self, analysis: Analysis) -> Exemplar:
+        concepts = Counter({t: c for t, c in analysis.words.items() if t.startswith("~")})
         return Exemplar(
             word=weigh(analysis.words, self.stats.word_idf),
             gram=weigh(analysis.grams, self.stats.gram_idf),
+            concept=weigh(concepts, self.stats.word_idf),
         )
 
     def _prepare_article(
@@ -296,10 +400,14 @@ class Scorer:
                 tf_word[term] += QUESTION_FIELD_WEIGHT * count
             for term, count in part.grams.items():
                 tf_gram[term] += QUESTION_FIELD_WEIGHT * count
+        exemplars = [self._exemplar(p) for p in parts]
         return PreparedArticle(
             record=article,
             fingerprint=fingerprint(article),
-            exemplars=[self._exemplar(p) for p in parts],
+            exemplars=exemplars,
+            word_postings=_postings([e.word for e in exemplars]),
+            gram_postings=_postings([e.gram for e in exemplars]),
+            concept_postings=_postings([e.concept for e in exemplars]),
             part_words=[p.words for p in parts],
             part_grams=[p.grams for p in parts],
             body_words=body.words,
@@ -316,7 +424,8 @@ class Scorer:
 
     def _sibling(self, prepared: PreparedArticle) -> PreparedArticle | None:
         other = "en" if prepared.record.language == "zh" else "zh"
-        return self.articles.get((prepared.record.slug, other))
+        key = (prepared.record.slug, other)
+        return self.articles.get(key) or self._retrieved.get(key)
 
     def _lend_concepts(self) -> None:
         """The two language versions of a topic share their concepts."""
@@ -356,13 +465,25 @@ class Scorer:
         )
 
     def prepared(self, record: ArticleRecord) -> PreparedArticle:
-        """The prepared form of a record, cached (records from a retriever included)."""
+        """The prepared form of a record. Records given to ``build`` are kept;
+        records a retriever returns are prepared on first use and kept in a
+        bounded LRU cache (a changed record is prepared again)."""
         key = (record.slug, record.language)
         cached = self.articles.get(key)
-        if cached is not None and (cached.record is record or cached.fingerprint == fingerprint(record)):
+        if cached is None:
+            with self._cache_lock:
+                cached = self._retrieved.get(key)
+                if cached is not None:
+                    self._retrieved.move_to_end(key)
+        if cached is not None and (
+            cached.record is record or cached.fingerprint == fingerprint(record)
+        ):
             return cached
         prepared = self._prepare_article(record)
-        self.articles[key] = prepared
+        with self._cache_lock:
+            self._retrieved[key] = prepared
+            while len(self._retrieved) > RETRIEVED_CACHE_SIZE:
+                self._retrieved.popitem(last=False)
         return prepared
 
     def _left_out(self, prepared: PreparedArticle, index: int) -> tuple:
@@ -383,9 +504,13 @@ class Scorer:
             ex_words |= sib_ex
             words_all |= sib_ex | _concepts_of(sibling.body_words)
         tf_word = prepared.tf_word.copy()
-        tf_word.subtract({t: QUESTION_FIELD_WEIGHT * c for t, c in prepared.part_words[index].items()})
+        tf_word.subtract(
+            {t: QUESTION_FIELD_WEIGHT * c for t, c in prepared.part_words[index].items()}
+        )
         tf_gram = prepared.tf_gram.copy()
-        tf_gram.subtract({t: QUESTION_FIELD_WEIGHT * c for t, c in prepared.part_grams[index].items()})
+        tf_gram.subtract(
+            {t: QUESTION_FIELD_WEIGHT * c for t, c in prepared.part_grams[index].items()}
+        )
         result = (words_all, grams_all, ex_words, ex_grams, +tf_word, +tf_gram)
         self._loo_cache[key] = result
         return result
@@ -414,17 +539,39 @@ class Scorer:
         return hit / total
 
     def article_features(
-        self, qw: Vector, qg: Vector, cues: dict, article: PreparedArticle, exclude: int | None
+        self,
+        query: Analysis,
+        qw: Vector,
+        qg: Vector,
+        qc: Vector,
+        cues: dict,
+        article: PreparedArticle,
+        exclude: int | None,
     ) -> dict[str, float]:
-        best_w = best_g = best_mix = 0.0
-        for i, exemplar in enumerate(article.exemplars):
-            if i == exclude:
-                continue
-            w = cosine(qw, exemplar.word)
-            g = cosine(qg, exemplar.gram)
-            best_w = max(best_w, w)
-            best_g = max(best_g, g)
-            best_mix = max(best_mix, (w + g) / 2)
+        n = len(article.exemplars)
+        by_word = _dot_all(qw, article.word_postings, n)
+        by_gram = _dot_all(qg, article.gram_postings, n)
+        if exclude is not None:
+            by_word[exclude] = by_gram[exclude] = 0.0
+        best_w = max(by_word, default=0.0)
+        best_g = max(by_gram, default=0.0)
+        best_mix = max(((w + g) / 2 for w, g in zip(by_word, by_gram, strict=True)), default=0.0)
+        sibling = self._sibling(article)
+        best_concept = 0.0
+        if qc:
+            for source in (article, sibling):
+                if source is None:
+                    continue
+                by_concept = _dot_all(qc, source.concept_postings, len(source.exemplars))
+                if exclude is not None and exclude < len(by_concept):
+                    by_concept[exclude] = 0.0
+                best_concept = max(best_concept, max(by_concept, default=0.0))
+        query_terms = query.words
+        title = article.exemplars[0]
+        title_word = coverage(title.word, query_terms) if exclude != 0 else 0.0
+        title_concept = coverage(title.concept, query_terms)
+        if sibling is not None:
+            title_concept = max(title_concept, coverage(sibling.exemplars[0].concept, query_terms))
         if exclude is None:
             word_set, gram_set = article.word_set, article.gram_set
             ex_word_set, ex_gram_set = article.ex_word_set, article.ex_gram_set
@@ -437,6 +584,11 @@ class Scorer:
             "ex_word": best_w,
             "ex_gram": best_g,
             "ex_mix": best_mix,
+            "ex_concept": best_concept,
+            "cov_concept": coverage(qc, word_set),
+            "title_word": title_word,
+            "title_concept": title_concept,
+            "explained": explained(qw, query.absorbed, word_set),
             "cov_word": coverage(qw, word_set),
             "cov_gram": coverage(qg, gram_set),
             "covq_word": coverage(qw, ex_word_set),
@@ -456,11 +608,19 @@ class Scorer:
         self,
         qw: Vector,
         qg: Vector,
+        qc: Vector,
         cues: dict,
         language: str,
         intent: PreparedIntent,
         exclude: int | None,
     ) -> dict[str, float]:
+        best_concept = 0.0
+        if qc:
+            for source_language, exemplars in intent.exemplars.items():
+                for i, exemplar in enumerate(exemplars):
+                    if source_language == language and i == exclude:
+                        continue
+                    best_concept = max(best_concept, cosine(qc, exemplar.concept))
         mixes = []
         best_w = best_g = 0.0
         for i, exemplar in enumerate(intent.exemplars.get(language, ())):
@@ -486,6 +646,7 @@ class Scorer:
             "ex_gram": best_g,
             "ex_mix": mixes[0] if mixes else 0.0,
             "top3": sum(mixes[:3]) / 3 if mixes else 0.0,
+            "ex_concept": best_concept,
             "cov_word": coverage(qw, word_set),
             "cov_gram": coverage(qg, gram_set),
             "cue": 1.0 if name in cues["intent_cues"] else 0.0,
@@ -497,7 +658,9 @@ class Scorer:
 
     @staticmethod
     def takes_identifier(intent: PreparedIntent, cues: dict) -> bool:
-        return any(cues.get(k) and k in intent.slot_names for k in ("order_number", "tracking_number"))
+        return any(
+            cues.get(k) and k in intent.slot_names for k in ("order_number", "tracking_number")
+        )
 
     def eligible(self, intent: PreparedIntent, cues: dict) -> bool:
         """An intent is only considered when the message asks for it: its request
@@ -512,13 +675,20 @@ class Scorer:
         order = lexicon.ORDER_NUMBER_RE.search(normalized)
         tracking = lexicon.TRACKING_NUMBER_RE.search(normalized)
         intent_cues = {name for name, cue in lexicon.INTENT_CUES.items() if cue.search(normalized)}
-        if "coupon_claim" in intent_cues and lexicon.COUPON_RULES.search(normalized):
+        action = bool(lexicon.ACTION_CUE.search(normalized))
+        if "coupon_claim" in intent_cues and (
+            lexicon.COUPON_RULES.search(normalized) or not lexicon.COUPON_WORD.search(normalized)
+        ):
             intent_cues.discard("coupon_claim")
+        # "退货/return" alone is as often a policy question: a request asks for it
+        # ("我要退货", "I want to return") or names the order.
+        if "after_sales_request" in intent_cues and not (action or order or tracking):
+            intent_cues.discard("after_sales_request")
         return {
             "order_number": bool(order),
             "tracking_number": bool(tracking),
             "identifier": 1.0 if order or tracking else 0.0,
-            "action": 1.0 if lexicon.ACTION_CUE.search(normalized) else 0.0,
+            "action": 1.0 if action else 0.0,
             "info": 1.0 if lexicon.INFO_CUE.search(normalized) else 0.0,
             "reason": lexicon.reason_in(normalized),
             "intent_cues": intent_cues,
@@ -528,6 +698,41 @@ class Scorer:
             ),
         }
 
+    def _without_stray_characters(self, query: Analysis) -> Analysis:
+        """A lone Chinese character the material never uses as a word is a
+        segmentation leftover (发, 掉): its meaning stays in the n-grams."""
+        stray = [
+            t
+            for t in query.words
+            if len(t) == 1 and CJK_RE.match(t) and not self.stats.known_word(t)
+        ]
+        if not stray:
+            return query
+        words = Counter({t: c for t, c in query.words.items() if t not in stray})
+        return Analysis(text=query.text, words=words, grams=query.grams, absorbed=query.absorbed)
+
+    def unknown_share(self, query: Analysis, qw: Vector) -> float:
+        """Share of the message's word weight on words the material never uses
+        (and no concept accounts for): "weather", "股票", "calculus"."""
+        total = sum(w * w for w in qw.values())
+        if not total:
+            return 1.0
+        absorbed = set().union(*query.absorbed.values()) if query.absorbed else set()
+        unknown = sum(w * w for t, w in qw.items() if t not in absorbed and not self._known(t))
+        return unknown / total
+
+    def _known(self, term: str) -> bool:
+        if self.stats.known_word(term):
+            return True
+        if CJK_RE.fullmatch(term) and len(term) == 1:
+            return term in self.known_chars
+        if CJK_RE.fullmatch(term) and len(term) >= 2:
+            # jieba may cut the material differently: known when its characters
+            # appear together in the material
+            pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+            return sum(self.stats.known_gram(p) for p in pairs) * 2 >= len(pairs)
+        return False
+
     def linear(self, kind: str, features: dict[str, float], label: str | None = None) -> float:
         weights = self.model[kind]
         score = sum(weights.get(name, 0.0) * value for name, value in features.items())
@@ -536,30 +741,43 @@ class Scorer:
         return score
 
     def score(
-        self, text: str, language: str, *, exclude: tuple[str, str, int] | None = None
+        self,
+        text: str,
+        language: str,
+        *,
+        exclude: tuple[str, str, int] | None = None,
+        include_none: bool = False,
     ) -> tuple[list[dict], Analysis, dict]:
         """Every label (candidate articles and eligible intents), best first.
 
-        Each row: kind, label, features, raw score and softmax probability ``p``.
+        Each row: kind, label, features, raw score and softmax probability ``p``
+        (the softmax includes a "none of these" row, returned only with
+        ``include_none``; its probability is ``cues["p_none"]``).
         ``exclude`` = (kind, label, index) leaves one question/example out of
         its own label's material: how the model is fitted without seeing the
         answer.
         """
         normalized = normalize(text)
         cues = self.cues(normalized)
-        query = analyse(normalized, self.speller)
+        query = self._without_stray_characters(analyse(normalized, self.speller))
         rows: list[dict] = []
         if query.empty:
             return rows, query, cues
         qw = weigh(query.words, self.stats.word_idf)
         qg = weigh(query.grams, self.stats.gram_idf)
+        qc = weigh(
+            Counter({t: c for t, c in query.words.items() if t.startswith("~")}),
+            self.stats.word_idf,
+        )
+        cues["unknown"] = self.unknown_share(query, qw)
+        cues["terms"] = sum(1 for t in query.words if not t.startswith("~"))
         candidates = self.retriever(query.text, language, CANDIDATES) if self.retriever else []
         for record in candidates:
             prepared = self.prepared(record)
             skip = None
             if exclude and exclude[0] == "article" and exclude[1] == record.slug:
                 skip = exclude[2]
-            features = self.article_features(qw, qg, cues, prepared, skip)
+            features = self.article_features(query, qw, qg, qc, cues, prepared, skip)
             rows.append(
                 {
                     "kind": "article",
@@ -574,7 +792,7 @@ class Scorer:
             skip = None
             if exclude and exclude[0] == "intent" and exclude[1] == name:
                 skip = exclude[2]
-            features = self.intent_features(qw, qg, cues, language, intent, skip)
+            features = self.intent_features(qw, qg, qc, cues, language, intent, skip)
             rows.append(
                 {
                     "kind": "intent",
@@ -583,22 +801,58 @@ class Scorer:
                     "raw": self.linear("intent", features, name),
                 }
             )
-        if rows:
-            top = max(row["raw"] for row in rows)
-            total = sum(math.exp(row["raw"] - top) for row in rows)
-            for row in rows:
-                row["p"] = math.exp(row["raw"] - top) / total
-            rows.sort(key=lambda row: -row["raw"])
+        # "None of these": competes in the softmax, so that a lone weak candidate
+        # is not certain just because it is alone.
+        none_features = {"bias": 1.0, "unknown": cues["unknown"]}
+        none = {
+            "kind": "none",
+            "label": None,
+            "features": none_features,
+            "raw": self.linear("none", none_features),
+        }
+        rows.append(none)
+        top = max(row["raw"] for row in rows)
+        total = sum(math.exp(row["raw"] - top) for row in rows)
+        for row in rows:
+            row["p"] = math.exp(row["raw"] - top) / total
+        rows.sort(key=lambda row: -row["raw"])
+        cues["p_none"] = none["p"]
+        cues["none_raw"] = none["raw"]
+        if not include_none:
+            rows = [row for row in rows if row is not none]
         return rows, query, cues
 
-    def calibrate(self, p: float) -> float:
-        a, b = self.model["platt"]
-        return sigmoid(a * logit(p) + b)
+    @staticmethod
+    def confidence_features(rows: list[dict], cues: dict, index: int = 0) -> dict[str, float]:
+        """Inputs of the confidence model for ``rows[index]`` (probabilities as given)."""
+        row = rows[index]
+        others = [r["raw"] for i, r in enumerate(rows) if i != index]
+        if "none_raw" in cues:
+            others.append(cues["none_raw"])
+        margin = row["raw"] - max(others) if others else 5.0
+        features = row["features"]
+        support = features.get("explained", features.get("cov_word", 0.0))
+        return {
+            "logit_p": logit(row["p"]),
+            "margin": max(min(margin, 5.0), -5.0),
+            "unknown": cues.get("unknown", 0.0),
+            "support": support,
+            "terms": min(cues.get("terms", 0), 6) / 6,
+            "intent": 1.0 if row["kind"] == "intent" else 0.0,
+            "bias": 1.0,
+        }
+
+    def confidence(self, rows: list[dict], cues: dict, index: int = 0) -> float:
+        """Calibrated probability that ``rows[index]`` is the right answer (see calibration.py)."""
+        weights = self.model["confidence"]
+        features = self.confidence_features(rows, cues, index)
+        return sigmoid(sum(weights.get(k, 0.0) * v for k, v in features.items()))
 
 
 __all__ = [
     "ARTICLE_FEATURES",
     "CANDIDATES",
+    "CONFIDENCE_FEATURES",
     "HANDOFF_INTENT",
     "INTENT_FEATURES",
     "MODEL",

@@ -77,6 +77,9 @@ EN_STOPWORDS = frozenset(
     yourselves oh um uh get gets got getting still need needs want wants wanted like would
     something anything everything thing things someone anyone know tell way also just really
     kind sort able make go going come now already ever even much many every lot lots bit
+    several since yet though although however anyway maybe perhaps probably actually absolutely
+    totally completely simply basically literally yesterday today tomorrow tonight moment
+    idea anymore lately recently soon later ago
     """.split()
 )
 
@@ -84,10 +87,10 @@ ZH_STOPWORDS = frozenset(
     """
     的 了 吗 呢 吧 啊 呀 哦 嘛 么 哈 啦 嗯 喔 哇 着 过 地 得 之 与 及 和 或 而 是 在 有 就 都
     也 还 又 很 太 更 最 这 那 这个 那个 这样 那样 这些 那些 我 你 您 他 她 它 我们 你们 他们 咱
-    自己 一下 一个 个 请 请问 麻烦 怎么 怎么样 怎样 如何 什么 啥 吗 呗 哪 哪个 哪些 一些 有点
+    自己 一下 一个 个 请 请问 麻烦 怎么 怎么样 怎样 如何 什么 啥 吗 呗 一些 有点
     就是 还是 但是 可是 然后 那么 这么 如果 的话 一 下 把 被 让 给 对 向 从 到 跟 为 于 上 中
     能 可以 要 后 以后 之后 时候 帮 怎么办 为什么 一般 还能 现在 已经 是不是 有没有 能不能
-    可不可以 东西 吗 想 会 需要 应该 得 该 没 不 请问 下 里 里面 呢 您好 一直 到底
+    可不可以 东西 吗 想 会 需要 应该 得 该 没 不 请问 下 里 里面 呢 您好 一直 到底 意思 什么意思
     """.split()
 )
 
@@ -116,7 +119,7 @@ def normalize(text: str) -> str:
 
 
 def detect_language(text: str) -> str:
-    """"zh" when Chinese characters are at least as many as Latin words, else "en".
+    """ "zh" when Chinese characters are at least as many as Latin words, else "en".
 
     Short Chinese replies often carry a Latin word or an order number
     ("OK 谢啦", "LM20261103 发货了吗"), so Chinese wins ties.
@@ -146,6 +149,12 @@ def _segment(run: str) -> tuple[str, ...]:
     return tuple(w for w in jieba.cut_for_search(run) if w.strip())
 
 
+# A quantity (五天, 三遍, 两个, 半个) counts something; it is not a topic.
+_ZH_QUANTITY_RE = re.compile(
+    r"^第?[0-9零一二两三四五六七八九十百千万几半多每]+[天日周月年次遍回个件只张台块元分秒小时钟号点期]*$"
+)
+
+
 def _latin_token(word: str) -> str | None:
     if word in EN_STOPWORDS:
         return None
@@ -167,7 +176,9 @@ def tokens(text: str, language: str = "zh") -> list[str]:
     out: list[str] = []
     for run in words(text):
         if CJK_RE.fullmatch(run):
-            out.extend(w for w in _segment(run) if w not in ZH_STOPWORDS)
+            out.extend(
+                w for w in _segment(run) if w not in ZH_STOPWORDS and not _ZH_QUANTITY_RE.match(w)
+            )
         else:
             token = _latin_token(run)
             if token:

@@ -784,6 +784,7 @@ def summarize(results: list[dict], cpu: dict, sampler: Sampler, start_at: float,
         "send_lag_max": lags[-1] if lags else math.nan,
         "cpu": cpu,
         "peak_rss_mb": sampler.peak / 2**20,
+        "started_at": start_at,  # wall clock, to line up with the server's logs
         "timeline": timeline,
     }
 
@@ -845,6 +846,11 @@ def report(results: dict[str, dict], args) -> bool:
     for label, r in columns:
         for problem, n in sorted(r["problems"].items()):
             print(f"  {label}: {problem} × {n}")
+    for label, r in columns:
+        # The machine may be shared: say so when someone else took a good part of it.
+        share = r["cpu"]["others"] / (args.duration * (os.cpu_count() or 1))
+        if share > 0.2:
+            print(f"  {label}: other processes used {100 * share:.0f}% of the machine: disturbed")
     if not (full and floor):
         return all(r["lost"] == 0 and r["duplicates"] == 0 for _, r in columns)
     checks = [

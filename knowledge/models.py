@@ -172,7 +172,9 @@ class UnansweredQuestion(models.Model):
         _("group"), max_length=120, db_index=True, help_text=_("Similar questions share a group.")
     )
     agent_reply = models.TextField(
-        _("agent's reply"), blank=True, help_text=_("What the agent answered, when a person resolved it.")
+        _("agent's reply"),
+        blank=True,
+        help_text=_("What the agent answered, when a person resolved it."),
     )
     closest_article = models.CharField(_("closest article"), max_length=120, blank=True)
     confidence = models.FloatField(_("confidence"), default=0)

@@ -323,7 +323,7 @@ def choose_thresholds() -> dict:
 
 
 def main(argv: list[str]) -> int:
-    data_dir = Path(argv[1]) if len(argv) > 1 else Path("/work/shared/data")
+    data_dir = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "demo"
     articles, intents = load_records(data_dir / "kb.jsonl", data_dir / "intents.json")
     engine = Engine.build(articles, intents)
     tune, held_out = split_rows(load_rows(data_dir / "dev.jsonl"))

@@ -131,7 +131,7 @@ def report(name: str, result: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    data = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[3] / "shared/data"
+    data = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "demo"
     articles, intents = load_records(data / "kb.jsonl", data / "intents.json")
     engine = Engine.build(articles, intents)
     rows = load_rows(data / "dev.jsonl")

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from knowledge.bot.engine import ArticleRecord, Context, Engine
 from knowledge.bot.evaluate import evaluate, load_records, load_rows, split_rows
 from knowledge.bot.text import char_ngrams, detect_language, normalize, tokens
+from knowledge.demo import DEMO_DIR
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not (DATA / "kb.jsonl").exists(),
-    reason=f"the demo knowledge base is not at {DATA} (shared/data beside the repository)",
-)
+DATA = DEMO_DIR  # the demo shop's kb.jsonl, intents.json and dev.jsonl, shipped in the repository
 
 
 @pytest.fixture(scope="module")
 def records():
-    if not (DATA / "kb.jsonl").exists():
-        pytest.skip(f"the demo knowledge base is not at {DATA}")
     return load_records(DATA / "kb.jsonl", DATA / "intents.json")
 
 
@@ -322,7 +316,6 @@ def test_a_retriever_supplies_the_candidates_the_engine_reranks(records):
 # --- the floors on the labelled questions -----------------------------------------------
 
 
-@needs_data
 def test_quality_floors_on_the_dev_questions(engine):
     rows = load_rows(DATA / "dev.jsonl")
 
@@ -334,7 +327,6 @@ def test_quality_floors_on_the_dev_questions(engine):
     assert result["none"] >= 0.85, result["misses"]
 
 
-@needs_data
 def test_quality_on_the_held_out_half(engine):
     _, held_out = split_rows(load_rows(DATA / "dev.jsonl"))
 

@@ -64,7 +64,7 @@ def build_engine() -> Engine:
     count = Article.objects.filter(status=Article.Status.PUBLISHED).count()
     in_memory = count <= settings.BOT_MEMORY_INDEX_LIMIT
     # At scale, a sample of the corpus is enough for the term statistics.
-    sample = _published().order_by("pk") if in_memory else _published().order_by("?")[:2000]
+    sample = _published().order_by("pk") if in_memory else _published().order_by("?")[:500]
     intents = [
         IntentRecord(
             name=i.name,

@@ -60,7 +60,7 @@ if str(BASE_DIR) not in sys.path:
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lumen_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-SERVER_LOG = BASE_DIR / ".data" / "bench-daphne.log"
+LOG_DIR = BASE_DIR / ".data"  # daphne's output, bench-daphne-<target>.log, of the last run
 
 # Targets of the issue.
 MAX_P50_RATIO = 2.0
@@ -268,7 +268,7 @@ class ClientRun:
             for chat in live
         ]
         if senders:
-            done, pending = await asyncio.wait(
+            _, pending = await asyncio.wait(
                 senders, timeout=start - loop.time() + options["duration"] + 30
             )
             for task in pending:
@@ -386,24 +386,32 @@ def _die_with_parent() -> None:  # runs in the child, between fork and exec
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def server_arguments(port: int) -> list[str]:
+    """daphne's command line after `python -m daphne`: the production flags, on loopback.
+
+    One daphne process per target, not several: the machine this was written
+    for has two cores, and the client, PostgreSQL and Redis need the second
+    (see docs/benchmarks.md).
+    """
+    return [
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--websocket-max-message-size",
+        "65536",
+        "helpdesk.asgi:application",
+    ]
+
+
 class Server:
     """One daphne process, started for one target and always stopped."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, target: str):
         self.port = port
+        self.log = LOG_DIR / f"bench-daphne-{target}.log"
         self.url = f"http://127.0.0.1:{port}"
-        self.command = [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--websocket-max-message-size",
-            "65536",
-            "helpdesk.asgi:application",
-        ]
+        self.command = [sys.executable, "-m", "daphne", *server_arguments(port)]
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
@@ -412,8 +420,8 @@ class Server:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                 raise RuntimeError(f"port {self.port} is in use; choose another with --port")
-        SERVER_LOG.parent.mkdir(exist_ok=True)
-        with open(SERVER_LOG, "ab") as output:
+        LOG_DIR.mkdir(exist_ok=True)
+        with open(self.log, "wb") as output:
             # The child keeps its own copy of the log file's descriptor.
             self.process = subprocess.Popen(
                 self.command,
@@ -431,7 +439,7 @@ class Server:
                     return self
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"daphne did not start; see {SERVER_LOG}")
+                raise RuntimeError(f"daphne did not start; see {self.log}")
             time.sleep(0.2)
 
     def __exit__(self, *exc_info) -> None:
@@ -685,6 +693,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
     }
     context = multiprocessing.get_context("spawn")  # clean processes: no inherited Django or loop
     processes, conns = [], []
+    finished = False
     sampler = Sampler(server.process.pid)
     sampler.start()
     try:
@@ -721,10 +730,12 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         sleep_until(start_at + args.duration)
         cpu = cpu_delta(before, cpu_snapshot(server.process.pid, client_pids))
         results = [_receive(conn, "result", args.grace + 120) for conn in conns]
+        finished = True
     finally:
         sampler.stop()
         for process in processes:
-            process.join(timeout=10)
+            if finished:  # else (Ctrl-C, an error) no need to wait for them
+                process.join(timeout=10)
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)
@@ -890,21 +901,19 @@ def main() -> int:
 
     results: dict[str, dict] = {}
     if args.target in ("both", "floor"):
-        with Server(args.port) as server:
+        with Server(args.port, "floor") as server:
             log(f"[floor] daphne pid {server.process.pid} on {server.url}")
             results["floor"] = run_target(
                 "floor", server, relay_pairs(server.url, args.conversations), args
             )
     if args.target in ("both", "full"):
-        with Server(args.port) as server:
+        with Server(args.port, "full") as server:
             log(f"[full] daphne pid {server.process.pid} on {server.url}")
             pairs = prepare_full_stack(server.url, args.conversations)
             results["full"] = run_target("full", server, pairs, args)
 
     ok = report(results, args)
-    print(
-        f"\nServer: {' '.join(Path(a).name if a == sys.executable else a for a in Server(args.port).command)}"
-    )
+    print("\nServer: python -m daphne " + " ".join(server_arguments(args.port)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
@@ -916,4 +925,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the `finally`s have stopped daphne and the clients
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -194,7 +194,8 @@ class ChatConsumer(FrameConsumer):
             # A retry: this socket gets the stored message back; the others had it.
             await self.send_json({"type": "message", "message": await db(message_payload)(message)})
             return
-        await db(services.bot_turn)(conversation_id=self.conversation_id, message_id=message.id)
+        if message.conversation_status == Conversation.Status.BOT:
+            await db(services.bot_turn)(conversation_id=self.conversation_id, message_id=message.id)
 
     async def frame_resume(self, frame):
         await self.send_history(self.conversation_id, _int(frame, "after_seq"))

@@ -27,7 +27,7 @@ class _Duplicate(Exception):
         self.message = message
 
 
-def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> int:
+def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> tuple[int, str]:
     """Lock the conversation row and take its next seq (one UPDATE … RETURNING).
 
     The row lock serialises every writer of this conversation until commit, so
@@ -39,7 +39,7 @@ def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> int:
         cursor.execute(
             f"UPDATE {Conversation._meta.db_table} "  # noqa: S608 (constant table name)
             "SET last_seq = last_seq + 1, last_message_at = %s, updated_at = %s "
-            f"WHERE id = %s{condition} RETURNING last_seq",
+            f"WHERE id = %s{condition} RETURNING last_seq, status",
             [timezone.now(), timezone.now(), conversation_id],
         )
         row = cursor.fetchone()
@@ -47,7 +47,7 @@ def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> int:
         if Conversation.objects.filter(pk=conversation_id).exists():
             raise ConversationClosed
         raise Conversation.DoesNotExist
-    return row[0]
+    return row[0], row[1]
 
 
 def _append(
@@ -64,7 +64,7 @@ def _append(
 ) -> tuple[Message, bool]:
     try:
         with transaction.atomic():
-            seq = _next_seq(conversation_id, allow_closed=allow_closed)
+            seq, status = _next_seq(conversation_id, allow_closed=allow_closed)
             if client_id:
                 existing = Message.objects.filter(
                     conversation_id=conversation_id, client_id=client_id
@@ -81,6 +81,9 @@ def _append(
                 client_id=client_id,
                 meta=meta or {},
             )
+            # Read in the same statement that took the seq: callers decide on it
+            # (the bot answers only while the conversation is with the bot).
+            message.conversation_status = status
             attachments = _attach(message, attachment_ids or [], sender)
             publish_on_commit(
                 events.conversation_group(conversation_id),

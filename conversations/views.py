@@ -12,7 +12,6 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,17 +19,15 @@ from conversations import selectors, services
 from conversations.files import SAFE_INLINE_IMAGES
 from conversations.models import Attachment
 from conversations.protocol import ATTACHMENT_SALT, attachment_payload
+from helpdesk.languages import activate_from_query, content_language
 from knowledge.markdown import plain_text
 from knowledge.search import search_articles
 
 
 def chat_page(request):
     """The customer chat (plain JS speaking contracts/chat-protocol.md)."""
-    requested = request.GET.get("lang")
-    if requested in ("zh", "en"):
-        translation.activate("en" if requested == "en" else "zh-hans")
-        request.LANGUAGE_CODE = translation.get_language()
-    language = "en" if translation.get_language().startswith("en") else "zh"
+    activate_from_query(request)
+    language = content_language()
     return render(
         request,
         "conversations/chat.html",

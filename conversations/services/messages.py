@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from conversations import events
@@ -50,6 +51,68 @@ def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> tuple[int, str]:
     return row[0], row[1]
 
 
+# The common case in one statement and one round trip: take the next seq and
+# insert the message, unless the conversation is closed or the client_id is
+# already stored (then no row comes back). A concurrent duplicate that passes
+# the NOT EXISTS is stopped by the unique constraint, which aborts the whole
+# statement, seq included. Either way the caller falls back to the transaction
+# below, which tells the cases apart.
+_APPEND_SQL = f"""
+WITH bumped AS (
+    UPDATE {Conversation._meta.db_table}
+       SET last_seq = last_seq + 1, last_message_at = %(now)s, updated_at = %(now)s
+     WHERE id = %(conversation)s AND status <> 'closed'
+       AND (%(client_id)s = '' OR NOT EXISTS (
+             SELECT 1 FROM {Message._meta.db_table}
+              WHERE conversation_id = %(conversation)s AND client_id = %(client_id)s))
+ RETURNING last_seq, status
+)
+INSERT INTO {Message._meta.db_table}
+       (id, conversation_id, seq, sender, sender_name, agent_id, body, client_id, meta, created_at)
+SELECT %(id)s, %(conversation)s, bumped.last_seq, %(sender)s, %(sender_name)s, %(agent)s,
+       %(body)s, %(client_id)s, %(meta)s, %(now)s
+  FROM bumped
+RETURNING seq, (SELECT status FROM bumped)
+"""  # noqa: S608 (constant table names)
+
+
+def _append_at_once(message: Message) -> str | None:
+    """Store `message` with the next seq in one statement; its conversation's status, or
+    None when the statement stored nothing (closed, unknown, or a duplicate client_id)."""
+    params = {
+        "id": message.id,
+        "conversation": message.conversation_id,
+        "sender": message.sender,
+        "sender_name": message.sender_name,
+        "agent": message.agent_id,
+        "body": message.body,
+        "client_id": message.client_id,
+        "meta": json.dumps(message.meta, ensure_ascii=False),
+        "now": message.created_at,
+    }
+    try:
+        if connection.in_atomic_block:
+            # Inside a transaction (a service holding locks, a test) a savepoint
+            # keeps a duplicate from aborting the outer transaction.
+            with transaction.atomic():
+                row = _execute(_APPEND_SQL, params)
+        else:
+            row = _execute(_APPEND_SQL, params)  # autocommit: one round trip
+    except IntegrityError:
+        return None
+    if row is None:
+        return None
+    message.seq = row[0]
+    message._state.adding, message._state.db = False, connection.alias
+    return row[1]
+
+
+def _execute(sql: str, params: dict) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _append(
     *,
     conversation_id: UUID,
@@ -62,6 +125,27 @@ def _append(
     allow_closed: bool = False,
     attachment_ids: list[UUID] | None = None,
 ) -> tuple[Message, bool]:
+    message = Message(
+        conversation_id=conversation_id,
+        sender=sender,
+        sender_name=sender_name,
+        agent=agent,
+        body=body,
+        client_id=client_id,
+        meta=meta or {},
+        created_at=timezone.now(),
+    )
+    if not attachment_ids and not allow_closed:
+        status = _append_at_once(message)
+        if status is not None:
+            # Read in the same statement that took the seq: callers decide on it
+            # (the bot answers only while the conversation is with the bot).
+            message.conversation_status = status
+            publish_on_commit(
+                events.conversation_group(conversation_id),
+                events.message_event(message_payload(message, [])),
+            )
+            return message, True
     try:
         with transaction.atomic():
             seq, status = _next_seq(conversation_id, allow_closed=allow_closed)
@@ -71,18 +155,8 @@ def _append(
                 ).first()
                 if existing is not None:
                     raise _Duplicate(existing)  # rolls the seq back
-            message = Message.objects.create(
-                conversation_id=conversation_id,
-                seq=seq,
-                sender=sender,
-                sender_name=sender_name,
-                agent=agent,
-                body=body,
-                client_id=client_id,
-                meta=meta or {},
-            )
-            # Read in the same statement that took the seq: callers decide on it
-            # (the bot answers only while the conversation is with the bot).
+            message.seq = seq
+            message.save(force_insert=True)
             message.conversation_status = status
             attachments = _attach(message, attachment_ids or [], sender)
             publish_on_commit(

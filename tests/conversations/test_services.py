@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from conversations.models import Conversation, Message
 from conversations.services import (
@@ -112,9 +112,46 @@ def test_closing_writes_a_system_line_in_the_customers_language():
     assert Conversation.objects.get(pk=conversation.id).status == "closed"
 
 
-def test_posting_a_message_is_one_short_transaction(django_assert_num_queries):
+def test_posting_a_message_is_one_statement(django_assert_num_queries):
     conversation = ConversationFactory()
 
-    # BEGIN, UPDATE … RETURNING (lock + seq), SELECT (client_id), INSERT, COMMIT
-    with django_assert_num_queries(5):
-        post_customer_message(conversation_id=conversation.id, client_id="q", body="hot path")
+    # Seq, duplicate check and insert in one autocommit statement.
+    with django_assert_num_queries(1):
+        message, created = post_customer_message(
+            conversation_id=conversation.id, client_id="q", body="hot path"
+        )
+
+    assert created and message.seq == 1
+    assert message.conversation_status == "bot"
+    stored = Message.objects.get(conversation=conversation)
+    assert (stored.id, stored.seq, stored.body, stored.client_id) == (message.id, 1, "hot path", "q")
+    assert stored.created_at == message.created_at
+
+
+def test_a_repeated_client_id_returns_the_stored_message_and_takes_no_seq():
+    conversation = ConversationFactory()
+    first, _ = post_customer_message(conversation_id=conversation.id, client_id="r", body="once")
+
+    again, created = post_customer_message(
+        conversation_id=conversation.id, client_id="r", body="twice"
+    )
+
+    assert not created
+    assert (again.id, again.body) == (first.id, "once")
+    conversation.refresh_from_db()
+    assert conversation.last_seq == 1
+
+
+def test_a_duplicate_inside_a_transaction_leaves_the_transaction_usable():
+    conversation = ConversationFactory()
+    post_customer_message(conversation_id=conversation.id, client_id="d", body="first")
+
+    with transaction.atomic():
+        _, created = post_customer_message(
+            conversation_id=conversation.id, client_id="d", body="again"
+        )
+        later, _ = post_customer_message(conversation_id=conversation.id, client_id="e", body="next")
+
+    assert not created
+    assert later.seq == 2
+    assert list(Message.objects.order_by("seq").values_list("client_id", flat=True)) == ["d", "e"]

@@ -40,6 +40,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import resource
 import signal
 import socket
@@ -387,7 +388,8 @@ def _die_with_parent() -> None:  # runs in the child, between fork and exec
 
 
 def server_arguments(port: int) -> list[str]:
-    """daphne's command line after `python -m daphne`: the production flags, on loopback.
+    """The server's command line after `python -m helpdesk.server` (daphne, as in
+    production), on loopback.
 
     One daphne process per target, not several: the machine this was written
     for has two cores, and the client, PostgreSQL and Redis need the second
@@ -411,7 +413,7 @@ class Server:
         self.port = port
         self.log = LOG_DIR / f"bench-daphne-{target}.log"
         self.url = f"http://127.0.0.1:{port}"
-        self.command = [sys.executable, "-m", "daphne", *server_arguments(port)]
+        self.command = [sys.executable, "-m", "helpdesk.server", *server_arguments(port)]
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
@@ -726,9 +728,11 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         client_pids = [process.pid for process in processes]
         sleep_until(start_at)
         before = cpu_snapshot(server.process.pid, client_pids)
+        log_offset = server.log.stat().st_size
         log(f"[{name}] sending for {args.duration:.0f} s")
         sleep_until(start_at + args.duration)
         cpu = cpu_delta(before, cpu_snapshot(server.process.pid, client_pids))
+        pauses = collector_pauses(server.log, log_offset)
         results = [_receive(conn, "result", args.grace + 120) for conn in conns]
         finished = True
     finally:
@@ -742,7 +746,18 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
-    return summarize(results, cpu, sampler, start_at, args)
+    return summarize(results, cpu, sampler, start_at, args) | {"gc_pauses_ms": pauses}
+
+
+_PAUSE = re.compile(rb"garbage collection of generation (\d) paused the process for (\d+) ms")
+
+
+def collector_pauses(log_file: Path, offset: int) -> list[tuple[int, int]]:
+    """(generation, ms) of the server's long collections while sending, as
+    helpdesk/collector.py logs them (GC_PAUSE_LOG_MS, default 50 ms)."""
+    with open(log_file, "rb") as output:
+        output.seek(offset)
+        return [(int(g), int(ms)) for g, ms in _PAUSE.findall(output.read())]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -827,6 +842,11 @@ def report(results: dict[str, dict], args) -> bool:
             None,
         ),
         ("server peak RSS (MiB)", lambda r: f"{r['peak_rss_mb']:.0f}", None),
+        (
+            "GC pauses logged: n / max (ms)",
+            lambda r: f"{len(r['gc_pauses_ms'])} / {max((ms for _, ms in r['gc_pauses_ms']), default=0)}",
+            None,
+        ),
         ("PostgreSQL CPU (s)", lambda r: f"{r['cpu']['postgres']:.1f}", None),
         ("Redis CPU (s)", lambda r: f"{r['cpu']['redis']:.1f}", None),
         ("client CPU (s)", lambda r: f"{r['cpu']['clients']:.1f}", None),
@@ -913,7 +933,7 @@ def main() -> int:
             results["full"] = run_target("full", server, pairs, args)
 
     ok = report(results, args)
-    print("\nServer: python -m daphne " + " ".join(server_arguments(args.port)))
+    print("\nServer: python -m helpdesk.server " + " ".join(server_arguments(args.port)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

@@ -87,10 +87,28 @@ TEMPLATES = [
 DATABASE_URL = env.str("DATABASE_URL", default="") or embedded.postgres_url()
 DATABASES = {"default": embedded.database_config(DATABASE_URL)}
 DATABASES["default"].setdefault("OPTIONS", {})
-# Persistent connections cost nothing per request and spare the channel
-# consumers a reconnect for every frame; health checks replace dead ones.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection pool per process (psycopg_pool). Under ASGI every HTTP request
+# and every `database_sync_to_async` call may run on another thread; with
+# per-thread persistent connections (CONN_MAX_AGE) each new thread opened its
+# own connection and a dead thread's was only closed when the garbage
+# collector got to it — under load the server ran PostgreSQL out of
+# connections. The pool hands a connection to whichever thread needs one and
+# takes it back at the end of the request or the call.
+DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=20)
+if DATABASE_POOL_SIZE > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(2, DATABASE_POOL_SIZE),
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Checked when handed out (an empty query): after a PostgreSQL restart a
+    # dead connection is replaced instead of failing the request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=True)
+else:
+    # Without a pool: persistent connections per thread, with health checks.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, else the embedded Redis under .data/ -----------------

@@ -124,7 +124,12 @@ def test_posting_a_message_is_one_statement(django_assert_num_queries):
     assert created and message.seq == 1
     assert message.conversation_status == "bot"
     stored = Message.objects.get(conversation=conversation)
-    assert (stored.id, stored.seq, stored.body, stored.client_id) == (message.id, 1, "hot path", "q")
+    assert (stored.id, stored.seq, stored.body, stored.client_id) == (
+        message.id,
+        1,
+        "hot path",
+        "q",
+    )
     assert stored.created_at == message.created_at
 
 
@@ -150,7 +155,9 @@ def test_a_duplicate_inside_a_transaction_leaves_the_transaction_usable():
         _, created = post_customer_message(
             conversation_id=conversation.id, client_id="d", body="again"
         )
-        later, _ = post_customer_message(conversation_id=conversation.id, client_id="e", body="next")
+        later, _ = post_customer_message(
+            conversation_id=conversation.id, client_id="e", body="next"
+        )
 
     assert not created
     assert later.seq == 2

@@ -844,7 +844,9 @@ def report(results: dict[str, dict], args) -> bool:
         ("server peak RSS (MiB)", lambda r: f"{r['peak_rss_mb']:.0f}", None),
         (
             "GC pauses logged: n / max (ms)",
-            lambda r: f"{len(r['gc_pauses_ms'])} / {max((ms for _, ms in r['gc_pauses_ms']), default=0)}",
+            lambda r: (
+                f"{len(r['gc_pauses_ms'])} / {max((ms for _, ms in r['gc_pauses_ms']), default=0)}"
+            ),
             None,
         ),
         ("PostgreSQL CPU (s)", lambda r: f"{r['cpu']['postgres']:.1f}", None),

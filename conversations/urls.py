@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from conversations import views
+from conversations.views import desk as views
 
 app_name = "desk"
 

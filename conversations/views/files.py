@@ -1,0 +1,62 @@
+"""Attachments served to the people of their conversation only."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.conf import settings
+from django.core import signing
+from django.http import FileResponse, Http404
+
+from conversations import selectors
+from conversations.files import SAFE_INLINE_IMAGES
+from conversations.models import Attachment
+from conversations.protocol import ATTACHMENT_SALT
+
+
+def attachment_file(request, attachment_id: UUID, signature: str):
+    """The file, as a download (inline only for plain images), with nosniff and a strict CSP.
+
+    The link carries a signature of the attachment id that expires; it is only
+    ever given to the conversation's customer and its agents. A logged-in
+    agent who may see the conversation is let in without one.
+    """
+    attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
+    if attachment is None or not (
+        _signed(signature, attachment) or _agent_may_see(request, attachment)
+    ):
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    inline = attachment.content_type in SAFE_INLINE_IMAGES
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type,
+        as_attachment=not inline,
+        filename=attachment.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _signed(signature: str, attachment: Attachment) -> bool:
+    try:
+        value = signing.loads(
+            signature, salt=ATTACHMENT_SALT, max_age=settings.ATTACHMENT_URL_MAX_AGE
+        )
+    except signing.BadSignature:
+        return False
+    return value == attachment.id.hex
+
+
+def _agent_may_see(request, attachment: Attachment) -> bool:
+    agent = selectors.agent_for_user(request.user)
+    if agent is None:
+        return False
+    return selectors.visible_conversations(agent).filter(pk=attachment.conversation_id).exists()

@@ -16,7 +16,9 @@ def _client() -> aioredis.Redis:
     client = _clients.get(loop_id)
     if client is None:
         client = aioredis.Redis.from_url(
-            settings.REDIS_URL, max_connections=settings.REDIS_MAX_CONNECTIONS
+            settings.REDIS_URL,
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            **settings.REDIS_CONNECTION_OPTIONS,
         )
         _clients[loop_id] = client
     return client

@@ -120,6 +120,16 @@ REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()
 # the sockets one process serves.
 REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=2000)
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="lumen")
+# redis-py 7+ reads its own version from the package metadata (files on disk,
+# parsed as e-mail headers) for every new connection, on the event loop; under
+# load the pools grow and that was most of the rate limiter's time. One
+# DriverInfo, made once, is given to every connection instead.
+try:
+    from redis.driver_info import DriverInfo
+
+    REDIS_CONNECTION_OPTIONS: dict = {"driver_info": DriverInfo()}
+except ImportError:  # redis-py before 7 has no driver info to make
+    REDIS_CONNECTION_OPTIONS = {}
 
 CHANNEL_LAYERS = {
     "default": {
@@ -128,7 +138,13 @@ CHANNEL_LAYERS = {
         # (the core layer's `capacity`); see docs/benchmarks.md.
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "max_connections": REDIS_MAX_CONNECTIONS,
+                    **REDIS_CONNECTION_OPTIONS,
+                }
+            ],
             "prefix": CHANNEL_LAYER_PREFIX,
         },
     }
@@ -139,6 +155,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_PREFIX", default="lumen"),
+        "OPTIONS": REDIS_CONNECTION_OPTIONS,
     }
 }
 

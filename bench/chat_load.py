@@ -472,9 +472,10 @@ def prepare_full_stack(base_url: str, count: int) -> list[dict]:
     )
     from django.contrib.auth.hashers import make_password
     from django.db import connections
+    from django.utils import timezone
     from django.utils.module_loading import import_string
 
-    from conversations.models import Agent
+    from conversations.models import Agent, Conversation
     from conversations.services import take_conversation
 
     started = time.monotonic()
@@ -500,6 +501,10 @@ def prepare_full_stack(base_url: str, count: int) -> list[dict]:
         agent.user.username: agent
         for agent in Agent.objects.filter(user__in=users.values()).select_related("user")
     }
+    # Earlier runs left their conversations with these agents: free their capacity.
+    Conversation.objects.filter(
+        assignee__in=agents.values(), status=Conversation.Status.ASSIGNED
+    ).update(status=Conversation.Status.CLOSED, closed_at=timezone.now())
 
     sessions = asyncio.run(_open_sessions(base_url, count))
     log(f"opened {count} chat sessions over HTTP in {time.monotonic() - started:.1f} s")

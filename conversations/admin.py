@@ -1,14 +1,52 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Agent, Conversation, Message, SkillGroup
+from conversations.models import (
+    Agent,
+    CannedReply,
+    Conversation,
+    DedicatedAgent,
+    InternalNote,
+    Message,
+    OfflineMessage,
+    Participant,
+    SkillGroup,
+)
 from helpdesk.admin_tools import ReadOnlyInline
 
 
 @admin.register(SkillGroup)
 class SkillGroupAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_zh", "name_en", "agent_count"]
+    list_display = [
+        "code",
+        "name_zh",
+        "name_en",
+        "strategy",
+        "prefer_returning_agent",
+        "prefer_dedicated_agent",
+        "overflow_group",
+        "overflow_after",
+        "in_menu",
+        "agent_count",
+    ]
+    list_editable = ["strategy", "in_menu"]
     search_fields = ["code", "name_zh", "name_en"]
+    fieldsets = [
+        (None, {"fields": ["code", "name_zh", "name_en", "in_menu", "position"]}),
+        (
+            _("Routing"),
+            {
+                "fields": [
+                    "strategy",
+                    "prefer_dedicated_agent",
+                    "prefer_returning_agent",
+                    "returning_window_hours",
+                    "overflow_group",
+                    "overflow_after",
+                ]
+            },
+        ),
+    ]
 
     @admin.display(description=_("agents"))
     def agent_count(self, obj):
@@ -17,7 +55,16 @@ class SkillGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "status", "capacity", "last_seen_at"]
+    list_display = [
+        "display_name",
+        "user",
+        "status",
+        "capacity",
+        "last_assigned_at",
+        "last_seen_at",
+    ]
+    list_editable = ["capacity"]
+    readonly_fields = ["status_changed_at", "last_assigned_at", "last_seen_at"]
     list_filter = ["status", "skill_groups"]
     search_fields = ["display_name", "user__username", "user__email"]
     filter_horizontal = ["skill_groups"]
@@ -31,10 +78,41 @@ class MessageInline(ReadOnlyInline):
     show_change_link = False
 
 
+class InternalNoteInline(ReadOnlyInline):
+    model = InternalNote
+    fields = ["created_at", "agent", "kind", "body"]
+    ordering = ["created_at"]
+
+
+class ParticipantInline(ReadOnlyInline):
+    model = Participant
+    fk_name = "conversation"
+    fields = ["agent", "invited_by", "joined_at", "left_at"]
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "customer", "channel", "status", "assignee", "last_seq", "created_at"]
-    list_filter = ["status", "channel", "language", "skill_group", "assignee"]
+    list_display = [
+        "id",
+        "customer",
+        "channel",
+        "status",
+        "priority",
+        "skill_group",
+        "assignee",
+        "resolution",
+        "last_seq",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "channel",
+        "language",
+        "priority",
+        "resolution",
+        "skill_group",
+        "assignee",
+    ]
     search_fields = ["id", "customer__name", "customer__external_id", "customer__email"]
     list_select_related = ["customer", "assignee"]
     date_hierarchy = "created_at"
@@ -51,7 +129,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "closed_at",
     ]
     raw_id_fields = ["customer"]
-    inlines = [MessageInline]
+    inlines = [MessageInline, InternalNoteInline, ParticipantInline]
 
 
 @admin.register(Message)
@@ -63,6 +141,38 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Message._meta.fields]
 
     @admin.display(description=_("body"))
+    def short_body(self, obj):
+        return obj.body[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DedicatedAgent)
+class DedicatedAgentAdmin(admin.ModelAdmin):
+    list_display = ["customer", "agent"]
+    list_select_related = ["customer", "agent"]
+    search_fields = ["customer__name", "customer__external_id", "agent__display_name"]
+    raw_id_fields = ["customer"]
+    autocomplete_fields = ["agent"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "language", "title", "skill_group", "updated_at"]
+    list_filter = ["language", "skill_group"]
+    search_fields = ["shortcut", "title", "body"]
+
+
+@admin.register(OfflineMessage)
+class OfflineMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "customer", "skill_group", "short_body", "contact", "handled_at"]
+    list_filter = ["skill_group", ("handled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["body", "contact", "customer__name", "customer__external_id"]
+    list_select_related = ["customer", "skill_group"]
+    readonly_fields = ["conversation", "customer", "skill_group", "body", "contact", "created_at"]
+
+    @admin.display(description=_("message"))
     def short_body(self, obj):
         return obj.body[:80]
 

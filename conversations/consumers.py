@@ -6,6 +6,7 @@ desk protocol is docs/chat-protocol.md, "Agent desk socket".
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from functools import partial
@@ -16,9 +17,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from conversations import events, selectors, services
+from conversations import events, presence, selectors, services
 from conversations.models import Conversation, Message
-from conversations.protocol import message_payload, status_payload
+from conversations.protocol import message_payload
 from helpdesk.origins import origin_allowed, origin_of
 from helpdesk.ratelimit import allow
 
@@ -158,7 +159,7 @@ class ChatConsumer(FrameConsumer):
         self.group = events.conversation_group(conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.chat_status(status_payload(conversation))
+        await self.chat_status(await db(selectors.live_status)(conversation))
 
     @staticmethod
     def _load(session) -> Conversation | None:
@@ -217,10 +218,40 @@ class ChatConsumer(FrameConsumer):
         )
 
     async def frame_handoff(self, frame):
+        """`skill_group` (optional, an addition to v1): the customer's pick from the menu."""
+        group = frame.get("skill_group")
+        if group is not None and (not isinstance(group, str) or len(group) > 40):
+            raise FrameError("bad_frame", "'skill_group' must be a group code")
         try:
-            await db(services.request_handoff)(conversation_id=self.conversation_id)
+            await db(services.request_handoff)(
+                conversation_id=self.conversation_id,
+                skill_group_code=group or None,
+                reason="menu" if group else "request",
+            )
         except services.ConversationClosed:
             raise FrameError("closed", "this conversation is closed") from None
+
+    async def frame_leave_message(self, frame):
+        """Addition to v1: {"type": "leave_message", "client_id", "body", "contact"} while no
+        agent is online; the conversation closes with the message kept for a person."""
+        client_id = _text(frame, "client_id", max_length=64)
+        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+        contact = frame.get("contact", "")
+        if not isinstance(contact, str) or len(contact) > 120:
+            raise FrameError("bad_frame", "'contact' must be a string of at most 120 characters")
+        try:
+            await db(services.leave_message)(
+                conversation_id=self.conversation_id,
+                client_id=client_id,
+                body=body,
+                contact=contact,
+            )
+        except services.NobodyOnline:
+            raise FrameError(
+                "agents_online", "an agent can take this conversation now", client_id=client_id
+            ) from None
+        except services.ConversationClosed:
+            raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
 
     async def frame_rate(self, frame):
         """Addition to v1: {"type": "rate", "seq": n, "helpful": bool} on a bot answer that asked."""
@@ -255,8 +286,23 @@ class ChatConsumer(FrameConsumer):
             await self.send_json({"type": "read", "up_to_seq": event["up_to_seq"]})
 
 
+# Tasks that wait out an agent's grace period; referenced so they are not collected.
+_grace_checks: set[asyncio.Task] = set()
+
+
+async def _away_unless_back(agent_id: int) -> None:
+    """An agent's last desk closed: if none has reopened after the grace period, they are
+    away and their conversations go back to the queue."""
+    await asyncio.sleep(settings.AGENT_AWAY_GRACE)
+    try:
+        if await presence.live_sockets(agent_id) == 0:
+            await db(services.desk_gone)(agent_id=agent_id)
+    except Exception:
+        logger.exception("could not settle agent %s after their desk closed", agent_id)
+
+
 class DeskConsumer(FrameConsumer):
-    """/ws/desk/: an agent's socket (session login), live queue and open conversations."""
+    """/ws/desk/: an agent's socket (session login): lists, their conversations, alerts."""
 
     agent = None
 
@@ -270,16 +316,28 @@ class DeskConsumer(FrameConsumer):
             return
         self.subscribed: set[UUID] = set()
         await self.channel_layer.group_add(events.DESK_GROUP, self.channel_name)
+        await self.channel_layer.group_add(events.agent_group(self.agent.pk), self.channel_name)
         await self.accept()
+        await presence.socket_alive(self.agent.pk, self.channel_name)
+        self.agent = await db(services.desk_opened)(agent_id=self.agent.pk)
+        await self.send_json({"type": "presence", "status": self.agent.status})
 
     async def disconnect(self, code):
         if self.agent is None:
             return
         await self.channel_layer.group_discard(events.DESK_GROUP, self.channel_name)
+        await self.channel_layer.group_discard(events.agent_group(self.agent.pk), self.channel_name)
         for conversation_id in self.subscribed:
             await self.channel_layer.group_discard(
                 events.conversation_group(conversation_id), self.channel_name
             )
+            await self.channel_layer.group_discard(
+                events.staff_group(conversation_id), self.channel_name
+            )
+        if await presence.socket_closed(self.agent.pk, self.channel_name) == 0:
+            task = asyncio.get_running_loop().create_task(_away_unless_back(self.agent.pk))
+            _grace_checks.add(task)
+            task.add_done_callback(_grace_checks.discard)
 
     def _visible(self, conversation_id: UUID) -> Conversation | None:
         return selectors.visible_conversations(self.agent).filter(pk=conversation_id).first()
@@ -290,6 +348,11 @@ class DeskConsumer(FrameConsumer):
             raise FrameError("not_found", "no such conversation")
         return conversation
 
+    async def frame_ping(self, frame):
+        """The desk's heartbeat (every 25 s): this socket is alive."""
+        await presence.socket_alive(self.agent.pk, self.channel_name)
+        await self.send_json({"type": "pong"})
+
     async def frame_subscribe(self, frame):
         conversation = await self._conversation(frame)
         if conversation.id not in self.subscribed:
@@ -297,8 +360,11 @@ class DeskConsumer(FrameConsumer):
             await self.channel_layer.group_add(
                 events.conversation_group(conversation.id), self.channel_name
             )
+            await self.channel_layer.group_add(
+                events.staff_group(conversation.id), self.channel_name
+            )
         await self.send_json({"type": "subscribed", "conversation": str(conversation.id)})
-        await self.send_json({"type": "status", **status_payload(conversation)})
+        await self.send_json({"type": "status", **await db(selectors.live_status)(conversation)})
 
     async def frame_resume(self, frame):
         conversation = await self._conversation(frame)
@@ -307,7 +373,8 @@ class DeskConsumer(FrameConsumer):
     async def frame_message_send(self, frame):
         conversation = await self._conversation(frame)
         client_id = _text(frame, "client_id", max_length=64)
-        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+        attachments = _attachment_ids(frame, client_id)
+        body = _body(frame, required=not attachments)
         if conversation.assignee_id != self.agent.pk:
             raise FrameError(
                 "forbidden", "take the conversation before replying", client_id=client_id
@@ -318,18 +385,39 @@ class DeskConsumer(FrameConsumer):
             raise FrameError("rate_limited", "too many messages, slow down", client_id=client_id)
         try:
             message, created = await db(services.post_agent_message)(
-                conversation=conversation, agent=self.agent, client_id=client_id, body=body
+                conversation=conversation,
+                agent=self.agent,
+                client_id=client_id,
+                body=body,
+                attachment_ids=attachments,
             )
         except services.ConversationClosed:
             raise FrameError("closed", "this conversation is closed", client_id=client_id) from None
+        except services.AttachmentNotFound:
+            raise FrameError("not_found", "unknown attachment", client_id=client_id) from None
         if not created:
             await self.send_json({"type": "message", "message": await db(message_payload)(message)})
+
+    async def frame_note(self, frame):
+        """An internal note for the people of the conversation (never the customer)."""
+        conversation = await self._conversation(frame)
+        body = _text(frame, "body", max_length=settings.CHAT_MAX_BODY, code="too_long")
+        try:
+            await db(services.add_internal_note)(
+                conversation_id=conversation.id, agent=self.agent, body=body
+            )
+        except services.NotAllowed:
+            raise FrameError(
+                "forbidden", "only the people of this conversation write notes"
+            ) from None
 
     async def frame_typing(self, frame):
         conversation = await self._conversation(frame)
         on = frame.get("on")
         if not isinstance(on, bool):
             raise FrameError("bad_frame", "'on' must be true or false")
+        if conversation.assignee_id != self.agent.pk:
+            return  # only the person answering types to the customer
         await self.channel_layer.group_send(
             events.conversation_group(conversation.id),
             events.typing_event(conversation_id=conversation.id, sender="agent", on=on),
@@ -374,3 +462,23 @@ class DeskConsumer(FrameConsumer):
 
     async def desk_queue(self, event):
         await self.send_json({"type": "queue"})
+
+    async def desk_assigned(self, event):
+        await self.send_json({**event, "type": "assigned"})
+
+    async def desk_invited(self, event):
+        await self.send_json({**event, "type": "invited"})
+
+    async def desk_released(self, event):
+        await self.send_json({**event, "type": "released"})
+
+    async def desk_note(self, event):
+        await self.send_json({"type": "note", "note": event["note"]})
+
+    async def desk_changed(self, event):
+        await self.send_json({**event, "type": "changed"})
+
+    async def desk_presence(self, event):
+        if event["agent"] == self.agent.pk:
+            await self.send_json({"type": "presence", "status": event["status"]})
+        await self.send_json({**event, "type": "agent_presence"})

@@ -38,3 +38,51 @@ def read_event(*, conversation_id: UUID, reader: str, up_to_seq: int) -> dict:
 
 def queue_changed_event() -> dict:
     return {"type": "desk.queue"}
+
+
+def staff_group(conversation_id: UUID | str) -> str:
+    """Agents of one conversation only (assignee, consulting colleagues, supervisors watching):
+    internal notes and other things the customer must never receive."""
+    return f"staff.{UUID(str(conversation_id)).hex}"
+
+
+def agent_group(agent_id: int) -> str:
+    """Every desk socket of one agent (tabs, devices)."""
+    return f"agent.{int(agent_id)}"
+
+
+def assigned_event(*, conversation_id: UUID, customer: str, by: str) -> dict:
+    """To the agent who now has the conversation; `by` is routing, transfer or take."""
+    return {
+        "type": "desk.assigned",
+        "conversation": str(conversation_id),
+        "customer": customer,
+        "by": by,
+    }
+
+
+def invited_event(*, conversation_id: UUID, customer: str, by: str) -> dict:
+    return {
+        "type": "desk.invited",
+        "conversation": str(conversation_id),
+        "customer": customer,
+        "by": by,
+    }
+
+
+def released_event(*, conversation_id: UUID) -> dict:
+    """To the agent who no longer has the conversation (transferred, requeued)."""
+    return {"type": "desk.released", "conversation": str(conversation_id)}
+
+
+def note_event(payload: dict) -> dict:
+    return {"type": "desk.note", "note": payload}
+
+
+def conversation_changed_event(*, conversation_id: UUID) -> dict:
+    """Tags, participants, resolution: the desk re-reads the pane's details."""
+    return {"type": "desk.changed", "conversation": str(conversation_id)}
+
+
+def presence_event(*, agent_id: int, status: str) -> dict:
+    return {"type": "desk.presence", "agent": int(agent_id), "status": status}

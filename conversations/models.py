@@ -1,6 +1,8 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -8,16 +10,63 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SkillGroup(models.Model):
-    """A team agents belong to, by business (pre-sales, after-sales…) or customer level."""
+    """A team agents belong to, by business (pre-sales, after-sales…) or customer level.
+
+    How a waiting conversation finds its agent is set per group: the order of
+    agents (round-robin or least load), whether the customer's dedicated
+    agent and the agent who served them last come first, and where the
+    conversation overflows to after waiting too long.
+    """
+
+    class Strategy(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("Round-robin (longest since last assignment)")
+        LEAST_LOAD = "least_load", _("Least load (fewest open conversations)")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=80)
     name_en = models.CharField(_("name (English)"), max_length=80)
+    strategy = models.CharField(
+        _("assignment"), max_length=12, choices=Strategy.choices, default=Strategy.LEAST_LOAD
+    )
+    prefer_returning_agent = models.BooleanField(
+        _("returning customer to their last agent"),
+        default=True,
+        help_text=_(
+            "Give the conversation to the agent who served this customer last, if they are "
+            "online with free capacity."
+        ),
+    )
+    returning_window_hours = models.PositiveIntegerField(
+        _("returning window (hours)"),
+        default=72,
+        help_text=_("How recent that last conversation must be."),
+    )
+    prefer_dedicated_agent = models.BooleanField(
+        _("dedicated agent first"),
+        default=False,
+        help_text=_("Give the customer's dedicated agent (VIP service) the first chance."),
+    )
+    overflow_group = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("overflow to"),
+        help_text=_("After the overflow wait, this group's agents may take the conversation too."),
+    )
+    overflow_after = models.PositiveIntegerField(_("overflow after (seconds)"), default=120)
+    in_menu = models.BooleanField(
+        _("in the customer's menu"),
+        default=True,
+        help_text=_("Customers can pick this group when they ask for a person."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
         verbose_name = _("skill group")
         verbose_name_plural = _("skill groups")
-        ordering = ["code"]
+        ordering = ["position", "code"]
 
     def __str__(self) -> str:
         return self.name
@@ -25,6 +74,9 @@ class SkillGroup(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_zh
 
 
 class Agent(models.Model):
@@ -49,6 +101,11 @@ class Agent(models.Model):
         SkillGroup, related_name="agents", blank=True, verbose_name=_("skill groups")
     )
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Set when the status went to away because the agent's last desk closed
+    # (not by their choice): opening the desk again brings them back online.
+    away_on_disconnect = models.BooleanField(default=False, editable=False)
+    last_assigned_at = models.DateTimeField(_("last assigned"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("agent")
@@ -60,7 +117,33 @@ class Agent(models.Model):
 
     @property
     def is_supervisor(self) -> bool:
-        return self.user.is_superuser or self.user.groups.filter(name="Supervisors").exists()
+        cached = getattr(self, "_is_supervisor", None)
+        if cached is None:
+            cached = self._is_supervisor = (
+                self.user.is_superuser or self.user.groups.filter(name="Supervisors").exists()
+            )
+        return cached
+
+
+class DedicatedAgent(models.Model):
+    """The agent a (VIP) customer is looked after by: routing offers them the customer first."""
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="dedicated_agent",
+        verbose_name=_("customer"),
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="dedicated_customers", verbose_name=_("agent")
+    )
+
+    class Meta:
+        verbose_name = _("dedicated agent")
+        verbose_name_plural = _("dedicated agents")
+
+    def __str__(self) -> str:
+        return f"{self.customer} → {self.agent}"
 
 
 class Conversation(models.Model):
@@ -75,6 +158,16 @@ class Conversation(models.Model):
         QUEUED = "queued", _("Waiting for an agent")
         ASSIGNED = "assigned", _("With an agent")
         CLOSED = "closed", _("Closed")
+
+    class Resolution(models.TextChoices):
+        RESOLVED = "resolved", _("Resolved")
+        NOT_RESOLVED = "not_resolved", _("Not resolved")
+        SPAM = "spam", _("Spam")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("Normal")
+        VIP = 1, _("VIP")
 
     OPEN_STATUSES = (Status.BOT, Status.QUEUED, Status.ASSIGNED)
     WAITING_STATUSES = (Status.BOT, Status.QUEUED)
@@ -109,6 +202,17 @@ class Conversation(models.Model):
         related_name="conversations",
         verbose_name=_("skill group"),
     )
+    priority = models.SmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    handoff_reason = models.CharField(_("handoff reason"), max_length=20, blank=True)
+    resolution = models.CharField(
+        _("resolution"), max_length=14, choices=Resolution.choices, blank=True
+    )
+    tags = ArrayField(
+        models.CharField(max_length=40), verbose_name=_("tags"), default=list, blank=True
+    )
+    transfer_count = models.PositiveSmallIntegerField(_("transfers"), default=0)
     last_seq = models.PositiveIntegerField(_("last seq"), default=0)
     customer_read_seq = models.PositiveIntegerField(default=0)
     agent_read_seq = models.PositiveIntegerField(default=0)
@@ -130,6 +234,15 @@ class Conversation(models.Model):
             models.Index(fields=["status", "queued_at"], name="conv_status_queued"),
             models.Index(fields=["assignee", "status"], name="conv_assignee_status"),
             models.Index(fields=["customer", "status"], name="conv_customer_status"),
+            # The queue: who is next, VIP first, then the longest wait.
+            models.Index(
+                "skill_group",
+                models.F("priority").desc(),
+                "queued_at",
+                condition=Q(status="queued"),
+                name="conv_queue",
+            ),
+            GinIndex(fields=["tags"], name="conv_tags"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -227,3 +340,131 @@ class Attachment(models.Model):
     @property
     def kind(self) -> str:
         return self.content_type.split("/", 1)[0]
+
+
+class Participant(models.Model):
+    """A colleague invited to consult on a conversation: sees it live, writes notes, and
+    is not its assignee."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="consultations")
+    invited_by = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("invited by")
+    )
+    joined_at = models.DateTimeField(_("invited"), auto_now_add=True)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consulting colleague")
+        verbose_name_plural = _("consulting colleagues")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "agent"],
+                condition=Q(left_at__isnull=True),
+                name="participant_once_at_a_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} · {self.conversation_id}"
+
+
+class InternalNote(models.Model):
+    """What agents write about a conversation for each other; never sent to the customer."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        TRANSFER = "transfer", _("Transfer")
+        CONSULT = "consult", _("Consultation")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="internal_notes"
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("author")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="note_conversation")]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CannedReply(models.Model):
+    """A ready answer an agent inserts with `/shortcut` in the composer."""
+
+    class Language(models.TextChoices):
+        ZH = "zh", "中文"
+        EN = "en", "English"
+
+    shortcut = models.SlugField(
+        _("shortcut"), max_length=40, help_text=_("Typed after a slash: /shortcut")
+    )
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(
+        _("text"),
+        max_length=4000,
+        help_text=_("{name} is replaced by the customer's name, {agent} by the agent's."),
+    )
+    skill_group = models.ForeignKey(
+        SkillGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_replies",
+        verbose_name=_("skill group"),
+        help_text=_("Empty: offered to every agent."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["shortcut", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shortcut", "language"], name="canned_reply_shortcut_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut} ({self.language})"
+
+
+class OfflineMessage(models.Model):
+    """What a customer left when no agent was online; a later issue turns it into a ticket."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="offline_message"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="offline_messages"
+    )
+    skill_group = models.ForeignKey(
+        SkillGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(_("message"), max_length=4000)
+    contact = models.CharField(
+        _("contact"), max_length=120, blank=True, help_text=_("Where to answer: email or phone.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("offline message")
+        verbose_name_plural = _("offline messages")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.body[:60]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core import signing
 from django.urls import reverse
 
-from conversations.models import Attachment, Conversation, Message
+from conversations.models import Attachment, Conversation, InternalNote, Message
 
 ATTACHMENT_SALT = "lumen.attachment.v1"
 
@@ -46,10 +46,33 @@ def message_payload(message: Message, attachments: list[Attachment] | None = Non
     }
 
 
-def status_payload(conversation: Conversation, *, queue_position: int | None = None) -> dict:
+def status_payload(conversation: Conversation) -> dict:
+    """The `status` frame of a conversation that is not queued (see `queued_status`)."""
     payload = {"conversation": str(conversation.id), "status": conversation.status}
-    if conversation.status == Conversation.Status.QUEUED and queue_position is not None:
-        payload["queue_position"] = queue_position
     if conversation.status == Conversation.Status.ASSIGNED and conversation.assignee_id:
         payload["agent"] = {"name": conversation.assignee.display_name}
     return payload
+
+
+def queued_status(conversation_id, *, position: int, estimated_wait: int | None) -> dict:
+    """The `status` frame of a queued conversation: its place in line, the likely wait in
+    seconds, and whether anyone is online to take it (else the customer may leave a message)."""
+    return {
+        "conversation": str(conversation_id),
+        "status": Conversation.Status.QUEUED,
+        "queue_position": position,
+        "estimated_wait": estimated_wait,
+        "agents_online": estimated_wait is not None,
+    }
+
+
+def note_payload(note: InternalNote) -> dict:
+    """An internal note as the desk receives it (never on a customer's socket)."""
+    return {
+        "id": str(note.id),
+        "conversation": str(note.conversation_id),
+        "kind": note.kind,
+        "agent": note.agent.display_name if note.agent_id else "",
+        "body": note.body,
+        "created_at": iso(note.created_at),
+    }

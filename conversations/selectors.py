@@ -2,21 +2,168 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.utils import timezone
 
-from conversations.models import Agent, Conversation, Message
+from conversations.models import (
+    Agent,
+    CannedReply,
+    Conversation,
+    DedicatedAgent,
+    InternalNote,
+    Message,
+    Participant,
+    SkillGroup,
+)
+from conversations.protocol import queued_status, status_payload
+
+
+def _ahead_in_queue(conversation: Conversation) -> Q:
+    """Queued conversations served before this one: same group, higher priority or longer wait."""
+    return Q(status=Conversation.Status.QUEUED, skill_group_id=conversation.skill_group_id) & (
+        Q(priority__gt=conversation.priority)
+        | Q(priority=conversation.priority, queued_at__lt=conversation.queued_at)
+    )
 
 
 def queue_position(conversation: Conversation) -> int:
-    """1 for the conversation waiting longest in the queue."""
-    return (
+    """1 for the conversation its group serves next (VIP first, then the longest wait)."""
+    return Conversation.objects.filter(_ahead_in_queue(conversation)).count() + 1
+
+
+def queue_positions(skill_group_id: int | None) -> list[tuple[UUID, int]]:
+    """Every queued conversation of a group with its position, in one query."""
+    rows = (
         Conversation.objects.filter(
-            status=Conversation.Status.QUEUED, queued_at__lt=conversation.queued_at
-        ).count()
-        + 1
+            status=Conversation.Status.QUEUED, skill_group_id=skill_group_id
+        )
+        .order_by("-priority", "queued_at", "created_at")
+        .values_list("pk", flat=True)
     )
+    return [(pk, position) for position, pk in enumerate(rows, start=1)]
+
+
+def waiting_agents(skill_group_id: int | None) -> QuerySet[Agent]:
+    """Online agents who can take a conversation of this group (any agent for no group)."""
+    agents = Agent.objects.filter(status=Agent.Status.ONLINE)
+    if skill_group_id is None:
+        return agents
+    overflow = SkillGroup.objects.filter(pk=skill_group_id).values("overflow_group_id")
+    return agents.filter(Q(skill_groups=skill_group_id) | Q(skill_groups__in=overflow)).distinct()
+
+
+MAX_ESTIMATED_WAIT = 7200
+
+
+def seconds_per_position(skill_group_id: int | None) -> float | None:
+    """How long each place in the group's queue is likely to take; None when nobody is online.
+
+    From how fast the group's conversations were taken in the last 15 minutes;
+    without that history, from the agents online and a typical handle time.
+    """
+    online = waiting_agents(skill_group_id).count()
+    if not online:
+        return None
+    window = timedelta(minutes=15)
+    taken = Conversation.objects.filter(
+        skill_group_id=skill_group_id, assigned_at__gte=timezone.now() - window
+    ).count()
+    if taken:
+        return window.total_seconds() / taken
+    return settings.TYPICAL_HANDLE_SECONDS / online
+
+
+def estimated_wait(per_position: float | None, position: int) -> int | None:
+    """Seconds until the conversation at `position` is likely taken (None: nobody online)."""
+    if per_position is None:
+        return None
+    return min(int(per_position * position), MAX_ESTIMATED_WAIT)
+
+
+def agent_load(agent_id: int) -> int:
+    """Open conversations an agent holds (what capacity is measured against)."""
+    return Conversation.objects.filter(
+        assignee_id=agent_id, status=Conversation.Status.ASSIGNED
+    ).count()
+
+
+def _with_load(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    return agents.annotate(
+        load=Count("conversations", filter=Q(conversations__status=Conversation.Status.ASSIGNED))
+    )
+
+
+def _has_room(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    return _with_load(agents.filter(status=Agent.Status.ONLINE)).filter(load__lt=F("capacity"))
+
+
+def candidate_agents(conversation: Conversation, *, now=None) -> list[Agent]:
+    """Who should be offered this waiting conversation, best first (a read without locks:
+    routing rechecks each under the agent's row lock).
+
+    The customer's dedicated agent and the agent who served them last come
+    first when the group says so, then the group's online agents with free
+    capacity in the group's order, then, once the conversation has waited
+    past the overflow time, the overflow group's.
+    """
+    now = now or timezone.now()
+    group = conversation.skill_group
+    preferred: list[int] = []
+    if group is None or group.prefer_dedicated_agent:
+        dedicated = DedicatedAgent.objects.filter(customer_id=conversation.customer_id).first()
+        if dedicated is not None:
+            preferred.append(dedicated.agent_id)
+    if group is None or group.prefer_returning_agent:
+        hours = group.returning_window_hours if group else 72
+        last = (
+            Conversation.objects.filter(
+                customer_id=conversation.customer_id,
+                assignee__isnull=False,
+                assigned_at__gte=now - timedelta(hours=hours),
+            )
+            .exclude(pk=conversation.pk)
+            .order_by("-assigned_at")
+            .values_list("assignee_id", flat=True)
+            .first()
+        )
+        if last is not None:
+            preferred.append(last)
+    ordered: list[Agent] = []
+    if preferred:
+        available = {a.pk: a for a in _has_room(Agent.objects.filter(pk__in=preferred))}
+        ordered += [available[pk] for pk in dict.fromkeys(preferred) if pk in available]
+    pools = [group] if group else [None]
+    if group and group.overflow_group_id and conversation.queued_at:
+        if now - conversation.queued_at >= timedelta(seconds=group.overflow_after):
+            pools.append(group.overflow_group)
+    for pool in pools:
+        agents = _has_room(Agent.objects.all() if pool is None else pool.agents.all())
+        strategy = pool.strategy if pool else SkillGroup.Strategy.LEAST_LOAD
+        rest = F("last_assigned_at").asc(nulls_first=True)
+        if strategy == SkillGroup.Strategy.LEAST_LOAD:
+            agents = agents.order_by("load", rest, "pk")
+        else:
+            agents = agents.order_by(rest, "pk")
+        ordered += [a for a in agents if a not in ordered]
+    return ordered
+
+
+def queue_for(agent: Agent, *, now=None) -> Q:
+    """The queued conversations this agent may be given: their groups', the ones with no
+    group, and those of groups that overflow to theirs once they have waited long enough."""
+    now = now or timezone.now()
+    groups = list(agent.skill_groups.values_list("pk", flat=True))
+    eligible = Q(skill_group__isnull=True) | Q(skill_group_id__in=groups)
+    for source in SkillGroup.objects.filter(overflow_group_id__in=groups).exclude(pk__in=groups):
+        eligible |= Q(
+            skill_group_id=source.pk,
+            queued_at__lte=now - timedelta(seconds=source.overflow_after),
+        )
+    return Q(status=Conversation.Status.QUEUED, assignee__isnull=True) & eligible
 
 
 def messages_after(conversation_id: UUID, after_seq: int, limit: int = 1000) -> list[Message]:
@@ -42,27 +189,208 @@ def agent_for_user(user) -> Agent | None:
 
 
 def visible_conversations(agent: Agent) -> QuerySet[Conversation]:
-    """What an agent may open: waiting ones, their own, and everything for supervisors."""
-    queryset = Conversation.objects.select_related("customer", "assignee")
+    """What an agent may open.
+
+    Supervisors: everything. Agents: their own (past ones too), the ones they
+    consult on, waiting ones their groups may take (or that have no group),
+    chats still with the bot, and the earlier conversations of the customers
+    they are serving now (the whole story).
+    """
+    queryset = Conversation.objects.select_related("customer", "assignee", "skill_group")
     if agent.is_supervisor:
         return queryset
+    groups = Agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    overflowing = SkillGroup.objects.filter(overflow_group_id__in=groups).values("pk")
+    consulting = Participant.objects.filter(agent_id=agent.pk).values("conversation_id")
+    serving = Conversation.objects.filter(
+        Q(assignee_id=agent.pk, status=Conversation.Status.ASSIGNED)
+        | Q(participants__agent_id=agent.pk, participants__left_at__isnull=True)
+    ).values("customer_id")
     return queryset.filter(
-        Q(assignee=agent) | Q(status__in=Conversation.WAITING_STATUSES, assignee__isnull=True)
+        Q(assignee_id=agent.pk)
+        | Q(pk__in=consulting)
+        | Q(status=Conversation.Status.BOT)
+        | (
+            Q(status=Conversation.Status.QUEUED)
+            & (
+                Q(skill_group__isnull=True)
+                | Q(skill_group_id__in=groups)
+                | Q(skill_group_id__in=overflowing)
+            )
+        )
+        | Q(customer_id__in=serving)
     )
 
 
+def may_work_on(conversation: Conversation, agent: Agent) -> bool:
+    """Assignee, a colleague consulting on it now, or a supervisor: may note, tag, transfer."""
+    if agent.is_supervisor or conversation.assignee_id == agent.pk:
+        return True
+    return Participant.objects.filter(
+        conversation_id=conversation.pk, agent_id=agent.pk, left_at__isnull=True
+    ).exists()
+
+
 def waiting_conversations(agent: Agent) -> QuerySet[Conversation]:
-    """Waiting for a person first (oldest first), then chats still with the bot."""
+    """Waiting for a person first (VIP, then the longest wait), then chats with the bot."""
     return (
         visible_conversations(agent)
         .filter(status__in=Conversation.WAITING_STATUSES, assignee__isnull=True, last_seq__gt=0)
-        .order_by("-status", "queued_at", "created_at")  # queued before bot
+        .order_by("-status", "-priority", "queued_at", "created_at")  # queued before bot
     )
 
 
 def my_conversations(agent: Agent) -> QuerySet[Conversation]:
     return (
-        visible_conversations(agent)
+        Conversation.objects.select_related("customer", "skill_group")
         .filter(assignee=agent, status=Conversation.Status.ASSIGNED)
         .order_by("-last_message_at")
     )
+
+
+def consulting_conversations(agent: Agent) -> QuerySet[Conversation]:
+    return (
+        Conversation.objects.select_related("customer", "assignee")
+        .filter(
+            participants__agent=agent,
+            participants__left_at__isnull=True,
+            status__in=Conversation.OPEN_STATUSES,
+        )
+        .order_by("-last_message_at")
+    )
+
+
+def agent_groups(agent: Agent) -> list[SkillGroup]:
+    """The groups whose queues an agent sees: their own (every group for supervisors)."""
+    if agent.is_supervisor:
+        return list(SkillGroup.objects.all())
+    return list(agent.skill_groups.all())
+
+
+def group_queues(agent: Agent, *, limit: int = 50) -> list[dict]:
+    """Each queue the agent sees, in serving order: [{group, conversations, count}], with the
+    conversations that have no group (any agent may take them) as the last queue (group
+    None). Two queries."""
+    groups = agent_groups(agent)
+    ids = [g.pk for g in groups]
+    waiting = list(
+        Conversation.objects.select_related("customer")
+        .filter(status=Conversation.Status.QUEUED)
+        .filter(Q(skill_group_id__in=ids) | Q(skill_group__isnull=True))
+        .order_by("-priority", "queued_at", "created_at")[: limit * (len(ids) + 1)]
+    )
+    queues = []
+    for group in [*groups, None]:
+        members = [c for c in waiting if c.skill_group_id == (group.pk if group else None)]
+        queues.append({"group": group, "conversations": members[:limit], "count": len(members)})
+    return queues
+
+
+def bot_conversations(agent: Agent, *, limit: int = 30) -> QuerySet[Conversation]:
+    """Chats the bot is having now (an agent may step in)."""
+    return (
+        Conversation.objects.select_related("customer")
+        .filter(status=Conversation.Status.BOT, last_seq__gt=1)
+        .order_by("-last_message_at")[:limit]
+    )
+
+
+def all_open_conversations(*, limit: int = 100) -> QuerySet[Conversation]:
+    """Everything with a person now (supervisors' list)."""
+    return (
+        Conversation.objects.select_related("customer", "assignee", "skill_group")
+        .filter(status=Conversation.Status.ASSIGNED)
+        .order_by("assigned_at")[:limit]
+    )
+
+
+def colleagues(agent: Agent) -> list[Agent]:
+    """Everyone an agent may transfer to or invite, with their load (online first)."""
+    return list(
+        _with_load(Agent.objects.exclude(pk=agent.pk).select_related("user"))
+        .prefetch_related("skill_groups")
+        .order_by("status", "display_name")
+    )
+
+
+def board() -> dict:
+    """The supervisors' live board: per group its queue length and longest wait, each
+    agent's status and load, and the conversations with a person now. Four queries."""
+    now = timezone.now()
+    queued = (
+        Conversation.objects.filter(status=Conversation.Status.QUEUED)
+        .values("skill_group_id")
+        .annotate(
+            waiting=Count("pk"), since=Min("queued_at"), vip=Count("pk", filter=Q(priority__gt=0))
+        )
+    )
+    by_group = {row["skill_group_id"]: row for row in queued}
+    groups = []
+    for group in [*SkillGroup.objects.all(), None]:
+        row = by_group.get(group.pk if group else None)
+        if group is None and row is None:
+            continue
+        groups.append(
+            {
+                "group": group,
+                "waiting": row["waiting"] if row else 0,
+                "vip": row["vip"] if row else 0,
+                "longest_since": row["since"] if row else None,
+                "longest_wait": int((now - row["since"]).total_seconds()) if row else 0,
+            }
+        )
+    agents = list(
+        _with_load(Agent.objects.all()).prefetch_related("skill_groups").order_by("display_name")
+    )
+    return {
+        "now": now,
+        "groups": groups,
+        "agents": agents,
+        "online": sum(a.status == Agent.Status.ONLINE for a in agents),
+        "conversations": list(all_open_conversations()),
+    }
+
+
+def live_status(conversation: Conversation) -> dict:
+    """The protocol's status of a conversation, with its place in the queue when queued."""
+    if conversation.status != Conversation.Status.QUEUED:
+        return status_payload(conversation)
+    position = queue_position(conversation)
+    return queued_status(
+        conversation.id,
+        position=position,
+        estimated_wait=estimated_wait(seconds_per_position(conversation.skill_group_id), position),
+    )
+
+
+def internal_notes(conversation_id: UUID) -> QuerySet[InternalNote]:
+    return InternalNote.objects.filter(conversation_id=conversation_id).select_related("agent")
+
+
+def participants(conversation_id: UUID) -> list[Participant]:
+    """The colleagues consulting on a conversation now."""
+    return list(
+        Participant.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
+        .select_related("agent")
+        .order_by("joined_at")
+    )
+
+
+def canned_replies(agent: Agent, conversation: Conversation) -> list[dict]:
+    """The canned replies the composer offers: in the conversation's language, for every
+    group or one of the agent's, with {name} and {agent} filled in."""
+    groups = [g.pk for g in agent_groups(agent)]
+    replies = CannedReply.objects.filter(language=conversation.language).filter(
+        Q(skill_group__isnull=True) | Q(skill_group_id__in=groups)
+    )
+    values = {"name": conversation.customer.display_name, "agent": agent.display_name}
+    return [
+        {"shortcut": r.shortcut, "title": r.title, "body": _fill(r.body, values)}
+        for r in replies.order_by("shortcut")
+    ]
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text

@@ -12,6 +12,20 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/take/", views.desk_take, name="take"),
     path("c/<uuid:conversation_id>/suggestions/", views.desk_suggestions, name="suggestions"),
     path("c/<uuid:conversation_id>/close/", views.desk_close, name="close"),
+    path("c/<uuid:conversation_id>/transfer/", views.desk_transfer, name="transfer"),
+    path("c/<uuid:conversation_id>/invite/", views.desk_invite, name="invite"),
+    path(
+        "c/<uuid:conversation_id>/consultation/leave/",
+        views.desk_leave_consultation,
+        name="leave-consultation",
+    ),
+    path("c/<uuid:conversation_id>/notes/", views.desk_note, name="note"),
+    path("c/<uuid:conversation_id>/tags/", views.desk_tags, name="tags"),
+    path("c/<uuid:conversation_id>/attachments/", views.desk_upload, name="upload"),
+    path("kb/", views.desk_kb_search, name="kb"),
+    path("status/", views.desk_status, name="status"),
+    path("board/", views.desk_board, name="board"),
+    path("board/live/", views.desk_board_live, name="board-live"),
     path(
         "login/",
         auth_views.LoginView.as_view(

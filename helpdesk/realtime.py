@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,3 +28,19 @@ def publish(group: str, event: dict[str, Any]) -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
         logger.exception("could not publish %s to %s", event.get("type"), group)
+
+
+def publish_many(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish several (group, event) pairs at once, in one trip to the event loop (for
+    updates that are not part of a transaction, such as queue positions)."""
+
+    async def send_all():
+        layer = get_channel_layer()
+        results = await asyncio.gather(
+            *(layer.group_send(group, event) for group, event in items), return_exceptions=True
+        )
+        for (group, event), result in zip(items, results, strict=True):
+            if isinstance(result, Exception):
+                logger.error("could not publish %s to %s: %s", event.get("type"), group, result)
+
+    async_to_sync(send_all)()

@@ -171,6 +171,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Installed into django-celery-beat's tables by the database scheduler, where
+# admin can change them (Periodic tasks).
+CELERY_BEAT_SCHEDULE = {
+    "route-waiting-conversations": {
+        "task": "conversations.tasks.route_waiting_task",
+        "schedule": 15.0,
+    },
+    "sweep-agent-presence": {
+        "task": "conversations.tasks.sweep_presence_task",
+        "schedule": 60.0,
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -225,6 +237,15 @@ CHAT_MAX_BODY = 4000
 # Origins allowed to open websockets; empty means "the hosts in ALLOWED_HOSTS".
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 BOT_NAME = {"zh-hans": "Lumen 助手", "en": "Lumen Assistant"}
+
+# --- Routing --------------------------------------------------------------------------
+# Seconds after an agent's last desk socket closes before they are away and
+# the conversations they hold go back to the queue (a reload is not a leave).
+AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
+# Waiting customers' positions are published at most this often per group.
+QUEUE_UPDATE_DELAY = env.float("QUEUE_UPDATE_DELAY", default=0.5)
+# The estimated wait before there is history to measure it from.
+TYPICAL_HANDLE_SECONDS = env.int("TYPICAL_HANDLE_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

@@ -63,6 +63,9 @@ def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
         "CHAT_RATE_LIMIT": str(LIVE_CHAT_RATE_LIMIT),
         "CHAT_SESSION_RATE": "100000/min",
         "CONN_MAX_AGE": "0",
+        # An agent whose desk closed is away after 2 s (tests wait for it).
+        "AGENT_AWAY_GRACE": "2",
+        "QUEUE_UPDATE_DELAY": "0.1",
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
     }
     (BASE_DIR / ".data").mkdir(exist_ok=True)
@@ -112,6 +115,13 @@ def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
 def live(daphne_server, transactional_db) -> LiveServer:
     """The live server, with a database the server process can see (committed rows)."""
     return daphne_server
+
+
+@pytest.fixture(autouse=True)
+def _queue_updates_at_once(settings):
+    """In the test process, queue positions are published on commit, not by a timer thread
+    that would outlive the test."""
+    settings.QUEUE_UPDATE_DELAY = 0
 
 
 @pytest.fixture(autouse=True)

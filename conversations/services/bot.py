@@ -14,7 +14,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations.models import Conversation, Message, SkillGroup
+from conversations.models import Conversation, Message
 from conversations.services.messages import post_bot_message
 from conversations.services.workflow import request_handoff
 from conversations.speech import transcribe
@@ -184,11 +184,11 @@ def _fallback(conversation: Conversation, decision: Decision, meta: dict, text: 
 def _hand_off(conversation: Conversation, decision: Decision, meta: dict, text: str) -> Message:
     meta["handoff_reason"] = decision.handoff_reason
     reply = _say(conversation, handoff_text(decision.handoff_reason), meta)
-    group_code = _skill_group_for(conversation, decision)
-    if group_code:
-        conversation.skill_group = SkillGroup.objects.filter(code=group_code).first()
-        conversation.save(update_fields=["skill_group"])
-    request_handoff(conversation_id=conversation.id)
+    request_handoff(
+        conversation_id=conversation.id,
+        skill_group_code=_skill_group_for(conversation, decision),
+        reason=decision.handoff_reason or "request",
+    )
     assistant.record_unanswered(
         text=text,
         language=conversation.language,

@@ -211,9 +211,15 @@ def post_customer_message(
 
 
 def post_agent_message(
-    *, conversation: Conversation, agent: Agent, client_id: str, body: str
+    *,
+    conversation: Conversation,
+    agent: Agent,
+    client_id: str,
+    body: str,
+    attachment_ids: list[UUID] | None = None,
 ) -> tuple[Message, bool]:
-    """Store an agent's reply (the caller has checked the agent holds the chat)."""
+    """Store an agent's reply, with files the agent uploaded to this conversation (the
+    caller has checked the agent holds the chat)."""
     return _append(
         conversation_id=conversation.id,
         sender=Message.Sender.AGENT,
@@ -221,6 +227,7 @@ def post_agent_message(
         client_id=client_id,
         sender_name=agent.display_name,
         agent=agent,
+        attachment_ids=attachment_ids,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from conversations.models import SkillGroup
 from helpdesk.languages import activate_from_query, content_language
 
 
@@ -12,10 +13,14 @@ def chat_page(request):
     """The customer chat (plain JS speaking contracts/chat-protocol.md)."""
     activate_from_query(request)
     language = content_language()
+    menu = [
+        {"code": group.code, "label": group.name_in(language)}
+        for group in SkillGroup.objects.filter(in_menu=True)
+    ]
     return render(
         request,
         "conversations/chat.html",
-        {"chat_language": language, "chat_strings": _chat_strings()},
+        {"chat_language": language, "chat_strings": _chat_strings(), "menu_groups": menu},
     )
 
 
@@ -39,4 +44,8 @@ def _chat_strings() -> dict:
         "not_helpful": _("👎 No"),
         "thanks_rating": _("Thanks for telling us!"),
         "bot_typing": _("The assistant is typing…"),
+        "wait_soon": _("Someone will be with you in a moment."),
+        "wait_minutes": _("Expected wait: about %(minutes)s min."),
+        "nobody_online": _("No one is online right now. You can leave a message."),
+        "agents_online": _("Someone can answer now: please wait a moment."),
     }

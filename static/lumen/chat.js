@@ -14,6 +14,8 @@
   const input = document.getElementById("chat-input");
   const handoffButton = document.getElementById("chat-handoff");
   const restartButton = document.getElementById("chat-restart");
+  const menu = document.getElementById("chat-menu");
+  const leaveForm = document.getElementById("chat-leave");
   const STORE = "lumen.chat.v1";
 
   let state = loadState();
@@ -274,10 +276,20 @@
     }
   }
 
+  function waitText(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 60) return T.wait_soon;
+    return format(T.wait_minutes, {minutes: Math.round(seconds / 60)});
+  }
+
   function setStatus(frame) {
     const status = frame.status;
     root.dataset.status = status;
-    if (status === "queued") statusLine.textContent = format(T.queued, {position: frame.queue_position || "…"});
+    const nobody = status === "queued" && frame.agents_online === false;
+    leaveForm.hidden = !nobody;
+    if (status !== "bot") menu.hidden = true;
+    if (nobody) statusLine.textContent = T.nobody_online;
+    else if (status === "queued") statusLine.textContent = [format(T.queued, {position: frame.queue_position || "…"}), waitText(frame.estimated_wait)].filter(Boolean).join(" ");
     else if (status === "assigned") statusLine.textContent = format(T.assigned, {agent: frame.agent ? frame.agent.name : ""});
     else statusLine.textContent = T[status] || "";
     const closed = status === "closed";
@@ -318,7 +330,26 @@
     if (typingSent) send({type: "typing", on: false});
     typingSent = false;
   }
-  handoffButton.addEventListener("click", () => send({type: "handoff"}));
+  // "Talk to a person": the customer picks the team (or not), when there is a choice.
+  handoffButton.addEventListener("click", () => {
+    if (menu.querySelectorAll("button[data-group]").length > 1) { menu.hidden = !menu.hidden; return; }
+    send({type: "handoff"});
+  });
+  menu.addEventListener("click", (event) => {
+    const choice = event.target.closest("button[data-group]");
+    if (!choice) return;
+    menu.hidden = true;
+    send(choice.dataset.group ? {type: "handoff", skill_group: choice.dataset.group} : {type: "handoff"});
+  });
+  // Nobody online: leave a message instead of waiting.
+  leaveForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = leaveForm.elements.body.value.trim();
+    if (!body) return;
+    send({type: "leave_message", client_id: newClientId(), body: body, contact: leaveForm.elements.contact.value.trim()});
+    leaveForm.reset();
+    leaveForm.hidden = true;
+  });
   restartButton.addEventListener("click", async () => {
     if (socket) { socket.onclose = null; socket.close(); }
     await start();

@@ -1,7 +1,8 @@
-// The agent desk: a live list of conversations and the open conversation's pane.
+// The agent desk: live lists, the open conversation, the composer, alerts.
 (function () {
   "use strict";
   const desk = document.getElementById("desk");
+  if (!desk) return;
   const T = JSON.parse(document.getElementById("desk-strings").textContent);
   const connection = document.getElementById("desk-connection");
   const listsBox = document.getElementById("desk-lists");
@@ -11,12 +12,27 @@
   const form = document.getElementById("desk-composer");
   const input = document.getElementById("desk-input");
   const paneStatus = document.getElementById("pane-status");
+  const toasts = document.getElementById("desk-toasts");
+  const statusSelect = document.getElementById("agent-status");
+  const canned = readJSON("canned-replies") || [];
+  const composer = readJSON("desk-composer-config") || {};
   let socket = null;
   let retry = 0;
   let lastSeq = 0;
+  let heartbeat = null;
   const pending = new Map();
   let typingSent = false;
   let typingTimer = null;
+
+  function readJSON(id) {
+    const element = document.getElementById(id);
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  function csrfToken() {
+    const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
 
   if (list) {
     for (const item of list.querySelectorAll("li[data-seq]")) lastSeq = Math.max(lastSeq, Number(item.dataset.seq));
@@ -35,15 +51,18 @@
       retry = 0;
       connection.textContent = connection.dataset.onlineText;
       connection.classList.add("online");
+      clearInterval(heartbeat);
+      heartbeat = setInterval(() => send({type: "ping"}), 25000);
       if (conversationId) {
         send({type: "subscribe", conversation: conversationId});
         send({type: "resume", conversation: conversationId, after_seq: lastSeq});
-        for (const [clientId, item] of pending) send({type: "message.send", conversation: conversationId, client_id: clientId, body: item.body});
+        for (const [clientId, item] of pending) send({type: "message.send", conversation: conversationId, client_id: clientId, body: item.body, attachments: item.attachments});
       }
       refreshLists();
     };
     socket.onmessage = (event) => receive(JSON.parse(event.data));
     socket.onclose = (event) => {
+      clearInterval(heartbeat);
       connection.textContent = connection.dataset.offlineText;
       connection.classList.remove("online");
       if (event.code === 4401) { location.href = "/desk/login/?next=" + encodeURIComponent(location.pathname); return; }
@@ -58,20 +77,59 @@
     clearTimeout(listsTimer);
     listsTimer = setTimeout(async () => {
       const response = await fetch(desk.dataset.listsUrl, {headers: {"X-Requested-With": "fetch"}});
-      if (response.ok) listsBox.innerHTML = await response.text(); // server-rendered, escaped by the template
+      if (response.ok) { listsBox.innerHTML = await response.text(); tickWaits(); } // server-rendered, escaped by the template
     }, 150);
+  }
+
+  function toast(text, href) {
+    const item = document.createElement(href ? "a" : "p");
+    item.className = "toast";
+    item.textContent = text;
+    if (href) item.href = href;
+    toasts.append(item);
+    setTimeout(() => item.remove(), 8000);
+  }
+
+  function composing() {
+    return (input && input.value.trim()) || (noteInput && noteInput.value.trim());
   }
 
   function receive(frame) {
     switch (frame.type) {
       case "queue": return refreshLists();
+      case "pong": return;
+      case "presence":
+        if (statusSelect) { statusSelect.value = frame.status; statusSelect.dataset.status = frame.status; }
+        return;
+      case "agent_presence": return refreshLists();
+      case "assigned":
+        refreshLists();
+        if (frame.conversation === conversationId) { location.reload(); return; }
+        toast(T.assigned.replace("%(customer)s", frame.customer), "/desk/c/" + frame.conversation + "/");
+        return;
+      case "invited":
+        refreshLists();
+        toast(T.invited.replace("%(agent)s", frame.by).replace("%(customer)s", frame.customer), "/desk/c/" + frame.conversation + "/");
+        return;
+      case "released":
+        refreshLists();
+        if (frame.conversation === conversationId && !composing()) location.reload();
+        return;
+      case "changed":
+        if (frame.conversation === conversationId && !composing()) location.reload();
+        return;
+      case "note":
+        if (frame.note.conversation === conversationId) addNote(frame.note);
+        return;
       case "message":
         if (frame.message.conversation === conversationId) addMessage(frame.message);
         return;
       case "status":
         if (frame.conversation === conversationId && paneStatus) {
+          const changed = paneStatus.dataset.status !== frame.status;
           paneStatus.textContent = T.status[frame.status] || frame.status;
           paneStatus.dataset.status = frame.status;
+          if (changed && !composing()) location.reload(); // who holds it and what may be done changed
         }
         return;
       case "typing":
@@ -102,12 +160,28 @@
       if (response.ok) suggestions.innerHTML = await response.text(); // server-rendered and escaped
     }, 300);
   }
-  if (suggestions) {
-    suggestions.addEventListener("click", (event) => {
-      const button = event.target.closest(".insert-article");
-      if (!button || !input) return;
-      input.value = (input.value ? input.value + "\n" : "") + button.dataset.text;
-      input.focus();
+  // "Insert" on a suggested or searched article puts it into the reply.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".insert-article");
+    if (!button || !input) return;
+    input.value = (input.value ? input.value + "\n" : "") + button.dataset.text;
+    input.focus();
+  });
+
+  // Knowledge search inside the composer.
+  const kbQuery = document.getElementById("kb-query");
+  const kbResults = document.getElementById("kb-results");
+  let kbTimer = null;
+  if (kbQuery) {
+    kbQuery.addEventListener("input", () => {
+      clearTimeout(kbTimer);
+      kbTimer = setTimeout(async () => {
+        const query = kbQuery.value.trim();
+        if (!query) { kbResults.replaceChildren(); return; }
+        const url = composer.kbUrl + "?" + new URLSearchParams({q: query, language: composer.language});
+        const response = await fetch(url, {headers: {"X-Requested-With": "fetch"}});
+        if (response.ok) kbResults.innerHTML = await response.text(); // server-rendered and escaped
+      }, 250);
     });
   }
 
@@ -118,6 +192,13 @@
     item.className = "error";
     item.textContent = text;
     box.replaceChildren(item);
+  }
+
+  function timeOf(iso) {
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = new Date(iso).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    return time;
   }
 
   function renderMessage(message) {
@@ -137,10 +218,20 @@
       item.append(body);
     }
     for (const file of message.attachments || []) item.append(Lumen.renderAttachment(file));
-    const time = document.createElement("time");
-    time.dateTime = message.created_at;
-    time.textContent = new Date(message.created_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-    item.append(time);
+    const meta = message.meta || {};
+    if (message.sender === "bot" && meta.action) {
+      const understood = document.createElement("p");
+      understood.className = "bot-meta";
+      const parts = [meta.action];
+      if (meta.intent) parts.push(T.intent + " " + meta.intent);
+      if (meta.article) parts.push(T.article + " " + meta.article);
+      const slots = Object.entries(meta.slots || {}).map(([k, v]) => k + "=" + v).join(", ");
+      if (slots) parts.push(slots);
+      if (typeof meta.confidence === "number") parts.push(T.confidence + " " + meta.confidence.toFixed(2));
+      understood.textContent = T.understood + ": " + parts.join(" · ");
+      item.append(understood);
+    }
+    item.append(timeOf(message.created_at));
     return item;
   }
 
@@ -161,28 +252,115 @@
     if (desk.dataset.mine === "1" && document.visibilityState === "visible") send({type: "read", conversation: conversationId, up_to_seq: lastSeq});
   }
 
+  function addNote(note) {
+    if (!list || list.querySelector('li[data-note="' + note.id + '"]')) return;
+    const item = document.createElement("li");
+    item.className = "message internal-note";
+    item.dataset.note = note.id;
+    const who = document.createElement("span");
+    who.className = "sender";
+    who.textContent = T.note + " · " + note.agent;
+    const body = document.createElement("p");
+    body.className = "body";
+    body.textContent = note.body;
+    item.append(who, body, timeOf(note.created_at));
+    list.insertBefore(item, list.querySelector("li.pending"));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function newClientId() {
+    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function sendReply(body, attachments) {
+    const clientId = newClientId();
+    const element = renderMessage({sender: "agent", sender_name: T.you, body: body || "", created_at: new Date().toISOString(), seq: 0, attachments: []});
+    element.classList.add("pending");
+    list.append(element);
+    list.scrollTop = list.scrollHeight;
+    pending.set(clientId, {body, attachments, element});
+    send({type: "message.send", conversation: conversationId, client_id: clientId, body: body || "", attachments: attachments || []});
+  }
+
+  // Canned replies: "/" at the start of the reply lists them; Enter or a click picks one.
+  const cannedList = document.getElementById("canned-list");
+  let cannedChoices = [];
+  let cannedIndex = 0;
+  function showCanned() {
+    const text = input.value;
+    if (!text.startsWith("/") || text.includes("\n") || !canned.length) { cannedList.hidden = true; cannedChoices = []; return; }
+    const wanted = text.slice(1).toLowerCase();
+    cannedChoices = canned.filter((r) => r.shortcut.startsWith(wanted) || r.title.toLowerCase().includes(wanted)).slice(0, 8);
+    cannedIndex = 0;
+    cannedList.replaceChildren(...cannedChoices.map((reply, index) => {
+      const option = document.createElement("li");
+      option.role = "option";
+      option.dataset.index = index;
+      option.setAttribute("aria-selected", index === cannedIndex ? "true" : "false");
+      const code = document.createElement("strong");
+      code.textContent = "/" + reply.shortcut;
+      option.append(code, " " + reply.title);
+      return option;
+    }));
+    cannedList.hidden = cannedChoices.length === 0;
+  }
+  function pickCanned(index) {
+    const reply = cannedChoices[index];
+    if (!reply) return false;
+    input.value = reply.body;
+    cannedList.hidden = true;
+    cannedChoices = [];
+    input.focus();
+    return true;
+  }
+  function markCanned() {
+    for (const option of cannedList.children) option.setAttribute("aria-selected", Number(option.dataset.index) === cannedIndex ? "true" : "false");
+  }
+
   if (form) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const body = input.value.trim();
       if (!body) return;
-      const clientId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
-      const element = renderMessage({sender: "agent", sender_name: T.you, body: body, created_at: new Date().toISOString(), seq: 0});
-      element.classList.add("pending");
-      list.append(element);
-      list.scrollTop = list.scrollHeight;
-      pending.set(clientId, {body, element});
-      send({type: "message.send", conversation: conversationId, client_id: clientId, body: body});
+      sendReply(body, []);
       input.value = "";
       stopTyping();
     });
     input.addEventListener("keydown", (event) => {
+      if (cannedChoices.length) {
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          cannedIndex = (cannedIndex + (event.key === "ArrowDown" ? 1 : cannedChoices.length - 1)) % cannedChoices.length;
+          markCanned();
+          return;
+        }
+        if ((event.key === "Enter" || event.key === "Tab") && !event.isComposing) { event.preventDefault(); pickCanned(cannedIndex); return; }
+        if (event.key === "Escape") { cannedList.hidden = true; cannedChoices = []; return; }
+      }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
     });
+    cannedList.addEventListener("mousedown", (event) => {
+      const option = event.target.closest("li[data-index]");
+      if (option) { event.preventDefault(); pickCanned(Number(option.dataset.index)); }
+    });
     input.addEventListener("input", () => {
-      if (!typingSent && input.value) typingSent = send({type: "typing", conversation: conversationId, on: true});
+      showCanned();
+      if (!typingSent && input.value && !input.value.startsWith("/")) typingSent = send({type: "typing", conversation: conversationId, on: true});
       clearTimeout(typingTimer);
       typingTimer = setTimeout(stopTyping, 3000);
+    });
+    const file = document.getElementById("desk-file");
+    file.addEventListener("change", async () => {
+      const chosen = file.files[0];
+      file.value = "";
+      if (!chosen) return;
+      const data = new FormData();
+      data.append("file", chosen);
+      toast(T.uploading);
+      const response = await fetch(composer.uploadUrl, {method: "POST", body: data, headers: {"X-CSRFToken": csrfToken(), "X-Requested-With": "fetch"}});
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) { showError(T.upload_failed.replace("%(reason)s", answer.detail || response.status)); return; }
+      sendReply("", [answer.id]);
     });
   }
   function stopTyping() {
@@ -190,6 +368,35 @@
     if (typingSent) send({type: "typing", conversation: conversationId, on: false});
     typingSent = false;
   }
+
+  // Internal notes: posted over HTTP, shown to everyone of the conversation through the socket.
+  const noteForm = document.getElementById("note-composer");
+  const noteInput = document.getElementById("note-input");
+  if (noteForm) {
+    noteForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = noteInput.value.trim();
+      if (!body) return;
+      const response = await fetch(noteForm.action, {method: "POST", body: new FormData(noteForm), headers: {"X-Requested-With": "fetch"}});
+      if (response.ok) { noteInput.value = ""; return; }
+      const answer = await response.json().catch(() => ({}));
+      showError(answer.detail || T.errors.not_found);
+    });
+  }
+
+  // The agent's status: a change is saved at once.
+  if (statusSelect) statusSelect.addEventListener("change", () => statusSelect.form.submit());
+
+  // "waiting 3 min" in the queues, kept current.
+  function tickWaits() {
+    const now = Date.now();
+    for (const since of document.querySelectorAll(".since[data-since]")) {
+      const minutes = Math.max(0, Math.floor((now - Date.parse(since.dataset.since)) / 60000));
+      since.textContent = T.minutes.replace("%(n)s", minutes);
+    }
+  }
+  setInterval(tickWaits, 30000);
+  tickWaits();
 
   connect();
 })();

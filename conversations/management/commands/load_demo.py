@@ -1,5 +1,6 @@
-"""Demo data for `make run`: skill groups, a supervisor and three agents, two known
-customers with orders, and the knowledge base and intents of knowledge/demo/.
+"""Demo data for `make run`: skill groups with their routing, a supervisor and three
+agents, canned replies, two known customers with orders (the VIP one with a dedicated
+agent), and the knowledge base and intents of knowledge/demo/.
 
 Idempotent: running it again changes nothing (existing passwords are kept).
 """
@@ -12,8 +13,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.demo import DEMO_PASSWORD, SKILL_GROUPS, STAFF
-from conversations.models import Agent, SkillGroup
+from conversations.demo import (
+    CANNED_REPLIES,
+    DEDICATED,
+    DEMO_PASSWORD,
+    ROUTING,
+    SKILL_GROUPS,
+    STAFF,
+)
+from conversations.models import Agent, CannedReply, DedicatedAgent, SkillGroup
 from conversations.roles import SUPERVISORS, ensure_roles
 from customers.demo import DEMO_CUSTOMERS
 from customers.models import Customer, Order
@@ -29,9 +37,24 @@ class Command(BaseCommand):
         ensure_roles()
         groups = {}
         for code, name_zh, name_en in SKILL_GROUPS:
+            routing = ROUTING.get(code, {})
             groups[code], _ = SkillGroup.objects.get_or_create(
-                code=code, defaults={"name_zh": name_zh, "name_en": name_en}
+                code=code,
+                defaults={
+                    "name_zh": name_zh,
+                    "name_en": name_en,
+                    "strategy": routing.get("strategy", SkillGroup.Strategy.LEAST_LOAD),
+                    "prefer_dedicated_agent": routing.get("prefer_dedicated_agent", False),
+                    "in_menu": routing.get("in_menu", True),
+                    "position": routing.get("position", 0),
+                },
             )
+        for code, routing in ROUTING.items():
+            if "overflow" in routing and groups[code].overflow_group_id is None:
+                target, wait = routing["overflow"]
+                groups[code].overflow_group = groups[target]
+                groups[code].overflow_after = wait
+                groups[code].save(update_fields=["overflow_group", "overflow_after"])
         user_model = get_user_model()
         created = 0
         for username, display_name, role, skills in STAFF:
@@ -50,6 +73,15 @@ class Command(BaseCommand):
                 agent.skill_groups.set(groups[code] for code in skills)
         self.stdout.write(f"demo data: {created} new staff accounts, {len(groups)} skill groups")
         self._customers()
+        for external_id, username in DEDICATED:
+            DedicatedAgent.objects.get_or_create(
+                customer=Customer.objects.get(external_id=external_id),
+                defaults={"agent": Agent.objects.get(user__username=username)},
+            )
+        for shortcut, language, title, body in CANNED_REPLIES:
+            CannedReply.objects.get_or_create(
+                shortcut=shortcut, language=language, defaults={"title": title, "body": body}
+            )
         with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
             articles = import_kb(kb)
         intents = import_intents((DEMO_DIR / "intents.json").read_bytes())

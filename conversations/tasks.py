@@ -1,0 +1,37 @@
+"""Scheduled routing work (Celery Beat): the sweep behind the event-driven routing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from conversations import presence
+from conversations.models import Agent
+from conversations.services import agents, routing
+
+
+@shared_task
+def route_waiting_task() -> int:
+    """Every waiting conversation tried again: overflow to a fallback group once it has
+    waited long enough, and anything a lost event left behind."""
+    return routing.route_waiting()
+
+
+@shared_task
+def sweep_presence_task() -> int:
+    """Agents marked online whose every desk socket has gone silent (a daphne process that
+    died takes its sockets' goodbyes with it) become away and their work is requeued."""
+    settled = timezone.now() - timedelta(seconds=settings.AGENT_AWAY_GRACE)
+    gone = [
+        agent_id
+        for agent_id in Agent.objects.filter(status=Agent.Status.ONLINE)
+        .exclude(status_changed_at__gt=settled)
+        .values_list("pk", flat=True)
+        if presence.live_sockets_now(agent_id) == 0
+    ]
+    for agent_id in gone:
+        agents.desk_gone(agent_id=agent_id)
+    return len(gone)

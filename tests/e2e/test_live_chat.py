@@ -30,7 +30,7 @@ def test_customer_writes_agent_takes_and_replies_customer_reloads_and_sees_every
         page.fill("#id_username", agent.user.username)
         page.fill("#id_password", "lumen-demo")
         page.click("button[type=submit]")
-        page.click("#list-waiting a")
+        page.click("#list-bot a")
         expect(page.locator("#desk-messages")).to_contain_text("我的耳机坏了")
         page.click("#take")
         expect(page.locator("#desk-composer")).to_be_visible()

@@ -35,33 +35,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import math
 import multiprocessing
 import os
-import re
-import resource
 import signal
-import socket
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))  # run as a script: the project is one folder up
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lumen_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-LOG_DIR = BASE_DIR / ".data"  # daphne's output, bench-daphne-<target>.log, of the last run
+from bench.stack import (  # noqa: E402
+    Sampler,
+    Server,
+    bench_agents,
+    collector_pauses,
+    configure_environment,
+    cpu_delta,
+    cpu_snapshot,
+    desk_cookie,
+    log,
+    open_sessions,
+    open_socket,
+    percentile,
+    prepare_database,
+    raise_open_file_limit,
+    receive_from,
+    server_arguments,
+    sleep_until,
+)
 
 # Targets of the issue.
 MAX_P50_RATIO = 2.0
@@ -70,21 +80,6 @@ MAX_P99_RATIO = 1.5
 # Connections each client process opens at once during setup: well under
 # daphne's listen backlog (Twisted's default is 50) once multiplied by --clients.
 CONNECT_CONCURRENCY = 10
-
-
-_STARTED = time.monotonic()
-
-
-def log(text: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:6.1f} s] {text}", flush=True)
-
-
-def raise_open_file_limit() -> None:
-    """Soft RLIMIT_NOFILE up to the hard limit: thousands of sockets per side."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
 
 # --------------------------------------------------------------------------
 # Client: --clients processes, each with its own event loop and an even share
@@ -128,25 +123,8 @@ class ClientRun:
     # --- setup -------------------------------------------------------------
 
     async def _open(self, url: str, cookie: str | None) -> ClientConnection:
-        error: Exception | None = None
-        for attempt in range(3):
-            try:
-                return await connect(
-                    url,
-                    origin=self.options["origin"],
-                    additional_headers={"Cookie": cookie} if cookie else None,
-                    open_timeout=30,
-                    # Browsers send no pings and rarely compress chat: neither
-                    # should the client add work the server would not see.
-                    ping_interval=None,
-                    compression=None,
-                    close_timeout=5,
-                    proxy=None,
-                )
-            except (OSError, TimeoutError, InvalidHandshake) as exc:
-                error = exc
-                await asyncio.sleep(0.5 * (attempt + 1))
-        raise error
+        # Browsers send no pings and rarely compress chat: neither does the client.
+        return await open_socket(url, origin=self.options["origin"], cookie=cookie)
 
     @staticmethod
     async def _expect(ws: ClientConnection, kind: str, timeout: float = 30) -> dict:
@@ -332,224 +310,45 @@ def client_process(conn, pairs: list[dict], options: dict) -> None:
 # --------------------------------------------------------------------------
 
 
-def configure_environment() -> None:
-    """The environment of this process and of daphne (Django reads it in both)."""
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-    os.environ.update(
-        {
-            "BENCH_RELAY": "1",
-            # Groups, cache and rate-limit keys of their own in Redis.
-            "CHANNEL_LAYER_PREFIX": "bench",
-            "CACHE_PREFIX": "bench",
-            # Setup opens every chat session from one IP.
-            "CHAT_SESSION_RATE": "1000000/min",
-        }
-    )
-
-
-def prepare_database() -> None:
-    """Create the database if missing (on the same server), then migrate it."""
-    import psycopg
-    from psycopg import sql
-
-    from helpdesk.embedded import database_config
-
-    config = database_config(os.environ["DATABASE_URL"])
-    admin = {
-        "dbname": "postgres",
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-    }
-    with psycopg.connect(**{k: v for k, v in admin.items() if v}, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            log(f"creating database {config['NAME']}")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        check=True,
-        timeout=600,
-    )
-
-
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
-    """Linux: SIGTERM the server if this process dies, even by SIGKILL."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def server_arguments(port: int) -> list[str]:
-    """The server's command line after `python -m helpdesk.server` (daphne, as in
-    production), on loopback.
-
-    One daphne process per target, not several: the machine this was written
-    for has two cores, and the client, PostgreSQL and Redis need the second
-    (see docs/benchmarks.md).
-    """
-    return [
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--websocket-max-message-size",
-        "65536",
-        "helpdesk.asgi:application",
-    ]
-
-
-class Server:
-    """One daphne process, started for one target and always stopped."""
-
-    def __init__(self, port: int, target: str):
-        self.port = port
-        self.log = LOG_DIR / f"bench-daphne-{target}.log"
-        self.url = f"http://127.0.0.1:{port}"
-        self.command = [sys.executable, "-m", "helpdesk.server", *server_arguments(port)]
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        import httpx
-
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise RuntimeError(f"port {self.port} is in use; choose another with --port")
-        LOG_DIR.mkdir(exist_ok=True)
-        with open(self.log, "wb") as output:
-            # The child keeps its own copy of the log file's descriptor.
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=BASE_DIR,
-                env=os.environ.copy(),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return self
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"daphne did not start; see {self.log}")
-            time.sleep(0.2)
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 def prepare_full_stack(base_url: str, count: int) -> list[dict]:
     """N conversations, each opened over HTTP and taken by its own agent."""
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.auth.hashers import make_password
     from django.db import connections
     from django.utils import timezone
-    from django.utils.module_loading import import_string
 
     from conversations.models import Agent, Conversation
     from conversations.services import take_conversation
 
     started = time.monotonic()
-    User = get_user_model()  # noqa: N806
     names = [f"bench-agent-{i:05d}" for i in range(count)]
-    existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
-    # An unusable password: hashing a real one a thousand times would take minutes.
-    User.objects.bulk_create(
-        User(username=name, is_staff=True, password=make_password(None))
-        for name in names
-        if name not in existing
-    )
-    users = {user.username: user for user in User.objects.filter(username__in=names)}
-    with_profile = set(
-        Agent.objects.filter(user__in=users.values()).values_list("user_id", flat=True)
-    )
-    Agent.objects.bulk_create(
-        Agent(user=user, display_name=name, status=Agent.Status.ONLINE)
-        for name, user in users.items()
-        if user.pk not in with_profile
-    )
-    agents = {
-        agent.user.username: agent
-        for agent in Agent.objects.filter(user__in=users.values()).select_related("user")
-    }
+    agents = bench_agents(names, status=Agent.Status.ONLINE)
     # Earlier runs left their conversations with these agents: free their capacity.
     Conversation.objects.filter(
         assignee__in=agents.values(), status=Conversation.Status.ASSIGNED
     ).update(status=Conversation.Status.CLOSED, closed_at=timezone.now())
 
-    sessions = asyncio.run(_open_sessions(base_url, count))
+    sessions = asyncio.run(open_sessions(base_url, count))
     log(f"opened {count} chat sessions over HTTP in {time.monotonic() - started:.1f} s")
 
-    store_class = import_string(settings.SESSION_ENGINE + ".SessionStore")
-    backend = settings.AUTHENTICATION_BACKENDS[0]
     ws_url = base_url.replace("http://", "ws://")
     pairs = []
     for index, (name, session) in enumerate(zip(names, sessions, strict=True)):
         agent = agents[name]
         take_conversation(conversation_id=uuid.UUID(session["conversation"]), agent=agent)
-        # What django.contrib.auth.login stores, without a request.
-        store = store_class()
-        store[SESSION_KEY] = str(agent.user.pk)
-        store[BACKEND_SESSION_KEY] = backend
-        store[HASH_SESSION_KEY] = agent.user.get_session_auth_hash()
-        store.create()
         pairs.append(
             {
                 "index": index,
                 "conversation": session["conversation"],
                 "customer": f"{ws_url}/ws/chat/?token={session['token']}",
                 "agent": f"{ws_url}/ws/desk/",
-                "cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
+                "cookie": desk_cookie(agent),
             }
         )
     connections.close_all()
     log(f"full-stack setup done in {time.monotonic() - started:.1f} s")
     return pairs
-
-
-async def _open_sessions(base_url: str, count: int) -> list[dict]:
-    import httpx
-
-    limit = asyncio.Semaphore(8)
-
-    async def open_one(client: httpx.AsyncClient) -> dict:
-        async with limit:
-            response = await client.post("/api/v1/chat/sessions/", json={"language": "en"})
-            response.raise_for_status()
-            return response.json()
-
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        async with asyncio.timeout(max(120, count * 0.5)):
-            return await asyncio.gather(*(open_one(client) for _ in range(count)))
 
 
 def relay_pairs(base_url: str, count: int) -> list[dict]:
@@ -563,128 +362,6 @@ def relay_pairs(base_url: str, count: int) -> list[dict]:
         }
         for index in range(count)
     ]
-
-
-class Sampler(threading.Thread):
-    """Samples the server while a target runs.
-
-    Every 0.2 s its RSS (for the peak); every second its CPU time and the
-    machine's, so that a latency spike can be told apart from a moment when
-    other tenants of this shared machine took the CPUs.
-    """
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        import psutil
-
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self.seconds: list[tuple[float, float, float, float]] = []  # wall, server, busy, total
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        ticks = 0
-        while not self._done.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self.process.memory_info().rss)
-                if ticks % 5 == 0:
-                    server = self.process.cpu_times()
-                    machine = psutil.cpu_times()
-                    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-                    self.seconds.append(
-                        (time.time(), server.user + server.system, busy, sum(machine))
-                    )
-            ticks += 1
-            self._done.wait(0.2)
-
-    def cpu_by_second(self, start_at: float) -> dict[int, tuple[float, float]]:
-        """Second of the run → (server CPU in % of a core, machine busy in % of all cores)."""
-        shares = {}
-        for before, after in itertools.pairwise(self.seconds):
-            total = after[3] - before[3]
-            if total > 0:
-                second = math.floor((before[0] + after[0]) / 2 - start_at)
-                shares[second] = (
-                    100 * (after[1] - before[1]) / (after[0] - before[0]),
-                    100 * (after[2] - before[2]) / total,
-                )
-        return shares
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join(timeout=5)
-
-
-def cpu_snapshot(server_pid: int, client_pids: list[int]) -> dict:
-    """CPU seconds so far of the server, the clients, PostgreSQL and Redis, and the machine's."""
-    import psutil
-    import redis
-
-    def seconds(process) -> float:
-        times = process.cpu_times()
-        return times.user + times.system
-
-    def of_pid(pid: int) -> float:
-        try:
-            return seconds(psutil.Process(pid))
-        except psutil.Error:
-            return 0.0
-
-    postgres = {}
-    for process in psutil.process_iter(["name"]):
-        if (process.info["name"] or "").startswith("postgres"):
-            with contextlib.suppress(psutil.Error):
-                postgres[process.pid] = seconds(process)
-    try:
-        info = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=2).info("cpu")
-        redis_seconds = info["used_cpu_user"] + info["used_cpu_sys"]
-    except redis.RedisError:
-        redis_seconds = math.nan
-    machine = psutil.cpu_times()
-    return {
-        "server": of_pid(server_pid),
-        "clients": sum(of_pid(pid) for pid in client_pids),
-        "postgres": postgres,
-        "redis": redis_seconds,
-        "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
-        "machine_total": sum(machine),
-    }
-
-
-def cpu_delta(before: dict, after: dict) -> dict:
-    # PostgreSQL backends come and go: a new one counts from zero.
-    postgres = sum(s - before["postgres"].get(pid, 0.0) for pid, s in after["postgres"].items())
-    delta = {
-        "server": after["server"] - before["server"],
-        "clients": after["clients"] - before["clients"],
-        "postgres": postgres,
-        "redis": after["redis"] - before["redis"],
-    }
-    # psutil's machine figures add up every CPU: busy / total is the machine's
-    # busy share; what is busy beyond the processes above is someone else's
-    # work (the machine is shared).
-    total = after["machine_total"] - before["machine_total"]
-    busy = after["machine_busy"] - before["machine_busy"]
-    delta["others"] = busy - sum(delta.values())
-    delta["machine_busy"] = busy / total if total else 0.0
-    return delta
-
-
-def _receive(conn, kind: str, timeout: float):
-    if not conn.poll(timeout):
-        raise TimeoutError(f"a client process sent no '{kind}' within {timeout:.0f} s")
-    got, payload = conn.recv()
-    if got == "result" and "error" in payload:
-        raise RuntimeError(f"a client process failed: {payload['error']}")
-    if got != kind:
-        raise RuntimeError(f"a client process sent '{got}', expected '{kind}'")
-    return payload
-
-
-def sleep_until(wall_time: float) -> None:
-    time.sleep(max(0.0, wall_time - time.time()))
 
 
 def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
@@ -717,7 +394,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
             child_end.close()
             processes.append(process)
             conns.append(parent_end)
-        ready = [_receive(conn, "ready", args.connect_timeout + 60) for conn in conns]
+        ready = [receive_from(conn, "ready", args.connect_timeout + 60) for conn in conns]
         connected = sum(r["connected"] for r in ready)
         log(
             f"[{name}] {2 * connected} sockets open in {time.monotonic() - started:.1f} s"
@@ -738,7 +415,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         sleep_until(start_at + args.duration)
         cpu = cpu_delta(before, cpu_snapshot(server.process.pid, client_pids))
         pauses = collector_pauses(server.log, log_offset)
-        results = [_receive(conn, "result", args.grace + 120) for conn in conns]
+        results = [receive_from(conn, "result", args.grace + 120) for conn in conns]
         finished = True
     finally:
         sampler.stop()
@@ -752,24 +429,6 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
                 process.kill()
                 process.join(timeout=5)
     return summarize(results, cpu, sampler, start_at, args) | {"gc_pauses_ms": pauses}
-
-
-_PAUSE = re.compile(rb"garbage collection of generation (\d) paused the process for (\d+) ms")
-
-
-def collector_pauses(log_file: Path, offset: int) -> list[tuple[int, int]]:
-    """(generation, ms) of the server's long collections while sending, as
-    helpdesk/collector.py logs them (GC_PAUSE_LOG_MS, default 50 ms)."""
-    with open(log_file, "rb") as output:
-        output.seek(offset)
-        return [(int(g), int(ms)) for g, ms in _PAUSE.findall(output.read())]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a sorted list."""
-    if not values:
-        return math.nan
-    return values[max(0, math.ceil(q / 100 * len(values)) - 1)]
 
 
 def summarize(results: list[dict], cpu: dict, sampler: Sampler, start_at: float, args) -> dict:

@@ -4,10 +4,11 @@ Same daphne server, same channel layer (settings.CHANNEL_LAYERS), but no
 database, no auth, no rate limit and no validation beyond what keeps it from
 crashing. Mounted at /ws/bench-relay/ only when BENCH_RELAY=1 (helpdesk/routing.py).
 
-Protocol: connect to /ws/bench-relay/?room=<id>&role=customer|agent; the socket
-joins the group `bench.<room>`. A frame {"type": "message.send", "client_id": …,
-"body": …} from any socket reaches every socket of the room as
-{"type": "message", "message": {"client_id": …, "body": …, "seq": n}}.
+Protocol: connect to /ws/bench-relay/?room=<id>[,<id>…]&role=customer|agent; the
+socket joins the group `bench.<room>` of each room. A frame {"type":
+"message.send", "client_id": …, "body": …} from any socket reaches every socket
+of its first room as {"type": "message", "message": {"client_id": …, "body": …,
+"seq": n}}.
 """
 
 from __future__ import annotations
@@ -27,21 +28,22 @@ _seq = itertools.count(1)
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
-    group: str | None = None
+    groups_joined: list[str] = []
 
     async def connect(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        room = (query.get("room") or [""])[0]
-        if not _ROOM.fullmatch(room):
+        rooms = (query.get("room") or [""])[0].split(",")
+        if not rooms or len(rooms) > 100 or not all(_ROOM.fullmatch(room) for room in rooms):
             await self.close()
             return
-        self.group = f"bench.{room}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = [f"bench.{room}" for room in rooms]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -56,7 +58,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
             "seq": next(_seq),
         }
         await self.channel_layer.group_send(
-            self.group, {"type": "relay.message", "message": message}
+            self.groups_joined[0], {"type": "relay.message", "message": message}
         )
 
     async def relay_message(self, event):

@@ -97,73 +97,66 @@ def _with_load(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     )
 
 
-def _has_room(agents: QuerySet[Agent]) -> QuerySet[Agent]:
-    return _with_load(agents.filter(status=Agent.Status.ONLINE)).filter(load__lt=F("capacity"))
+def agents_with_room() -> QuerySet[Agent]:
+    """Online agents holding fewer conversations than their capacity (a read without locks)."""
+    return _with_load(Agent.objects.filter(status=Agent.Status.ONLINE)).filter(
+        load__lt=F("capacity")
+    )
 
 
-def candidate_agents(conversation: Conversation, *, now=None) -> list[Agent]:
-    """Who should be offered this waiting conversation, best first (a read without locks:
-    routing rechecks each under the agent's row lock).
+def agent_loads(agent_ids: list[int]) -> dict[int, int]:
+    """Open conversations per agent, in one query."""
+    return dict(
+        Conversation.objects.filter(assignee_id__in=agent_ids, status=Conversation.Status.ASSIGNED)
+        .values_list("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
 
-    The customer's dedicated agent and the agent who served them last come
-    first when the group says so, then the group's online agents with free
-    capacity in the group's order, then, once the conversation has waited
-    past the overflow time, the overflow group's.
-    """
-    now = now or timezone.now()
-    group = conversation.skill_group
-    preferred: list[int] = []
-    if group is None or group.prefer_dedicated_agent:
-        dedicated = DedicatedAgent.objects.filter(customer_id=conversation.customer_id).first()
-        if dedicated is not None:
-            preferred.append(dedicated.agent_id)
-    if group is None or group.prefer_returning_agent:
-        hours = group.returning_window_hours if group else 72
-        last = (
-            Conversation.objects.filter(
-                customer_id=conversation.customer_id,
-                assignee__isnull=False,
-                assigned_at__gte=now - timedelta(hours=hours),
+
+def waiting_for(served: set[int], groups: dict[int, SkillGroup], *, now) -> Q:
+    """Waiting conversations agents of the `served` groups may take: those groups', the ones
+    with no group, and those of groups overflowing to a served group that have waited
+    past the overflow time."""
+    eligible = Q(skill_group__isnull=True) | Q(skill_group_id__in=served)
+    for group in groups.values():
+        if group.overflow_group_id in served and group.pk not in served:
+            eligible |= Q(
+                skill_group_id=group.pk,
+                queued_at__lte=now - timedelta(seconds=group.overflow_after),
             )
-            .exclude(pk=conversation.pk)
-            .order_by("-assigned_at")
-            .values_list("assignee_id", flat=True)
-            .first()
-        )
-        if last is not None:
-            preferred.append(last)
-    ordered: list[Agent] = []
-    if preferred:
-        available = {a.pk: a for a in _has_room(Agent.objects.filter(pk__in=preferred))}
-        ordered += [available[pk] for pk in dict.fromkeys(preferred) if pk in available]
-    pools = [group] if group else [None]
-    if group and group.overflow_group_id and conversation.queued_at:
-        if now - conversation.queued_at >= timedelta(seconds=group.overflow_after):
-            pools.append(group.overflow_group)
-    for pool in pools:
-        agents = _has_room(Agent.objects.all() if pool is None else pool.agents.all())
-        strategy = pool.strategy if pool else SkillGroup.Strategy.LEAST_LOAD
-        rest = F("last_assigned_at").asc(nulls_first=True)
-        if strategy == SkillGroup.Strategy.LEAST_LOAD:
-            agents = agents.order_by("load", rest, "pk")
-        else:
-            agents = agents.order_by(rest, "pk")
-        ordered += [a for a in agents if a not in ordered]
-    return ordered
-
-
-def queue_for(agent: Agent, *, now=None) -> Q:
-    """The queued conversations this agent may be given: their groups', the ones with no
-    group, and those of groups that overflow to theirs once they have waited long enough."""
-    now = now or timezone.now()
-    groups = list(agent.skill_groups.values_list("pk", flat=True))
-    eligible = Q(skill_group__isnull=True) | Q(skill_group_id__in=groups)
-    for source in SkillGroup.objects.filter(overflow_group_id__in=groups).exclude(pk__in=groups):
-        eligible |= Q(
-            skill_group_id=source.pk,
-            queued_at__lte=now - timedelta(seconds=source.overflow_after),
-        )
     return Q(status=Conversation.Status.QUEUED, assignee__isnull=True) & eligible
+
+
+def groups_with_waiting() -> list[int | None]:
+    """The skill groups (None: no group) that have conversations waiting now."""
+    return list(
+        Conversation.objects.filter(status=Conversation.Status.QUEUED)
+        .order_by()
+        .values_list("skill_group_id", flat=True)
+        .distinct()
+    )
+
+
+def dedicated_agents(customer_ids) -> dict[int, int]:
+    """customer → their dedicated agent."""
+    return dict(
+        DedicatedAgent.objects.filter(customer_id__in=customer_ids).values_list(
+            "customer_id", "agent_id"
+        )
+    )
+
+
+def last_agents(customer_ids, *, exclude) -> dict[int, tuple[int, object]]:
+    """customer → (the agent who was last given one of their conversations, when)."""
+    rows = (
+        Conversation.objects.filter(customer_id__in=customer_ids, assignee__isnull=False)
+        .exclude(pk__in=exclude)
+        .order_by("customer_id", "-assigned_at")
+        .distinct("customer_id")
+        .values_list("customer_id", "assignee_id", "assigned_at")
+    )
+    return {customer: (agent, at) for customer, agent, at in rows if at is not None}
 
 
 def messages_after(conversation_id: UUID, after_seq: int, limit: int = 1000) -> list[Message]:

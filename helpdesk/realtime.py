@@ -23,6 +23,24 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(group, event))
 
 
+def publish_all_on_commit(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish (group, event) pairs in their order once the transaction commits, in one trip
+    to the event loop (a router's whole batch)."""
+    transaction.on_commit(lambda: publish_in_order(items))
+
+
+def publish_in_order(items: list[tuple[str, dict[str, Any]]]) -> None:
+    async def send_all():
+        layer = get_channel_layer()
+        for group, event in items:
+            try:
+                await layer.group_send(group, event)
+            except Exception:
+                logger.exception("could not publish %s to %s", event.get("type"), group)
+
+    async_to_sync(send_all)()
+
+
 def publish(group: str, event: dict[str, Any]) -> None:
     try:
         async_to_sync(get_channel_layer().group_send)(group, event)

@@ -18,12 +18,7 @@ from conversations.services.messages import (
     post_customer_message,
     post_system_message,
 )
-from conversations.services.routing import (
-    AtCapacity,
-    fill_agent,
-    route_conversation,
-    route_waiting,
-)
+from conversations.services.routing import AtCapacity, drain_queues, route_waiting
 from conversations.services.sessions import (
     ChatSession,
     open_chat_session,
@@ -55,7 +50,7 @@ __all__ = [
     "desk_gone",
     "desk_opened",
     "end_consultation",
-    "fill_agent",
+    "drain_queues",
     "greet_known_customer",
     "invite_colleague",
     "leave_message",
@@ -67,7 +62,6 @@ __all__ = [
     "rate_bot_answer",
     "read_chat_token",
     "request_handoff",
-    "route_conversation",
     "route_waiting",
     "set_agent_status",
     "set_conversation_tags",

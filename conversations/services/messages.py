@@ -61,7 +61,7 @@ _APPEND_SQL = f"""
 WITH bumped AS (
     UPDATE {Conversation._meta.db_table}
        SET last_seq = last_seq + 1, last_message_at = %(now)s, updated_at = %(now)s
-     WHERE id = %(conversation)s AND status <> 'closed'
+     WHERE id = %(conversation)s AND (%(allow_closed)s OR status <> 'closed')
        AND (%(client_id)s = '' OR NOT EXISTS (
              SELECT 1 FROM {Message._meta.db_table}
               WHERE conversation_id = %(conversation)s AND client_id = %(client_id)s))
@@ -76,7 +76,7 @@ RETURNING seq, (SELECT status FROM bumped)
 """  # noqa: S608 (constant table names)
 
 
-def _append_at_once(message: Message) -> str | None:
+def _append_at_once(message: Message, *, allow_closed: bool) -> str | None:
     """Store `message` with the next seq in one statement; its conversation's status, or
     None when the statement stored nothing (closed, unknown, or a duplicate client_id)."""
     params = {
@@ -89,11 +89,13 @@ def _append_at_once(message: Message) -> str | None:
         "client_id": message.client_id,
         "meta": json.dumps(message.meta, ensure_ascii=False),
         "now": message.created_at,
+        "allow_closed": allow_closed,
     }
     try:
-        if connection.in_atomic_block:
+        if connection.in_atomic_block and message.client_id:
             # Inside a transaction (a service holding locks, a test) a savepoint
-            # keeps a duplicate from aborting the outer transaction.
+            # keeps a duplicate from aborting the outer transaction (only a
+            # client_id can be a duplicate).
             with transaction.atomic():
                 row = _execute(_APPEND_SQL, params)
         else:
@@ -135,8 +137,8 @@ def _append(
         meta=meta or {},
         created_at=timezone.now(),
     )
-    if not attachment_ids and not allow_closed:
-        status = _append_at_once(message)
+    if not attachment_ids:
+        status = _append_at_once(message, allow_closed=allow_closed)
         if status is not None:
             # Read in the same statement that took the seq: callers decide on it
             # (the bot answers only while the conversation is with the bot).

@@ -1,11 +1,14 @@
-"""Telling waiting customers where they are in the queue, live but not too often.
+"""Telling waiting customers where they are in the queue, and the desks that their lists
+changed: live, but not at every single change.
 
 Every change to a group's queue moves everyone behind it. Publishing every
 position at every change would be quadratic in a burst (500 handoffs, 500
-changes, up to 500 positions each); instead a change marks its group, and a
-short while later (`QUEUE_UPDATE_DELAY`, default 0.5 s) one query reads the
-group's positions and each waiting conversation gets one status event. A
-burst of changes within that while costs one update. With the delay set to 0
+changes, up to 500 positions each), and telling every desk at every change
+would send each of them hundreds of frames. Instead a change marks its group
+(or just "the desks"), and a short while later (`QUEUE_UPDATE_DELAY`, default
+0.5 s) one query reads each marked group's positions, each waiting
+conversation gets one status event, and the desks one "queue" event. A burst
+of changes within that while costs one update. With the delay set to 0
 (tests), the update is published at once.
 """
 
@@ -22,23 +25,29 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pending: set[int | None] = set()
 _timer: threading.Timer | None = None
+_DESKS = object()  # marks "the desks' lists changed", beside the groups
 
 
 def announce_queue(skill_group_id: int | None) -> None:
-    """After commit: the group's waiting customers get their new positions soon."""
+    """After commit: the group's waiting customers get their new positions soon, and the
+    desks are told their lists changed."""
     transaction.on_commit(lambda: _mark(skill_group_id))
 
 
-def _mark(skill_group_id: int | None) -> None:
+def announce_desks() -> None:
+    """After commit: the desks are told their lists changed (once per burst of changes)."""
+    transaction.on_commit(lambda: _mark(_DESKS))
+
+
+def _mark(what) -> None:
     global _timer
-    delay = settings.QUEUE_UPDATE_DELAY
-    if delay <= 0:
-        publish_positions(skill_group_id)
+    if settings.QUEUE_UPDATE_DELAY <= 0:
+        _publish({what})
         return
     with _lock:
-        _pending.add(skill_group_id)
+        _pending.add(what)
         if _timer is None:
-            _timer = threading.Timer(delay, _flush)
+            _timer = threading.Timer(settings.QUEUE_UPDATE_DELAY, _flush)
             _timer.daemon = True
             _timer.start()
 
@@ -46,16 +55,24 @@ def _mark(skill_group_id: int | None) -> None:
 def _flush() -> None:
     global _timer
     with _lock:
-        groups = set(_pending)
+        marked = set(_pending)
         _pending.clear()
         _timer = None
     try:
-        for group in groups:
-            publish_positions(group)
+        _publish(marked)
     except Exception:
         logger.exception("could not publish queue positions")
     finally:
         close_old_connections()  # this thread's connection goes back to the pool
+
+
+def _publish(marked: set) -> None:
+    from conversations import events
+    from helpdesk.realtime import publish
+
+    for group in marked - {_DESKS}:
+        publish_positions(group)
+    publish(events.DESK_GROUP, events.queue_changed_event())
 
 
 def publish_positions(skill_group_id: int | None) -> int:

@@ -1,43 +1,45 @@
-"""Routing: a waiting conversation meets an agent with free capacity.
+"""Routing: waiting conversations meet agents with free capacity.
+
+One router at a time (`drain_queues`, under a PostgreSQL advisory lock that
+every process shares) matches everything that waits to every agent with room,
+in a few statements whatever the size of a burst. It runs at once, not on a
+timer: after the commit that queued a conversation and after the commit that
+gave an agent room (a close, a transfer, coming online). A Celery Beat sweep
+(`route_waiting`) is the safety net, and what lets a conversation overflow to
+another group once it has waited long enough.
 
 Locks, always in this order: an agent's row, then a conversation's row.
 
-- Whatever gives an agent a conversation (routing, a Take, a transfer) locks
-  the agent's row first (`SELECT … FOR UPDATE`) and counts the agent's open
-  conversations under that lock, so two assignments to one agent are counted
-  one after the other and no agent goes over capacity.
-- It then locks the conversation's row and takes it only if it is still
-  waiting with no assignee (PostgreSQL re-reads a locked row before it
-  returns it), so a conversation is never assigned twice.
+- Whatever gives an agent a conversation (the router, a Take, a transfer)
+  locks the agent's row first (`SELECT … FOR UPDATE`) and counts the agent's
+  open conversations under that lock, so no agent goes over capacity.
+- It then locks the conversation's row; PostgreSQL re-reads a locked row, so
+  a conversation taken meanwhile is seen as taken: never assigned twice.
 - Releasing capacity (a close, a transfer away) needs no agent lock: a count
   that only goes down cannot break the limit.
-
-Routing runs at once, not on a timer: after the commit that queued a
-conversation (`route_conversation`: its best agents in turn), and after the
-commit that gave an agent room — a close, a transfer, coming online
-(`fill_agent`: the head of the agent's queue until the agent is full). A
-Celery Beat sweep (`route_waiting`) is the safety net, and what lets a
-conversation overflow to another group once it has waited long enough.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from uuid import UUID
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from conversations import events, selectors
-from conversations.models import Agent, Conversation
+from conversations.models import Agent, Conversation, Message, SkillGroup
+from conversations.protocol import message_payload, status_payload
 from conversations.services.messages import post_system_message
-from conversations.services.queue import announce_queue
+from conversations.services.queue import announce_desks, announce_queue
 from helpdesk.languages import django_language
-from helpdesk.realtime import publish_on_commit
+from helpdesk.realtime import publish_all_on_commit, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +49,19 @@ class AtCapacity(Exception):
 
 
 def publish_status(conversation: Conversation) -> None:
-    """The conversation's status to everyone in it, and "the lists changed" to the desks."""
+    """The conversation's status to everyone in it, and "the lists changed" to the desks
+    (soon, once per burst)."""
     publish_on_commit(
         events.conversation_group(conversation.id),
         events.status_event(selectors.live_status(conversation)),
     )
-    publish_on_commit(events.DESK_GROUP, events.queue_changed_event())
+    announce_desks()
 
 
 def lock_agent(agent_id: int) -> Agent:
     """The agent's row, locked until the end of the transaction (first, before any
     conversation row)."""
-    return Agent.objects.select_for_update(of=("self",)).select_related("user").get(pk=agent_id)
+    return Agent.objects.select_for_update(of=("self",)).get(pk=agent_id)
 
 
 def assign_locked(
@@ -100,7 +103,8 @@ def assign_locked(
 
 def requeue_locked(conversation: Conversation, *, say: Callable[[], str]) -> None:
     """Put a locked conversation back in its queue, keeping its first queue time (so it comes
-    before later arrivals); tell the customer `say()` in their language; route after commit."""
+    before later arrivals); tell the customer `say()` in their language; route after commit
+    (which publishes its new status)."""
     previous = conversation.assignee_id
     conversation.status = Conversation.Status.QUEUED
     conversation.assignee = None
@@ -110,7 +114,6 @@ def requeue_locked(conversation: Conversation, *, say: Callable[[], str]) -> Non
     )
     with override(django_language(conversation.language)):
         post_system_message(conversation_id=conversation.id, body=say(), meta={"event": "queued"})
-    publish_status(conversation)
     if previous:
         publish_on_commit(
             events.agent_group(previous), events.released_event(conversation_id=conversation.id)
@@ -119,84 +122,276 @@ def requeue_locked(conversation: Conversation, *, say: Callable[[], str]) -> Non
     route_on_commit(conversation_id=conversation.id)
 
 
-def fill_agent(*, agent_id: int, also: UUID | None = None) -> list[UUID]:
-    """Give an online agent the head of their queue until they are full.
+# PostgreSQL advisory lock keys. RUN: one router at a time, in every process.
+# NEXT: held by the one router waiting for RUN; whoever cannot get it knows a
+# router is about to start (and will see what they committed), and returns.
+ROUTER_RUN = 0x4C554D454E  # "LUMEN"
+ROUTER_NEXT = ROUTER_RUN + 1
 
-    The queue is the agent's groups' waiting conversations (and those that
-    have overflowed to them), VIP first, then the longest wait; `also` adds
-    one more conversation to it (routing offering a customer to their
-    dedicated or returning agent). Returns the conversations assigned.
+
+@dataclass
+class _Seat:
+    """An agent with room, as the matching sees them."""
+
+    agent: Agent
+    room: int
+    load: int
+    groups: set[int] = field(default_factory=set)
+
+    def order(self, strategy: str) -> tuple:
+        last = self.agent.last_assigned_at or EPOCH
+        if strategy == SkillGroup.Strategy.LEAST_LOAD:
+            return (self.load, last, self.agent.pk)
+        return (last, self.agent.pk)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def match(
+    waiting: list[Conversation],
+    seats: dict[int, _Seat],
+    groups: dict[int, SkillGroup],
+    *,
+    dedicated: dict[int, int],
+    returning: dict[int, tuple[int, datetime]],
+    now: datetime,
+) -> list[tuple[Conversation, _Seat]]:
+    """Who gets which conversation, in queue order (VIP first, then the longest wait).
+
+    For each conversation: the customer's dedicated agent, then the agent who
+    served them last within the group's window (each when the group asks for
+    it), then the group's agents in the group's order (least load or
+    round-robin), then — once it has waited past the overflow time — the
+    overflow group's. Pure: counts room and load as it goes.
     """
-    assigned: list[UUID] = []
-    with transaction.atomic():
-        agent = lock_agent(agent_id)
-        if agent.status != Agent.Status.ONLINE:
-            return assigned
-        room = agent.capacity - selectors.agent_load(agent.pk)
-        eligible = selectors.queue_for(agent)
-        if also is not None:
-            eligible |= Q(pk=also, status=Conversation.Status.QUEUED, assignee__isnull=True)
-        while room > 0:
-            head = (
-                Conversation.objects.select_for_update(of=("self",))
-                .select_related("customer")
-                .filter(eligible)
-                .order_by("-priority", "queued_at", "created_at")
-                .first()
-            )
-            if head is None:
-                break
-            assign_locked(head, agent, by="routing")
-            assigned.append(head.pk)
-            room -= 1
-    return assigned
+    pairs = []
+    for conversation in waiting:
+        group = groups.get(conversation.skill_group_id)
+        preferred = []
+        if group is None or group.prefer_dedicated_agent:
+            preferred.append(dedicated.get(conversation.customer_id))
+        if group is None or group.prefer_returning_agent:
+            last = returning.get(conversation.customer_id)
+            window = timedelta(hours=group.returning_window_hours if group else 72)
+            if last is not None and now - last[1] <= window:
+                preferred.append(last[0])
+        chosen = next((seats[pk] for pk in preferred if pk in seats and seats[pk].room), None)
+        if chosen is None:
+            pools = [group] if group else [None]
+            waited = now - (conversation.queued_at or now)
+            if (
+                group
+                and group.overflow_group_id
+                and waited >= timedelta(seconds=group.overflow_after)
+            ):
+                pools.append(groups.get(group.overflow_group_id))
+            for pool in pools:
+                members = [
+                    seat
+                    for seat in seats.values()
+                    if seat.room and (pool is None or pool.pk in seat.groups)
+                ]
+                if members:
+                    strategy = pool.strategy if pool else SkillGroup.Strategy.LEAST_LOAD
+                    chosen = min(members, key=lambda seat, s=strategy: seat.order(s))
+                    break
+        if chosen is None:
+            continue
+        chosen.room -= 1
+        chosen.load += 1
+        chosen.agent.last_assigned_at = now
+        pairs.append((conversation, chosen))
+    return pairs
 
 
-def route_conversation(*, conversation_id: UUID) -> Agent | None:
-    """Find a waiting conversation its agent: each of its candidates in turn gets the
-    head of their queue (which is this conversation, or one that waited longer),
-    until this one is taken. Returns its agent, or None while it waits."""
-    conversation = (
-        Conversation.objects.select_related("skill_group__overflow_group")
-        .filter(pk=conversation_id, status=Conversation.Status.QUEUED)
-        .first()
+def drain_queues() -> list[tuple[UUID, int]] | None:
+    """Give waiting conversations to online agents with room, as many as there is room for.
+
+    One router works at a time in the whole installation (a transaction-level
+    advisory lock), and at most one more waits for it: a router that finds one
+    waiting returns at once, since that one will start after this caller's
+    commit and see it. So every commit is seen by a router that starts after
+    it, and a conversation is never left waiting while an agent who may take
+    it has room, however many handoffs arrive at once.
+
+    Each agent's row is locked (in id order) and their load counted under the
+    lock; then the waiting conversations' rows, re-read and skipped if taken
+    meanwhile. A burst is matched in a few statements whatever its size.
+    Returns the (conversation, agent) pairs assigned, or None when it left the work to
+    the router waiting to run (which also tells those still waiting their places).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ROUTER_NEXT])
+        if not cursor.fetchone()[0]:
+            return None  # the router waiting to run will see this commit
+        waiting = True
+        try:
+            with transaction.atomic():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROUTER_RUN])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ROUTER_NEXT])
+                waiting = False
+                pairs = _drain(timezone.now())
+                for group_id in selectors.groups_with_waiting():
+                    announce_queue(group_id)  # those still waiting, some told by no one yet
+                return pairs
+        finally:
+            if waiting:  # the lock was not reached: let the next router wait instead
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ROUTER_NEXT])
+
+
+def _drain(now: datetime) -> list[tuple[UUID, int]]:
+    """The matching itself, under the router lock (see drain_queues)."""
+    with_room = selectors.agents_with_room().values_list("pk", flat=True)
+    agents = list(
+        Agent.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(with_room), status=Agent.Status.ONLINE)
+        .order_by("pk")
     )
-    if conversation is None:
-        return None
-    for candidate in selectors.candidate_agents(conversation):
-        fill_agent(agent_id=candidate.pk, also=conversation.pk)
-        holder = (
-            Conversation.objects.filter(pk=conversation_id)
-            .values_list("status", "assignee_id")
-            .first()
+    if not agents:
+        return []
+    loads = selectors.agent_loads([a.pk for a in agents])
+    seats = {
+        a.pk: _Seat(a, room=a.capacity - loads.get(a.pk, 0), load=loads.get(a.pk, 0))
+        for a in agents
+        if a.capacity > loads.get(a.pk, 0)
+    }
+    if not seats:
+        return []
+    for agent_id, group_id in Agent.skill_groups.through.objects.filter(
+        agent_id__in=seats
+    ).values_list("agent_id", "skillgroup_id"):
+        seats[agent_id].groups.add(group_id)
+    groups = {g.pk: g for g in SkillGroup.objects.all()}
+    waiting = list(
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(selectors.waiting_for(seats_groups(seats), groups, now=now))
+        .order_by("-priority", "queued_at", "created_at")[
+            : 2 * sum(s.room for s in seats.values()) + 50
+        ]
+    )
+    if not waiting:
+        return []
+    customers = {c.customer_id for c in waiting}
+    pairs = match(
+        waiting,
+        seats,
+        groups,
+        dedicated=selectors.dedicated_agents(customers),
+        returning=selectors.last_agents(customers, exclude=[c.pk for c in waiting]),
+        now=now,
+    )
+    if pairs:
+        _assign_all(pairs, now=now)
+    return [(conversation.pk, seat.agent.pk) for conversation, seat in pairs]
+
+
+def seats_groups(seats: dict[int, _Seat]) -> set[int]:
+    return set().union(*(seat.groups for seat in seats.values()))
+
+
+_ASSIGN_ALL_SQL = f"""
+WITH v(id, agent_id, message_id, body, meta) AS (VALUES {{rows}}),
+assigned AS (
+    UPDATE {Conversation._meta.db_table} c
+       SET status = 'assigned', assignee_id = v.agent_id,
+           assigned_at = COALESCE(c.assigned_at, %s), queued_at = COALESCE(c.queued_at, %s),
+           last_seq = c.last_seq + 1, last_message_at = %s, updated_at = %s
+      FROM v
+     WHERE c.id = v.id
+ RETURNING c.id, c.last_seq, v.message_id, v.body, v.meta
+)
+INSERT INTO {Message._meta.db_table}
+       (id, conversation_id, seq, sender, sender_name, agent_id, body, client_id, meta, created_at)
+SELECT message_id, id, last_seq, 'system', '', NULL, body, '', meta, %s FROM assigned
+RETURNING conversation_id, seq
+"""  # noqa: S608 (constant table names; values are parameters)
+
+
+def _assign_all(pairs: list[tuple[Conversation, _Seat]], *, now: datetime) -> None:
+    """Apply the matching: every conversation assigned and its "joined" line written in one
+    statement, the agents' last assignment in another; the events after commit."""
+    lines = {}
+    rows, params = [], []
+    for conversation, seat in pairs:
+        with override(django_language(conversation.language)):
+            body = _("%(agent)s has joined the conversation.") % {"agent": seat.agent.display_name}
+        meta = {"event": "assigned", "agent": seat.agent.display_name}
+        line = Message(
+            id=uuid4(),
+            conversation_id=conversation.pk,
+            sender=Message.Sender.SYSTEM,
+            body=body,
+            meta=meta,
+            created_at=now,
         )
-        if holder is None or holder[0] != Conversation.Status.QUEUED:
-            return Agent.objects.filter(pk=holder[1]).first() if holder else None
-    return None
+        lines[conversation.pk] = line
+        rows.append("(%s::uuid, %s::bigint, %s::uuid, %s::text, %s::jsonb)")
+        params += [
+            conversation.pk,
+            seat.agent.pk,
+            line.id,
+            body,
+            json.dumps(meta, ensure_ascii=False),
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ASSIGN_ALL_SQL.format(rows=", ".join(rows)), [*params, now, now, now, now, now]
+        )
+        seqs = dict(cursor.fetchall())
+    Agent.objects.filter(pk__in={seat.agent.pk for _, seat in pairs}).update(last_assigned_at=now)
+    outbox = []
+    for conversation, seat in pairs:
+        line = lines[conversation.pk]
+        line.seq = seqs[conversation.pk]
+        conversation.status = Conversation.Status.ASSIGNED
+        conversation.assignee = seat.agent
+        group = events.conversation_group(conversation.pk)
+        outbox += [
+            (group, events.message_event(message_payload(line, []))),
+            (group, events.status_event(status_payload(conversation))),
+            (
+                events.agent_group(seat.agent.pk),
+                events.assigned_event(
+                    conversation_id=conversation.pk,
+                    customer=conversation.customer.display_name,
+                    by="routing",
+                ),
+            ),
+        ]
+    publish_all_on_commit(outbox)
+    for group_id in {conversation.skill_group_id for conversation, _seat in pairs}:
+        announce_queue(group_id)
+
+
+def route_waiting() -> int:
+    """The sweep (Celery Beat): match everything that waits (overflow becomes due with
+    time, and anything an event missed). Returns how many found an agent."""
+    return len(drain_queues() or [])
 
 
 def route_on_commit(*, conversation_id: UUID | None = None, agent_id: int | None = None) -> None:
-    """Route once the current transaction commits (it queued a conversation or freed an
-    agent); a failure is logged and left to the sweep."""
+    """Route once the current transaction commits (it queued a conversation, or gave an
+    agent room). A conversation that is still waiting afterwards is told its place in
+    line (one that found an agent was told by the assignment). A failure is logged and
+    left to the sweep."""
 
     def run():
         try:
-            if conversation_id is not None:
-                route_conversation(conversation_id=conversation_id)
-            if agent_id is not None:
-                fill_agent(agent_id=agent_id)
+            if drain_queues() is not None and conversation_id is not None:
+                _announce_waiting(conversation_id)
         except Exception:
             logger.exception("routing after commit failed; the sweep will retry")
 
     transaction.on_commit(run)
 
 
-def route_waiting(*, limit: int = 500) -> int:
-    """The sweep: try every waiting conversation again, oldest first (overflow, and anything
-    an event missed). Returns how many found an agent."""
-    waiting = list(
-        Conversation.objects.filter(status=Conversation.Status.QUEUED)
-        .order_by("-priority", "queued_at")
-        .values_list("pk", flat=True)[:limit]
+def _announce_waiting(conversation_id: UUID) -> None:
+    conversation = (
+        Conversation.objects.select_related("assignee")
+        .filter(pk=conversation_id, status=Conversation.Status.QUEUED)
+        .first()
     )
-    return sum(route_conversation(conversation_id=pk) is not None for pk in waiting)
+    if conversation is not None:
+        publish_status(conversation)

@@ -94,9 +94,9 @@ def request_handoff(
                 body=_("Connecting you to a person. Please wait a moment."),
                 meta={"event": "queued"},
             )
-        routing.publish_status(conversation)
-        announce_queue(conversation.skill_group_id)
-        routing.route_on_commit(conversation_id=conversation.id)
+        if conversation.priority > Conversation.Priority.NORMAL:
+            announce_queue(conversation.skill_group_id)  # ahead of others: their places move
+        routing.route_on_commit(conversation_id=conversation.id)  # then the status is told
     return conversation
 
 

@@ -9,7 +9,7 @@ from conversations.models import Agent, Conversation, DedicatedAgent, Message
 from conversations.services import (
     AtCapacity,
     close_conversation,
-    fill_agent,
+    drain_queues,
     request_handoff,
     route_waiting,
     set_agent_status,
@@ -192,12 +192,14 @@ def test_a_conversation_overflows_to_the_fallback_group_only_after_the_wait():
     assert (conversation.status, conversation.assignee) == ("assigned", helper)
 
 
-def test_fill_agent_skips_an_agent_who_is_not_online():
+def test_an_agent_who_is_not_online_is_given_nothing():
     group = SkillGroupFactory()
-    away = agent_in(group, status=Agent.Status.AWAY)
-    ConversationFactory(status="queued", skill_group=group, queued_at=timezone.now())
+    agent_in(group, status=Agent.Status.AWAY)
+    waiting = ConversationFactory(status="queued", skill_group=group, queued_at=timezone.now())
 
-    assert fill_agent(agent_id=away.pk) == []
+    assert drain_queues() == []
+    waiting.refresh_from_db()
+    assert waiting.status == "queued"
 
 
 def test_taking_by_hand_respects_capacity():

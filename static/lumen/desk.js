@@ -121,7 +121,8 @@
         return;
       case "released":
         refreshLists();
-        if (frame.conversation === conversationId) reloadPane();
+        // No longer theirs (transferred by someone else): reloading it could only show a 404.
+        if (frame.conversation === conversationId && !leaving && !composing()) location.assign("/desk/");
         return;
       case "changed":
         if (frame.conversation === conversationId) reloadPane();

@@ -12,7 +12,12 @@ from conversations.models import (
     Message,
     OfflineMessage,
 )
-from conversations.services import request_handoff, take_conversation
+from conversations.services import (
+    request_handoff,
+    set_agent_status,
+    take_conversation,
+    transfer_to_agent,
+)
 from tests.factories import (
     AgentFactory,
     ConversationFactory,
@@ -308,14 +313,43 @@ def test_the_supervisors_board_shows_queues_and_loads_live_and_is_closed_to_agen
     expect(queue.locator("td").first).to_have_text("0")
     expect(page.locator("#board-agents tr", has_text="李娜")).to_contain_text("1/5")
 
-    call_service(
-        request_handoff, conversation_id=waiting.id
-    )  # nobody of the group is online: it waits
+    # Nobody of the group is online: the handed-off conversation waits.
+    call_service(request_handoff, conversation_id=waiting.id)
     expect(queue.locator("td").first).to_have_text("1")
     expect(page.locator("#board-queues tr.busy")).to_contain_text("会员服务")
 
+    # The group's agent comes back: they get it at once, and the board follows.
+    call_service(set_agent_status, agent_id=busy.pk, status="online")
+    expect(queue.locator("td").first).to_have_text("0")
+    agent_row = page.locator("#board-agents tr", has_text="李娜")
+    expect(agent_row).to_contain_text("2/5")
+    expect(agent_row.locator(".presence")).to_have_text("在线")
+    expect(page.locator("#board-conversations")).to_contain_text("赵六")
+
     response = ordinary_page.goto(f"{live.url}/desk/board/")
     assert response is not None and response.status == 403
+
+
+def test_an_agent_whose_open_conversation_is_transferred_away_is_back_at_the_lists(
+    live, new_context, call_service
+):
+    agent = AgentFactory(display_name="李娜")
+    other = AgentFactory(display_name="王伟")
+    supervisor = AgentFactory(display_name="陈主管")
+    supervisor.user.groups.add(Group.objects.get_or_create(name="Supervisors")[0])
+    conversation = ConversationFactory(customer=CustomerFactory(name="赵六"), last_seq=1)
+    MessageFactory(conversation=conversation, seq=1, body="发票开错了")
+    call_service(take_conversation, conversation_id=conversation.id, agent=agent)
+    page = open_desk(new_context, live, agent, path=f"/desk/c/{conversation.id}/")
+    expect(page.locator("#desk-messages")).to_contain_text("发票开错了")
+
+    call_service(
+        transfer_to_agent, conversation_id=conversation.id, by=supervisor, to_agent_id=other.pk
+    )
+
+    expect(page).to_have_url(f"{live.url}/desk/")
+    expect(page.locator("#list-mine")).not_to_contain_text("赵六")
+    expect(page.locator("#desk-connection")).to_have_class("desk-connection online")
 
 
 def test_the_desk_conversation_fits_a_phone(live, new_context, call_service):

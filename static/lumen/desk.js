@@ -121,7 +121,7 @@
         return;
       case "released":
         refreshLists();
-        // No longer theirs (transferred by someone else): reloading it could only show a 404.
+        // No longer theirs: back to the lists (a reload would be a 404 once it is someone else's).
         if (frame.conversation === conversationId && !leaving && !composing()) location.assign("/desk/");
         return;
       case "changed":

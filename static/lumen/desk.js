@@ -94,6 +94,14 @@
     return (input && input.value.trim()) || (noteInput && noteInput.value.trim());
   }
 
+  // Once a form is taking the agent elsewhere (transfer, close, take…), a live event must not
+  // reload the page: the reload would cancel the form's redirect and land on the old page.
+  let leaving = false;
+  document.addEventListener("submit", (event) => { if (!event.defaultPrevented) leaving = true; });
+  function reloadPane() {
+    if (!leaving && !composing()) location.reload();
+  }
+
   function receive(frame) {
     switch (frame.type) {
       case "queue": return refreshLists();
@@ -104,7 +112,7 @@
       case "agent_presence": return refreshLists();
       case "assigned":
         refreshLists();
-        if (frame.conversation === conversationId) { location.reload(); return; }
+        if (frame.conversation === conversationId) { if (!leaving) location.reload(); return; }
         toast(T.assigned.replace("%(customer)s", frame.customer), "/desk/c/" + frame.conversation + "/");
         return;
       case "invited":
@@ -113,10 +121,11 @@
         return;
       case "released":
         refreshLists();
-        if (frame.conversation === conversationId && !composing()) location.reload();
+        // No longer theirs: back to the lists (a reload would be a 404 once it is someone else's).
+        if (frame.conversation === conversationId && !leaving && !composing()) location.assign("/desk/");
         return;
       case "changed":
-        if (frame.conversation === conversationId && !composing()) location.reload();
+        if (frame.conversation === conversationId) reloadPane();
         return;
       case "note":
         if (frame.note.conversation === conversationId) addNote(frame.note);
@@ -129,7 +138,7 @@
           const changed = paneStatus.dataset.status !== frame.status;
           paneStatus.textContent = T.status[frame.status] || frame.status;
           paneStatus.dataset.status = frame.status;
-          if (changed && !composing()) location.reload(); // who holds it and what may be done changed
+          if (changed) reloadPane(); // who holds it and what may be done changed
         }
         return;
       case "typing":
@@ -385,7 +394,7 @@
   }
 
   // The agent's status: a change is saved at once.
-  if (statusSelect) statusSelect.addEventListener("change", () => statusSelect.form.submit());
+  if (statusSelect) statusSelect.addEventListener("change", () => { leaving = true; statusSelect.form.submit(); });
 
   // "waiting 3 min" in the queues, kept current.
   function tickWaits() {

@@ -6,8 +6,10 @@ missing browser is a failure.
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,3 +52,21 @@ def browser():
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def call_service():
+    """Call a service as the server would, on a thread of its own: Playwright's event loop runs
+    in the test's thread, where a service could not publish its live events (async_to_sync)."""
+
+    def call(service, /, **kwargs):
+        def run():
+            try:
+                return service(**kwargs)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run).result()
+
+    return call

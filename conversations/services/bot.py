@@ -228,12 +228,29 @@ def answer_without_conversation(text: str, language: str) -> tuple[str, dict]:
 
 
 def _skill_group_for(conversation: Conversation, decision: Decision) -> str | None:
+    """The group that should take this handoff: VIP service for VIPs; else the group of
+    what was asked (the intent, or the article's category); and when the request names
+    no topic ("转人工"), the group of the last thing the bot helped with here."""
     if conversation.customer.level == Customer.Level.VIP:
         return "vip"
-    if decision.intent:
-        return assistant.intent_skill_group(decision.intent)
-    candidate = decision.article or (decision.suggestions or [None])[0]
-    return assistant.article_category(candidate) if candidate else None
+    group = _group_of(decision.intent, decision.article or (decision.suggestions or [None])[0])
+    if group:
+        return group
+    recent = (
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.BOT)
+        .order_by("-seq")
+        .values_list("meta", flat=True)[:10]
+    )
+    for meta in recent:
+        group = _group_of((meta or {}).get("intent"), (meta or {}).get("article"))
+        if group:
+            return group
+    return None
+
+
+def _group_of(intent: str | None, article: str | None) -> str | None:
+    group = assistant.intent_skill_group(intent) if intent else None
+    return group or (assistant.article_category(article) if article else None)
 
 
 def _self_service(conversation: Conversation, decision: Decision, meta: dict) -> Message:

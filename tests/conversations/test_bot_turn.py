@@ -179,6 +179,20 @@ def test_a_vip_asking_for_a_person_goes_to_the_vip_group_at_once(known, settings
     assert conversation.skill_group.code == "vip"
 
 
+def test_asking_for_a_person_after_an_answer_goes_to_that_topic_s_group(demo_kb):
+    from conversations.models import SkillGroup
+
+    SkillGroup.objects.create(code="aftersales", name_zh="售后服务", name_en="After-sales")
+    conversation = _session("zh")
+
+    answer = ask(conversation, "退货政策是怎样的？")
+    handoff = ask(conversation, "转人工")
+
+    conversation.refresh_from_db()
+    assert (answer.meta["article"], handoff.meta["action"]) == ("returns-policy", "handoff")
+    assert conversation.skill_group.code == "aftersales"
+
+
 def test_an_unanswerable_question_is_collected_for_new_faqs(demo_kb):
     conversation = _session("en")
 

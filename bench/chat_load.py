@@ -71,6 +71,7 @@ from bench.stack import (  # noqa: E402
     receive_from,
     server_arguments,
     sleep_until,
+    write_json,
 )
 
 # Targets of the issue.
@@ -601,12 +602,7 @@ def main() -> int:
     ok = report(results, args)
     print("\nServer: python -m helpdesk.server " + " ".join(server_arguments(args.port)))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {"arguments": vars(args) | {"json": str(args.json)}, "results": results}, indent=2
-            )
-        )
+        write_json(args.json, args, results)
     return 0 if ok else 1
 
 

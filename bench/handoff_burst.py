@@ -63,6 +63,7 @@ from bench.stack import (  # noqa: E402
     raise_open_file_limit,
     receive_from,
     sleep_until,
+    write_json,
 )
 
 MAX_P99_SECONDS = 1.0  # the target
@@ -421,11 +422,7 @@ def main() -> int:
         )
         ok = all(met for _, met in checks)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {"arguments": vars(args) | {"json": str(args.json)}, "results": results}, indent=2
-            )
-        )
+        write_json(args.json, args, results)
     return 0 if ok else 1
 
 

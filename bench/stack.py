@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import math
 import os
 import re
@@ -389,3 +390,11 @@ async def open_socket(url: str, *, origin: str, cookie: str | None = None):
             error = exc
             await asyncio.sleep(0.5 * (attempt + 1))
     raise error
+
+
+def write_json(path: Path, args, results: dict) -> None:
+    """Every figure of a run, with its arguments, for the analysis in docs/benchmarks.md."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"arguments": vars(args) | {"json": str(path)}, "results": results}, indent=2)
+    )

@@ -61,6 +61,11 @@ def _note(conversation: Conversation, agent: Agent, body: str, kind: str) -> Int
     return note
 
 
+def _with_note(headline: str, note: str) -> str:
+    """What happened, then what the agent wrote about it (if anything)."""
+    return f"{headline}\n{note.strip()}" if note.strip() else headline
+
+
 def transfer_to_agent(
     *, conversation_id: UUID, by: Agent, to_agent_id: int, note: str = ""
 ) -> Conversation:
@@ -99,8 +104,7 @@ def transfer_to_agent(
         _note(
             conversation,
             by,
-            _("Transferred to %(to)s.") % {"to": target.display_name}
-            + (f"\n{note.strip()}" if note.strip() else ""),
+            _with_note(_("Transferred to %(to)s.") % {"to": target.display_name}, note),
             InternalNote.Kind.TRANSFER,
         )
         Participant.objects.filter(
@@ -143,8 +147,7 @@ def transfer_to_group(
         _note(
             conversation,
             by,
-            _("Transferred to the group %(group)s.") % {"group": group.name}
-            + (f"\n{note.strip()}" if note.strip() else ""),
+            _with_note(_("Transferred to the group %(group)s.") % {"group": group.name}, note),
             InternalNote.Kind.TRANSFER,
         )
         if previous is not None:
@@ -181,8 +184,9 @@ def invite_colleague(
         _note(
             conversation,
             by,
-            _("Asked %(colleague)s to consult.") % {"colleague": colleague.display_name}
-            + (f"\n{note.strip()}" if note.strip() else ""),
+            _with_note(
+                _("Asked %(colleague)s to consult.") % {"colleague": colleague.display_name}, note
+            ),
             InternalNote.Kind.CONSULT,
         )
         publish_on_commit(

@@ -1,5 +1,7 @@
 """The desk's actions over HTTP: who may do what, bad input, and what is left behind."""
 
+from uuid import UUID
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -206,3 +208,47 @@ def test_the_board_is_for_supervisors(client, agent):
     assert page.status_code == 200
     body = page.content.decode()
     assert "After-sales" in body and agent.display_name in body
+
+
+def test_the_agent_sends_a_voice_note_but_never_another_conversations_file(live):
+    import asyncio
+
+    from conversations.services.attachments import store_attachment
+    from tests.wsclient import Socket, login_cookie, open_session
+
+    def ogg(name):
+        return SimpleUploadedFile(name, b"OggS" + b"\x00" * 200, content_type="audio/ogg")
+
+    agent = AgentFactory()
+    session = open_session(live)
+    take_conversation(conversation_id=session["conversation"], agent=agent)
+    voice = store_attachment(
+        conversation_id=UUID(session["conversation"]), uploaded_by="agent", upload=ogg("语音.ogg")
+    )
+    elsewhere = ConversationFactory(status="assigned", assignee=agent)
+    foreign = store_attachment(
+        conversation_id=elsewhere.id, uploaded_by="agent", upload=ogg("x.ogg")
+    )
+    cookie = login_cookie(agent.user)
+
+    async def scenario():
+        customer = await Socket.chat(live, session["token"])
+        desk = await Socket.desk(live, cookie)
+        frame = {"type": "message.send", "conversation": session["conversation"], "body": ""}
+        await desk.send({**frame, "client_id": "f1", "attachments": [str(foreign.id)]})
+        refused = await desk.expect("error")
+        await desk.send({**frame, "client_id": "v1", "attachments": [str(voice.id)]})
+        received = await customer.message()
+        await customer.close()
+        await desk.close()
+        return refused, received
+
+    refused, received = asyncio.run(scenario())
+
+    assert (refused["code"], refused["client_id"]) == ("not_found", "f1")
+    assert received["sender"] == "agent"
+    assert [(a["name"], a["content_type"]) for a in received["attachments"]] == [
+        ("语音.ogg", "audio/ogg")
+    ]
+    foreign.refresh_from_db()
+    assert foreign.message is None

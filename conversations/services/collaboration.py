@@ -90,15 +90,14 @@ def transfer_to_agent(
             raise routing.AtCapacity
         conversation.transfer_count += 1
         conversation.save(update_fields=["transfer_count"])
-        routing.assign_locked(conversation, target, by="transfer", announce=False)
-        _say(
+        handed_by = previous.display_name if previous else by.display_name
+        routing.assign_locked(
             conversation,
-            lambda: (
+            target,
+            by="transfer",
+            say=lambda agent: (
                 _("%(from)s has passed your conversation to %(to)s, who can read all of it.")
-                % {
-                    "from": previous.display_name if previous else by.display_name,
-                    "to": target.display_name,
-                }
+                % {"from": handed_by, "to": agent.display_name}
             ),
         )
         _note(

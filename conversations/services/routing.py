@@ -65,40 +65,16 @@ def lock_agent(agent_id: int) -> Agent:
 
 
 def assign_locked(
-    conversation: Conversation, agent: Agent, *, by: str, announce: bool = True
+    conversation: Conversation,
+    agent: Agent,
+    *,
+    by: str,
+    say: Callable[[Agent], str] | None = None,
 ) -> None:
-    """Give a locked, waiting conversation to a locked agent: the row, the system line,
-    the events. The caller holds both locks and has checked capacity."""
-    now = timezone.now()
-    group_id = conversation.skill_group_id
-    was_queued = conversation.status == Conversation.Status.QUEUED
-    conversation.status = Conversation.Status.ASSIGNED
-    conversation.assignee = agent
-    conversation.assigned_at = conversation.assigned_at or now  # the first person's arrival
-    conversation.queued_at = conversation.queued_at or now
-    conversation.save(
-        update_fields=["status", "assignee", "assigned_at", "queued_at", "updated_at"]
-    )
-    agent.last_assigned_at = now
-    agent.save(update_fields=["last_assigned_at"])
-    if announce:
-        with override(django_language(conversation.language)):
-            post_system_message(
-                conversation_id=conversation.id,
-                body=_("%(agent)s has joined the conversation.") % {"agent": agent.display_name},
-                meta={"event": "assigned", "agent": agent.display_name},
-            )
-    publish_status(conversation)
-    publish_on_commit(
-        events.agent_group(agent.pk),
-        events.assigned_event(
-            conversation_id=conversation.id,
-            customer=conversation.customer.display_name,
-            by=by,
-        ),
-    )
-    if was_queued:
-        announce_queue(group_id)
+    """Give one locked conversation to one locked agent (a Take, a transfer): the caller
+    holds both locks and has checked capacity. `say` words the system line (default: the
+    agent has joined), in the conversation's language."""
+    assign_all([(conversation, agent)], now=timezone.now(), by=by, say=say)
 
 
 def requeue_locked(conversation: Conversation, *, say: Callable[[], str]) -> None:
@@ -283,7 +259,7 @@ def _drain(now: datetime) -> list[tuple[UUID, int]]:
         now=now,
     )
     if pairs:
-        _assign_all(pairs, now=now)
+        assign_all([(conversation, seat.agent) for conversation, seat in pairs], now=now)
     return [(conversation.pk, seat.agent.pk) for conversation, seat in pairs]
 
 
@@ -309,15 +285,28 @@ RETURNING conversation_id, seq
 """  # noqa: S608 (constant table names; values are parameters)
 
 
-def _assign_all(pairs: list[tuple[Conversation, _Seat]], *, now: datetime) -> None:
-    """Apply the matching: every conversation assigned and its "joined" line written in one
-    statement, the agents' last assignment in another; the events after commit."""
+def _joined(agent: Agent) -> str:
+    return _("%(agent)s has joined the conversation.") % {"agent": agent.display_name}
+
+
+def assign_all(
+    pairs: list[tuple[Conversation, Agent]],
+    *,
+    now: datetime,
+    by: str = "routing",
+    say: Callable[[Agent], str] | None = None,
+) -> None:
+    """Assign locked conversations to locked agents and write each one's system line
+    (`say(agent)`, in the conversation's language; default "… has joined") in one
+    statement; the agents' last assignment in another; the events after commit, in order:
+    the line and the status to the conversation, the assignment to the agent's desks."""
+    say = say or _joined
     lines = {}
     rows, params = [], []
-    for conversation, seat in pairs:
+    for conversation, agent in pairs:
         with override(django_language(conversation.language)):
-            body = _("%(agent)s has joined the conversation.") % {"agent": seat.agent.display_name}
-        meta = {"event": "assigned", "agent": seat.agent.display_name}
+            body = say(agent)
+        meta = {"event": "assigned", "agent": agent.display_name}
         line = Message(
             id=uuid4(),
             conversation_id=conversation.pk,
@@ -328,41 +317,42 @@ def _assign_all(pairs: list[tuple[Conversation, _Seat]], *, now: datetime) -> No
         )
         lines[conversation.pk] = line
         rows.append("(%s::uuid, %s::bigint, %s::uuid, %s::text, %s::jsonb)")
-        params += [
-            conversation.pk,
-            seat.agent.pk,
-            line.id,
-            body,
-            json.dumps(meta, ensure_ascii=False),
-        ]
+        params += [conversation.pk, agent.pk, line.id, body, json.dumps(meta, ensure_ascii=False)]
     with connection.cursor() as cursor:
         cursor.execute(
             _ASSIGN_ALL_SQL.format(rows=", ".join(rows)), [*params, now, now, now, now, now]
         )
         seqs = dict(cursor.fetchall())
-    Agent.objects.filter(pk__in={seat.agent.pk for _, seat in pairs}).update(last_assigned_at=now)
+    Agent.objects.filter(pk__in={agent.pk for _, agent in pairs}).update(last_assigned_at=now)
     outbox = []
-    for conversation, seat in pairs:
+    waited_in = set()
+    for conversation, agent in pairs:
+        if conversation.status == Conversation.Status.QUEUED:
+            waited_in.add(conversation.skill_group_id)
         line = lines[conversation.pk]
         line.seq = seqs[conversation.pk]
         conversation.status = Conversation.Status.ASSIGNED
-        conversation.assignee = seat.agent
+        conversation.assignee = agent
+        conversation.assigned_at = conversation.assigned_at or now
+        agent.last_assigned_at = now
         group = events.conversation_group(conversation.pk)
         outbox += [
             (group, events.message_event(message_payload(line, []))),
             (group, events.status_event(status_payload(conversation))),
             (
-                events.agent_group(seat.agent.pk),
+                events.agent_group(agent.pk),
                 events.assigned_event(
                     conversation_id=conversation.pk,
                     customer=conversation.customer.display_name,
-                    by="routing",
+                    by=by,
                 ),
             ),
         ]
     publish_all_on_commit(outbox)
-    for group_id in {conversation.skill_group_id for conversation, _seat in pairs}:
-        announce_queue(group_id)
+    for group_id in waited_in:
+        announce_queue(group_id)  # those behind them move up (and the desks' lists change)
+    if not waited_in:
+        announce_desks()
 
 
 def route_waiting() -> int:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -210,3 +212,22 @@ class UnansweredQuestion(models.Model):
     def __str__(self) -> str:
         return self.text
 
+
+class Revision(models.Model):
+    """One row whose token changes with every write the bot reads from: articles,
+    their questions, categories and intents (knowledge.signals).
+
+    The token is written in the same transaction as the change, so a process
+    that sees it also sees the change, and a rolled-back change rolls the token
+    back with it. A process keeps what it built from the knowledge base (the
+    bot's engine) while the token stays the same: one primary-key read a turn.
+    """
+
+    token = models.UUIDField(default=uuid.uuid4)
+
+    class Meta:
+        verbose_name = _("knowledge-base revision")
+        verbose_name_plural = _("knowledge-base revisions")
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -118,28 +118,33 @@ def _tsquery(items: list[str], operator: str) -> str:
 # (column matched and ranked, operator, at most this many matches ranked).
 # Headings first: a word in a title or a question variant says more than one
 # in a body. The caps bound the work for a very common word at any size of
-# knowledge base (the body vectors are large, so they rank fewer); the order
-# of stages keeps the precise matches first.
+# knowledge base: a stage ranks the first `cap` matches the index gives, not
+# all of them (at 100,000 articles "退货" is in 2,452 Chinese headings). The
+# body vectors are large (read from TOAST), so fewer of them are ranked; the
+# order of stages keeps the precise matches first.
 _STAGES = [
-    ("heading_vector", "&", 1000),
-    ("search_vector", "&", 300),
-    ("heading_vector", "|", 1000),
-    ("search_vector", "|", 300),
+    ("heading_vector", "&", 500),
+    ("search_vector", "&", 200),
+    ("heading_vector", "|", 300),
+    ("search_vector", "|", 200),
 ]
 
 # One stage. `strip({column})` and the language and status, as literals, are
 # what the per-language indexes cover (knowledge.models._search_indexes), so
 # the planner reads a GIN index with statistics of that language. The inner
 # LIMIT has no ORDER BY: it stops after `cap` matches instead of sorting them
-# all; only those are ranked. The formatted parts come from _STAGES and
-# LANGUAGES, never from the request; everything else is a parameter.
+# all; only those are ranked. An OR stage matches `@@ ANY` of one-lexeme
+# queries: the index is read once per lexeme, a third quicker than one OR
+# query over many common n-grams, whose every match GIN tests against the
+# whole query. The formatted parts come from _STAGES and LANGUAGES, never
+# from the request; everything else is a parameter.
 _STAGE_SQL = """
 SELECT m.id, ts_rank(%(weights)s::float4[], m.vector, %(query)s::tsquery, 1) AS rank,
        m.version, m.updated_at
 FROM (
     SELECT a.id, a.{column} AS vector, a.version, a.updated_at
     FROM knowledge_article a
-    WHERE strip(a.{column}) @@ %(query)s::tsquery
+    WHERE strip(a.{column}) @@ {match}
       AND a.language = '{language}' AND a.status = 'published'
       {category}
       AND a.id <> ALL (%(seen)s)
@@ -149,6 +154,7 @@ ORDER BY rank DESC, m.id
 LIMIT %(limit)s
 """
 _CATEGORY_SQL = "AND a.category_id = (SELECT id FROM knowledge_category WHERE slug = %(category)s)"
+_MATCH_SQL = {"&": "%(query)s::tsquery", "|": "ANY (%(lexemes)s::tsquery[])"}
 _LANGUAGES = frozenset(code for code, _name in LANGUAGES)
 
 
@@ -171,6 +177,7 @@ def match_articles(
                 continue
             sql = _STAGE_SQL.format(
                 column=column,
+                match=_MATCH_SQL[operator],
                 language=language,
                 category=_CATEGORY_SQL if category else "",
                 cap=cap,
@@ -180,6 +187,7 @@ def match_articles(
                 {
                     "weights": RANK_WEIGHTS,
                     "query": _tsquery(terms, operator),
+                    "lexemes": [_quote(term) for term in dict.fromkeys(terms)],
                     "category": category,
                     "seen": [m.article_id for m in matches],
                     "limit": limit - len(matches),
@@ -207,6 +215,7 @@ def search_articles(
     articles = (
         Article.objects.select_related("category")
         .defer("search_vector", "heading_vector")
+        .order_by()  # in the order of the matches, below
         .in_bulk([m.article_id for m in matches])
     )
     terms = _highlight_terms(query, language)

@@ -169,10 +169,14 @@ def match_articles(
     if language not in _LANGUAGES:
         language = detect_language(query)
     words, grams = lexemes(query, language)
+    every = list(dict.fromkeys(words))
+    some = list(dict.fromkeys(words + grams))
+    # One lexeme ANDed or ORed is the same query: the OR stages would find nothing new.
+    stages = [s for s in _STAGES if s[1] == "&"] if len(some) == 1 and every == some else _STAGES
     matches: list[Match] = []
     with connection.cursor() as cursor:
-        for column, operator, cap in _STAGES:
-            terms = words if operator == "&" else words + grams
+        for column, operator, cap in stages:
+            terms = every if operator == "&" else some
             if not terms:
                 continue
             sql = _STAGE_SQL.format(
@@ -187,7 +191,7 @@ def match_articles(
                 {
                     "weights": RANK_WEIGHTS,
                     "query": _tsquery(terms, operator),
-                    "lexemes": [_quote(term) for term in dict.fromkeys(terms)],
+                    "lexemes": [_quote(term) for term in terms],
                     "category": category,
                     "seen": [m.article_id for m in matches],
                     "limit": limit - len(matches),

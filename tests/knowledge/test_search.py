@@ -112,6 +112,15 @@ def test_a_rare_model_code_in_a_body_finds_its_one_article(demo_kb):
     assert _slugs("QX0001234", language="en") == ["kettle-k1"]
 
 
+def test_a_lone_model_code_skips_the_stages_for_any_word(demo_kb, django_assert_num_queries):
+    _article("kettle-k1", "K1 kettle", "Model code QX0001234. Boils in three minutes.")
+
+    with django_assert_num_queries(3):  # every word in a heading, then anywhere; the fetch
+        hits = search_articles("QX0001234", language="en")
+
+    assert [hit.article.slug for hit in hits] == ["kettle-k1"]
+
+
 def test_a_word_many_headings_share_is_one_ranking_query_and_one_fetch(
     demo_kb, django_assert_num_queries
 ):

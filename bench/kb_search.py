@@ -7,10 +7,14 @@ Uses DATABASE_URL if set, else postgres://postgres@127.0.0.1:5432/lumen_bench_kb
 Generates articles in both languages from the demo knowledge base (new
 slugs, mixed bodies, a rare model code in each), then, in this one process
 and warm, measures search latency for common, rare, English, typo and
-category-filtered queries, the bot's full decision (PostgreSQL candidates +
-rerank), and the resident memory of the process holding the bot. As a
-baseline in the same run it times the naive way (ILIKE over title and body)
-for the rare term, and prints the ratio. Figures go in docs/benchmarks.md.
+category-filtered queries (and queries whose words are common in the other
+language: the planner must not walk the table for them), the bot's full
+decision (PostgreSQL candidates + rerank) with its candidates prepared, what
+preparing a candidate on first sight costs, and the resident memory of the
+process holding the bot: once built, and once its caches of candidates are
+full (the most a long-running worker holds). As a baseline in the same run it
+times the naive way (ILIKE over title and body) for the rare term, and prints
+the ratio. Figures go in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def generate(total: int, batch: int = 2000) -> None:
     from knowledge.demo import DEMO_DIR
     from knowledge.models import Article, Category
     from knowledge.search import article_vectors
-    from knowledge.services import import_kb
+    from knowledge.services import bump_revision, import_kb
 
     if not Article.objects.exists():
         with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
@@ -126,6 +130,7 @@ def generate(total: int, batch: int = 2000) -> None:
             )
         rate = (n - have) / (time.perf_counter() - started)
         print(f"  generated {n:,}/{total:,} articles ({rate:,.0f}/s)", flush=True)
+    bump_revision()  # the rows above were written without the models' signals
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE knowledge_article")
 
@@ -162,8 +167,9 @@ def main() -> int:
 
     from knowledge import assistant
     from knowledge.bot import Context
+    from knowledge.bot.scoring import CANDIDATES
     from knowledge.models import Article
-    from knowledge.search import search_articles
+    from knowledge.search import Match, search_articles
 
     print(f"articles: preparing {args.articles:,}", flush=True)
     generate(args.articles)
@@ -186,6 +192,8 @@ def main() -> int:
         "sentence en": ("How long does a refund take to reach my card?", "en", None),
         "typo en": ("retrun polcy", "en", None),
         "filtered zh": ("发票", "zh", "invoices"),
+        "English words, zh": ("ordering", "zh", None),
+        "Chinese word, en": ("退货 policy", "en", None),
     }
     rows = []
     for name, (query, language, category) in queries.items():
@@ -212,7 +220,7 @@ def main() -> int:
 
     before = rss_mb()
     started = time.perf_counter()
-    assistant.engine()
+    bot = assistant.engine()
     build_seconds = time.perf_counter() - started
     held = rss_mb()
     bot_questions = [
@@ -223,6 +231,8 @@ def main() -> int:
         ("Do you ship to Australia?", "en"),
         ("转人工", "zh"),
     ]
+    for text, language in bot_questions:  # warm: their candidates prepared
+        assistant.understand(text, language=language, context=Context())
     samples = []
     for _ in range(max(1, args.runs // len(bot_questions))):
         for text, language in bot_questions:
@@ -231,6 +241,22 @@ def main() -> int:
             samples.append((time.perf_counter() - start) * 1000)
     bot_p50, bot_p95 = percentiles(samples)
     rows.append(("bot decision (candidates from PostgreSQL + rerank)", bot_p50, bot_p95, None))
+
+    # Fill the caches of candidates to their bound, as a worker that has
+    # answered many different questions has them: the most memory it holds.
+    retriever = bot.scorer.retriever
+    if not isinstance(retriever, assistant.DatabaseRetriever):
+        sys.exit(f"{total:,} articles are held in memory: use more than BOT_MEMORY_INDEX_LIMIT")
+    unseen = list(
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .order_by("?")
+        .values_list("pk", "version", "updated_at")[: retriever.size]
+    )
+    started = time.perf_counter()
+    for record in retriever.records([Match(pk, 0.0, v, at) for pk, v, at in unseen]):
+        bot.scorer.prepared(record)
+    prepare_ms = (time.perf_counter() - started) * 1000 / max(len(unseen), 1)
+    full = rss_mb()
 
     print(
         f"\n{total:,} articles · PostgreSQL {connection.pg_version // 10000} · warm, one process, {args.runs} runs each\n"
@@ -243,12 +269,20 @@ def main() -> int:
         f"\nrare term: search p95 is {naive_p95 / rare_p95:,.0f}× faster than the ILIKE scan baseline"
     )
     print(
-        f"bot engine: built in {build_seconds:.1f} s; process memory {before:.0f} MB before, {held:.0f} MB holding the bot"
+        f"bot engine: built in {build_seconds:.1f} s; process memory {before:.0f} MB before,"
+        f" {held:.0f} MB holding the bot, {full:.0f} MB with its caches full"
+        f" ({retriever.held:,} candidates)"
+    )
+    print(
+        f"a candidate seen for the first time: {prepare_ms:.1f} ms to read and prepare"
+        f" (a turn with {CANDIDATES} unseen candidates: about {prepare_ms * CANDIDATES:.0f} ms more)"
     )
     worst_search = max(p95 for name, _, p95, _ in rows if name.startswith("search"))
     print(
-        f"targets: search p95 ≤ 30 ms → {worst_search:.1f} ms; bot p95 ≤ 50 ms → {bot_p95:.1f} ms; memory ≤ 300 MB → {held:.0f} MB"
+        f"targets: search p95 ≤ 30 ms → {worst_search:.1f} ms; bot p95 ≤ 50 ms → {bot_p95:.1f} ms;"
+        f" memory ≤ 300 MB → {full:.0f} MB (caches full)"
     )
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

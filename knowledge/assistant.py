@@ -5,33 +5,31 @@ database: every published article and intent. Up to BOT_MEMORY_INDEX_LIMIT
 articles it keeps its own in-memory index; above that it asks PostgreSQL's
 full-text search (knowledge.search) for candidates and reranks them, so a
 worker's memory does not grow with the knowledge base.
+
+Whether the knowledge base changed is one read of its revision token
+(knowledge.models.Revision), which every write to it replaces.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
+from collections import OrderedDict
 
 from django.conf import settings
-from django.db.models import Count, Max
 from django.utils.text import Truncator
 
+from knowledge import selectors
 from knowledge.bot import ArticleRecord, Context, Decision, Engine, IntentRecord
+from knowledge.bot.scoring import RETRIEVED_CACHE_SIZE
 from knowledge.bot.text import tokens
 from knowledge.markdown import plain_text
 from knowledge.models import Article, Intent, UnansweredQuestion
-from knowledge.search import search_articles
+from knowledge.search import Match, match_articles
 
 _lock = threading.Lock()
 _engine: Engine | None = None
-_engine_version: tuple | None = None
-
-
-def _version() -> tuple:
-    articles = Article.objects.filter(status=Article.Status.PUBLISHED).aggregate(
-        n=Count("pk"), latest=Max("updated_at")
-    )
-    intents = Intent.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
-    return articles["n"], articles["latest"], intents["n"], intents["latest"]
+_engine_revision: uuid.UUID | None = None
 
 
 def _record(article: Article) -> ArticleRecord:
@@ -50,14 +48,58 @@ def _published():
         Article.objects.filter(status=Article.Status.PUBLISHED)
         .select_related("category")
         .prefetch_related("questions")
+        .defer("search_vector", "heading_vector")
     )
 
 
-def database_retriever(text: str, language: str, limit: int) -> list[ArticleRecord]:
-    """Candidates from PostgreSQL full-text search, for knowledge bases too big to hold."""
-    hits = search_articles(text, language=language, limit=limit)
-    by_id = {a.pk: a for a in _published().filter(pk__in=[h.article.pk for h in hits])}
-    return [_record(by_id[h.article.pk]) for h in hits if h.article.pk in by_id]
+class DatabaseRetriever:
+    """Candidates from PostgreSQL full-text search, for knowledge bases too big to hold.
+
+    The records of the articles it returned are kept (a bounded LRU, the size
+    of the engine's cache of prepared records, so both keep the same articles)
+    under the article's id, with the version and time of its last save: a
+    candidate seen before costs no query and hands the engine the same record
+    object, which the engine then finds prepared. An article saved since is
+    read again.
+    """
+
+    def __init__(self, size: int = RETRIEVED_CACHE_SIZE) -> None:
+        self.size = size
+        self._records: OrderedDict[int, tuple[tuple, ArticleRecord]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> int:
+        """How many records it holds."""
+        return len(self._records)
+
+    def __call__(self, text: str, language: str, limit: int) -> list[ArticleRecord]:
+        return self.records(match_articles(text, language=language, limit=limit))
+
+    def records(self, matches: list[Match]) -> list[ArticleRecord]:
+        """The records of `matches`, in order: kept ones as they are, the others
+        read in one query (two with the questions) and kept."""
+        with self._lock:
+            records = {
+                m.article_id: entry[1]
+                for m in matches
+                if (entry := self._records.get(m.article_id)) and entry[0] == _stamp(m)
+            }
+        missing = [m.article_id for m in matches if m.article_id not in records]
+        if missing:
+            records.update((a.pk, _record(a)) for a in _published().filter(pk__in=missing))
+        with self._lock:
+            for m in matches:
+                if m.article_id in records:
+                    self._records[m.article_id] = (_stamp(m), records[m.article_id])
+                    self._records.move_to_end(m.article_id)
+            while len(self._records) > self.size:
+                self._records.popitem(last=False)
+        return [records[m.article_id] for m in matches if m.article_id in records]
+
+
+def _stamp(match: Match) -> tuple:
+    return match.version, match.updated_at
 
 
 def build_engine() -> Engine:
@@ -76,19 +118,21 @@ def build_engine() -> Engine:
         for i in Intent.objects.all()
     ]
     return Engine.build(
-        [_record(a) for a in sample], intents, retriever=None if in_memory else database_retriever
+        [_record(a) for a in sample],
+        intents,
+        retriever=None if in_memory else DatabaseRetriever(),
     )
 
 
 def engine() -> Engine:
-    """This process's engine, rebuilt when published articles or intents changed."""
-    global _engine, _engine_version
-    version = _version()
-    if _engine is None or version != _engine_version:
+    """This process's engine, rebuilt when the knowledge base's revision changed."""
+    global _engine, _engine_revision
+    revision = selectors.revision()
+    if _engine is None or revision != _engine_revision:
         with _lock:
-            if _engine is None or version != _engine_version:
+            if _engine is None or revision != _engine_revision:
                 _engine = build_engine()
-                _engine_version = version
+                _engine_revision = revision
     return _engine
 
 

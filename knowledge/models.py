@@ -1,11 +1,35 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F, Func, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 LANGUAGES = [("zh", "中文"), ("en", "English")]
+
+
+def _search_indexes() -> list[GinIndex]:
+    """One GIN index per vector and language, over the published articles only.
+
+    On `strip(vector)` (the lexemes without positions) rather than the column:
+    PostgreSQL keeps statistics for an index expression, taken from the rows
+    the index covers, so the planner knows how common a lexeme is *in that
+    language*. With table-wide statistics, English n-grams looked common to
+    a Chinese query that matched nothing, and the planner walked the table.
+    knowledge.search queries `strip(vector)` with the same language and status.
+    """
+    return [
+        GinIndex(
+            Func(F(column), function="strip", output_field=SearchVectorField()),
+            name=f"article_{column.split('_')[0]}_{code}",
+            condition=Q(language=code, status="published"),
+        )
+        for column in ("heading_vector", "search_vector")
+        for code, _name in LANGUAGES
+    ]
 
 
 class Category(models.Model):
@@ -76,8 +100,7 @@ class Article(models.Model):
             models.UniqueConstraint(fields=["slug", "language"], name="article_slug_language"),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="article_search_gin"),
-            GinIndex(fields=["heading_vector"], name="article_heading_gin"),
+            *_search_indexes(),
             models.Index(fields=["language", "status", "category"], name="article_lang_status_cat"),
         ]
 
@@ -188,3 +211,23 @@ class UnansweredQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Revision(models.Model):
+    """One row whose token changes with every write the bot reads from: articles,
+    their questions, categories and intents (knowledge.signals).
+
+    The token is written in the same transaction as the change, so a process
+    that sees it also sees the change, and a rolled-back change rolls the token
+    back with it. A process keeps what it built from the knowledge base (the
+    bot's engine) while the token stays the same: one primary-key read a turn.
+    """
+
+    token = models.UUIDField(default=uuid.uuid4)
+
+    class Meta:
+        verbose_name = _("knowledge-base revision")
+        verbose_name_plural = _("knowledge-base revisions")
+
+    def __str__(self) -> str:
+        return str(self.token)

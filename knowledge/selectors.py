@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Prefetch, QuerySet
 
-from knowledge.models import Article, Category
+from knowledge.models import Article, Category, Revision
+
+
+def revision() -> uuid.UUID | None:
+    """The knowledge base's revision token (None until the first write)."""
+    return Revision.objects.values_list("token", flat=True).first()
 
 
 def published(language: str) -> QuerySet[Article]:

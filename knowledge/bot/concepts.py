@@ -394,13 +394,21 @@ def concept_spans(normalized: str) -> dict[str, list[str]]:
     for name, (zh, en) in CONCEPTS.items():
         for pattern in (zh, en):
             matches.extend((m.start(), m.end(), name) for m in pattern.finditer(normalized))
+    inside: set[tuple[int, int, str]] = set()
+    # By start, longest first: a match's containers all come before it and
+    # still reach its start, so only those "open" matches need comparing (a
+    # long article body has hundreds of matches, and few overlap).
+    open_: list[tuple[int, int, str]] = []
+    for match in sorted(matches, key=lambda m: (m[0], -m[1])):
+        start, end, name = match
+        open_ = [o for o in open_ if o[1] >= start]
+        if any(other != name and end <= e and (e - s) > (end - start) for s, e, other in open_):
+            inside.add(match)
+        open_.append(match)
     found: dict[str, list[str]] = {}
-    for start, end, name in matches:
-        inside = any(
-            other != name and s <= start and end <= e and (e - s) > (end - start)
-            for s, e, other in matches
-        )
-        if not inside:
+    for match in matches:
+        if match not in inside:
+            start, end, name = match
             found.setdefault("~" + name, []).append(normalized[start:end])
     return found
 

@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, KeysView, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,11 @@ HANDOFF_INTENT = "human_agent"
 TRANSACTIONAL = frozenset({"order_status", "logistics_tracking", "after_sales_request"})
 CANDIDATES = 12  # the right article is in the first 10 for every dev and KB question
 QUESTION_FIELD_WEIGHT = 2  # title and questions count twice in BM25
-RETRIEVED_CACHE_SIZE = 5000  # prepared records from a retriever kept per process
+# Prepared records from a retriever kept per process. Each costs about 85 KB
+# (a long body's n-grams) and 10-20 ms to prepare: at 100,000 articles a worker
+# holding the bot is ~265 MB, so 300 of them keep it under 300 MB
+# (docs/benchmarks.md).
+RETRIEVED_CACHE_SIZE = 300
 
 ARTICLE_FEATURES = (
     "ex_word",  # best cosine (words + concepts) against the title or one question
@@ -204,6 +208,14 @@ class Exemplar:
     concept: Vector  # the ~concept terms only: comparable across languages
 
 
+def _body_terms(tf: Counter, parts: list[Counter]) -> set[str]:
+    """The terms of an article's body alone, from its term frequencies and its parts."""
+    body = tf.copy()
+    for part in parts:
+        body.subtract({t: QUESTION_FIELD_WEIGHT * c for t, c in part.items()})
+    return {t for t, c in body.items() if c > 0}
+
+
 @dataclass(slots=True)
 class PreparedArticle:
     record: ArticleRecord
@@ -211,20 +223,25 @@ class PreparedArticle:
     exemplars: list[Exemplar]  # title, then each question
     part_words: list[Counter]  # per exemplar
     part_grams: list[Counter]
-    body_words: Counter
-    body_grams: Counter
     body_word: Vector
     body_gram: Vector
     # what the article contains (the other language's concepts included)
     word_set: set[str]
-    gram_set: set[str]
     ex_word_set: set[str]
     ex_gram_set: set[str]
+    # term frequencies: the body's, plus the title's and questions' QUESTION_FIELD_WEIGHT times
     tf_word: Counter
     tf_gram: Counter
     word_postings: Postings
     gram_postings: Postings
     concept_postings: Postings
+
+    # A worker keeps thousands of these, so nothing is stored twice: the grams
+    # are the keys of tf_gram, the body's own terms follow from tf and parts
+    # (_body_terms).
+    @property
+    def gram_set(self) -> KeysView[str]:
+        return self.tf_gram.keys()
 
     @property
     def length_word(self) -> int:
@@ -358,7 +375,7 @@ class Scorer:
         for (slug, _), prepared in scorer.articles.items():
             words_, grams_ = topics.setdefault(slug, (set(), set()))
             words_ |= prepared.word_set
-            grams_ |= prepared.gram_set
+            grams_.update(prepared.gram_set)
         for words_, grams_ in topics.values():
             scorer.topic_word_df.update(words_)
             scorer.topic_gram_df.update(grams_)
@@ -410,12 +427,9 @@ class Scorer:
             concept_postings=_postings([e.concept for e in exemplars]),
             part_words=[p.words for p in parts],
             part_grams=[p.grams for p in parts],
-            body_words=body.words,
-            body_grams=body.grams,
             body_word=weigh(body.words, self.stats.word_idf),
             body_gram=weigh(body.grams, self.stats.gram_idf),
             word_set=ex_word_set | set(body.words),
-            gram_set=ex_gram_set | set(body.grams),
             ex_word_set=ex_word_set,
             ex_gram_set=ex_gram_set,
             tf_word=tf_word,
@@ -495,14 +509,14 @@ class Scorer:
         keep = [i for i in range(len(prepared.part_words)) if i != index]
         ex_words = set().union(*(prepared.part_words[i] for i in keep))
         ex_grams = set().union(*(prepared.part_grams[i] for i in keep))
-        words_all = ex_words | set(prepared.body_words)
-        grams_all = ex_grams | set(prepared.body_grams)
+        words_all = ex_words | _body_terms(prepared.tf_word, prepared.part_words)
+        grams_all = ex_grams | _body_terms(prepared.tf_gram, prepared.part_grams)
         sibling = self._sibling(prepared)
         if sibling is not None:
             sib_keep = [i for i in range(len(sibling.part_words)) if i != index]
             sib_ex = _concepts_of(set().union(*(sibling.part_words[i] for i in sib_keep)))
             ex_words |= sib_ex
-            words_all |= sib_ex | _concepts_of(sibling.body_words)
+            words_all |= sib_ex | _concepts_of(_body_terms(sibling.tf_word, sibling.part_words))
         tf_word = prepared.tf_word.copy()
         tf_word.subtract(
             {t: QUESTION_FIELD_WEIGHT * c for t, c in prepared.part_words[index].items()}

@@ -12,6 +12,7 @@ from knowledge.services.articles import (
 )
 from knowledge.services.importing import ImportError_, ImportResult, import_intents, import_kb
 from knowledge.services.learning import adopt_questions, draft_articles_from_replies
+from knowledge.services.revision import bump_revision
 
 __all__ = [
     "adopt_questions",
@@ -19,6 +20,7 @@ __all__ = [
     "ImportError_",
     "ImportResult",
     "archive_article",
+    "bump_revision",
     "import_intents",
     "import_kb",
     "publish_article",

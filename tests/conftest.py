@@ -14,8 +14,22 @@ import httpx
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db.backends.signals import connection_created
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _yield_to_the_server(sender, connection, **kwargs):
+    """The live server may still be finishing work (a grace check, a request of a closed
+    page) while a test's teardown truncates the tables. Should the two deadlock, PostgreSQL
+    aborts the session that waited deadlock_timeout first: waiting far longer here makes
+    that the server's, never the test's cleanup."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET deadlock_timeout = '60s'")
+
+
+connection_created.connect(_yield_to_the_server)
 
 # Limits the live server runs with, so tests can reach them quickly.
 LIVE_CHAT_RATE_LIMIT = 30

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
+from django.utils import translation
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -136,6 +137,15 @@ def _queue_updates_at_once(settings):
     """In the test process, queue positions are published on commit, not by a timer thread
     that would outlive the test."""
     settings.QUEUE_UPDATE_DELAY = 0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language: a test client request in English
+    leaves English active in this thread (LocaleMiddleware never deactivates it)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -70,7 +70,7 @@ def test_the_chat_page_fits_a_phone_screen_in_english(live, browser):
         context.close()
 
 
-def test_a_customer_sends_a_picture_and_the_agent_sees_it(live, browser, tmp_path):
+def test_a_customer_sends_a_picture_and_the_agent_sees_it(live, browser, tmp_path, call_service):
     from conversations.models import Attachment, Conversation
     from conversations.services import take_conversation
     from tests.conversations.test_attachments import png
@@ -94,7 +94,7 @@ def test_a_customer_sends_a_picture_and_the_agent_sees_it(live, browser, tmp_pat
         )
 
         conversation = Conversation.objects.get()
-        take_conversation(conversation_id=conversation.id, agent=agent)
+        call_service(take_conversation, conversation_id=conversation.id, agent=agent)
         page = desk.new_page()
         page.goto(f"{live.url}/desk/login/")
         page.fill("#id_username", agent.user.username)

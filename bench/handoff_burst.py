@@ -201,6 +201,11 @@ def prepare(base_url: str, args) -> tuple[list[dict], list[dict], list[int]]:
     names = [f"bench-burst-{i:04d}" for i in range(args.agents)]
     # Offline until their desk opens (opening it brings them online, as in the desk).
     agents = bench_agents(names, status=Agent.Status.OFFLINE, capacity=args.capacity)
+    # The burst is against these agents only: others of the bench database (chat_load's
+    # thousand) were left online by their run, with no presence sweep to mark them away.
+    Agent.objects.exclude(pk__in=[a.pk for a in agents.values()]).update(
+        status=Agent.Status.OFFLINE
+    )
     Conversation.objects.filter(
         assignee__in=agents.values(), status__in=Conversation.OPEN_STATUSES
     ).update(status=Conversation.Status.CLOSED, closed_at=timezone.now())

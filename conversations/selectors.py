@@ -97,11 +97,27 @@ def _with_load(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     )
 
 
-def agents_with_room() -> QuerySet[Agent]:
-    """Online agents holding fewer conversations than their capacity (a read without locks)."""
-    return _with_load(Agent.objects.filter(status=Agent.Status.ONLINE)).filter(
-        load__lt=F("capacity")
-    )
+def agents_with_room(*, serving: set[int] | None = None) -> QuerySet[Agent]:
+    """Online agents holding fewer conversations than their capacity (a read without locks).
+
+    With `serving`, only those the router could give something that waits: members of
+    those skill groups, and the dedicated and earlier agents of the customers waiting.
+    """
+    agents = Agent.objects.filter(status=Agent.Status.ONLINE)
+    if serving is not None:
+        members = Agent.skill_groups.through.objects.filter(skillgroup_id__in=serving)
+        waiting = Conversation.objects.filter(status=Conversation.Status.QUEUED)
+        customers = waiting.values("customer_id")
+        agents = agents.filter(
+            Q(pk__in=members.values("agent_id"))
+            | Q(pk__in=DedicatedAgent.objects.filter(customer_id__in=customers).values("agent_id"))
+            | Q(
+                pk__in=Conversation.objects.filter(
+                    customer_id__in=customers, assignee__isnull=False
+                ).values("assignee_id")
+            )
+        )
+    return _with_load(agents).filter(load__lt=F("capacity"))
 
 
 def agent_loads(agent_ids: list[int]) -> dict[int, int]:

@@ -218,7 +218,21 @@ def drain_queues() -> list[tuple[UUID, int]] | None:
 
 def _drain(now: datetime) -> list[tuple[UUID, int]]:
     """The matching itself, under the router lock (see drain_queues)."""
-    with_room = selectors.agents_with_room().values_list("pk", flat=True)
+    waiting_in = set(selectors.groups_with_waiting())
+    if not waiting_in:
+        return []  # an agent came online or freed room, and nobody waits
+    groups = {g.pk: g for g in SkillGroup.objects.all()}
+    # Only agents who may take something that waits are locked and counted: with
+    # conversations of no group waiting, anyone; else the groups' members and the
+    # members of the groups they overflow to.
+    serving = None
+    if None not in waiting_in:
+        serving = waiting_in | {
+            groups[g].overflow_group_id
+            for g in waiting_in
+            if g in groups and groups[g].overflow_group_id
+        }
+    with_room = selectors.agents_with_room(serving=serving).values_list("pk", flat=True)
     agents = list(
         Agent.objects.select_for_update(of=("self",))
         .filter(pk__in=list(with_room), status=Agent.Status.ONLINE)
@@ -238,7 +252,6 @@ def _drain(now: datetime) -> list[tuple[UUID, int]]:
         agent_id__in=seats
     ).values_list("agent_id", "skillgroup_id"):
         seats[agent_id].groups.add(group_id)
-    groups = {g.pk: g for g in SkillGroup.objects.all()}
     waiting = list(
         Conversation.objects.select_for_update(of=("self",))
         .select_related("customer")

@@ -119,6 +119,38 @@ def test_a_vip_goes_to_their_dedicated_agent_first():
     assert conversation.priority == Conversation.Priority.VIP
 
 
+def test_the_router_considers_only_agents_who_could_take_what_waits():
+    from conversations.selectors import agents_with_room
+
+    group = SkillGroupFactory()
+    elsewhere = SkillGroupFactory()
+    member = agent_in(group)
+    stranger = agent_in(elsewhere)  # online, with room, but nothing of theirs waits
+    dedicated = agent_in(elsewhere)
+    returning = agent_in(elsewhere)
+    vip, known = CustomerFactory(level="vip"), CustomerFactory()
+    DedicatedAgent.objects.create(customer=vip, agent=dedicated)
+    ConversationFactory(customer=known, status="closed", assignee=returning)
+    for customer in (vip, known):
+        ConversationFactory(customer=customer, status="queued", skill_group=group)
+
+    candidates = set(agents_with_room(serving={group.pk}))
+
+    assert candidates == {member, dedicated, returning}
+    assert stranger in set(agents_with_room())
+
+
+def test_a_dedicated_agent_outside_the_group_still_gets_their_vip():
+    group = SkillGroupFactory(prefer_dedicated_agent=True)
+    elsewhere = SkillGroupFactory()
+    agent_in(group)
+    dedicated = agent_in(elsewhere)
+    vip = CustomerFactory(level="vip")
+    DedicatedAgent.objects.create(customer=vip, agent=dedicated)
+
+    assert hand_off(group, customer=vip).assignee == dedicated
+
+
 def test_an_agent_at_capacity_gets_nothing_more_and_the_rest_waits():
     group = SkillGroupFactory()
     agent = agent_in(group, capacity=2)

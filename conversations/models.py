@@ -5,11 +5,12 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.languages import BilingualName
 
-class SkillGroup(models.Model):
+
+class SkillGroup(BilingualName, models.Model):
     """A team agents belong to, by business (pre-sales, after-sales…) or customer level.
 
     How a waiting conversation finds its agent is set per group: the order of
@@ -70,13 +71,6 @@ class SkillGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def name(self) -> str:
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
-
-    def name_in(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_zh
 
 
 class Agent(models.Model):

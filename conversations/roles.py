@@ -13,6 +13,8 @@ _AGENT_PERMISSIONS = [
     "conversations.view_agent",
     "customers.view_customer",
     "customers.change_customer",
+    "tickets.view_ticket",
+    "tickets.change_ticket",
 ]
 
 

@@ -18,3 +18,17 @@ def activate_from_query(request) -> None:
     if requested in ("zh", "en"):
         translation.activate(django_language(requested))
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class BilingualName:
+    """For a model with `name_zh` and `name_en`: its name in the active language."""
+
+    name_zh: str
+    name_en: str
+
+    @property
+    def name(self) -> str:
+        return self.name_in(content_language())
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_zh

@@ -182,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.sweep_presence_task",
         "schedule": 60.0,
     },
+    "record-sla-breaches": {
+        "task": "tickets.tasks.record_breaches_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------

@@ -5,8 +5,9 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Func, Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.languages import BilingualName
 
 LANGUAGES = [("zh", "中文"), ("en", "English")]
 
@@ -32,7 +33,7 @@ def _search_indexes() -> list[GinIndex]:
     ]
 
 
-class Category(models.Model):
+class Category(BilingualName, models.Model):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=120)
     name_zh = models.CharField(_("name (Chinese)"), max_length=120)
@@ -51,13 +52,6 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def name(self) -> str:
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
-
-    def name_in(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_zh
 
 
 class Article(models.Model):

@@ -1,0 +1,434 @@
+from datetime import time
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk.languages import BilingualName
+from tickets import sla
+
+
+class Priority(models.IntegerChoices):
+    LOW = 10, _("Low")
+    NORMAL = 20, _("Normal")
+    HIGH = 30, _("High")
+    URGENT = 40, _("Urgent")
+
+
+class TicketType(BilingualName, models.Model):
+    """What a ticket is about (question, complaint, repair…): admin can add types. The
+    type says how urgent such a ticket usually is and which group handles it."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    urgency = models.PositiveSmallIntegerField(
+        _("usual urgency"),
+        choices=Priority.choices,
+        default=Priority.NORMAL,
+        help_text=_("The priority of a normal customer's ticket of this type."),
+    )
+    skill_group = models.ForeignKey(
+        "conversations.SkillGroup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
+        help_text=_("The group (department) such tickets go to."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("ticket type")
+        verbose_name_plural = _("ticket types")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessCalendar(models.Model):
+    """When the team works: a timezone, weekly opening hours and holidays. SLA clocks
+    only run inside these hours."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    timezone = models.CharField(_("timezone"), max_length=64, default="Asia/Shanghai")
+
+    class Meta:
+        verbose_name = _("business-hours calendar")
+        verbose_name_plural = _("business-hours calendars")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"timezone": _("Unknown timezone.")}) from None
+
+    def as_calendar(self) -> sla.Calendar:
+        hours: dict[int, list[tuple[time, time]]] = {}
+        for opening in self.openings.all():
+            hours.setdefault(opening.weekday, []).append((opening.opens, opening.closes))
+        return sla.Calendar(
+            timezone=self.timezone,
+            hours={day: tuple(sorted(spans)) for day, spans in hours.items()},
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningHours(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="openings"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="opening_closes_after_it_opens"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=80, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class SLAPolicy(models.Model):
+    """Targets per priority × customer level, counted in a calendar's business hours
+    (or around the clock without one)."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("business hours"),
+        help_text=_("Empty: the clocks run around the clock."),
+    )
+    at_risk_ratio = models.FloatField(
+        _("at risk after"),
+        default=0.8,
+        help_text=_("Share of the target used when a ticket counts as at risk (0.8 = 80%)."),
+    )
+    is_default = models.BooleanField(_("default policy"), default=False)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_sla_policy"
+            ),
+            models.CheckConstraint(
+                condition=Q(at_risk_ratio__gt=0, at_risk_ratio__lt=1),
+                name="sla_at_risk_ratio_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLATarget(models.Model):
+    """Minutes of business time to the first response, between responses and to the
+    resolution; an empty customer level applies to every level without its own row."""
+
+    policy = models.ForeignKey(SLAPolicy, on_delete=models.CASCADE, related_name="targets")
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices)
+    customer_level = models.CharField(
+        _("customer level"),
+        max_length=10,
+        blank=True,
+        help_text=_("Empty: any level without a row of its own."),
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response (minutes)"))
+    next_response_minutes = models.PositiveIntegerField(
+        _("next response (minutes)"), null=True, blank=True
+    )
+    resolution_minutes = models.PositiveIntegerField(_("resolution (minutes)"))
+
+    class Meta:
+        verbose_name = _("SLA target")
+        verbose_name_plural = _("SLA targets")
+        ordering = ["policy", "-priority", "customer_level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "priority", "customer_level"], name="sla_target_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} · {self.get_priority_display()} · {self.customer_level or '*'}"
+
+
+CLOCKS = ("first_response", "next_response", "resolution")
+
+
+class Ticket(models.Model):
+    """Whatever could not be settled at once, with a deadline and an owner."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+        PENDING_INTERNAL = "pending_internal", _("Pending internal")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+
+    class Source(models.TextChoices):
+        CHAT = "chat", _("Chat")
+        API = "api", _("API")
+        AGENT = "agent", _("Agent")
+        EMAIL = "email", _("Email")
+
+    OPEN_STATUSES = (
+        Status.NEW,
+        Status.OPEN,
+        Status.PENDING_CUSTOMER,
+        Status.PENDING_INTERNAL,
+        Status.REOPENED,
+    )
+
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("type")
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("customer"),
+    )
+    conversations = models.ManyToManyField(
+        "conversations.Conversation",
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("conversations"),
+    )
+    skill_group = models.ForeignKey(
+        "conversations.SkillGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("group"),
+    )
+    assignee = models.ForeignKey(
+        "conversations.Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("assignee"),
+    )
+    tags = ArrayField(
+        models.CharField(max_length=40), default=list, blank=True, verbose_name=_("tags")
+    )
+    sla_policy = models.ForeignKey(
+        SLAPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("SLA policy"),
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(
+        _("SLA paused since"),
+        null=True,
+        blank=True,
+        help_text=_("Set while the ticket waits on the customer: the clocks stand still."),
+    )
+    sla_paused_seconds = models.FloatField(
+        _("business time paused (s)"),
+        default=0,
+        help_text=_("Business time spent waiting on the customer, added to every target."),
+    )
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(
+        _("first response breached"), null=True, blank=True
+    )
+    next_response_breached_at = models.DateTimeField(
+        _("next response breached"), null=True, blank=True
+    )
+    resolution_breached_at = models.DateTimeField(_("resolution breached"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [
+            GinIndex(fields=["tags"], name="ticket_tags_gin"),
+            models.Index(
+                fields=["status", "-priority", "created_at"], name="ticket_status_priority"
+            ),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
+            *(
+                models.Index(
+                    fields=[f"{clock}_due"],
+                    condition=Q(
+                        **{f"{clock}_due__isnull": False, f"{clock}_breached_at__isnull": True},
+                        sla_paused_at__isnull=True,
+                    ),
+                    name=f"ticket_{clock}_clock",
+                )
+                for clock in CLOCKS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return number_of(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+def number_of(pk: int | None) -> str:
+    """The number people use: T-000123 (the primary key, zero-padded)."""
+    return f"T-{pk:06d}" if pk else ""
+
+
+def pk_of(number: str) -> int | None:
+    """T-000123, t-123 or 123 → 123; anything else → None."""
+    text = number.strip().upper().removeprefix("T-")
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
+class TicketComment(models.Model):
+    """A reply to the customer (public) or a note for colleagues (internal); written by an
+    agent (author) or by the customer (from_customer)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    from_customer = models.BooleanField(_("from the customer"), default=False)
+    public = models.BooleanField(_("public"), default=True)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_customer=True, public=False),
+                name="customer_comments_are_public",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id and number_of(self.ticket_id)} · {self.body[:40]}"
+
+
+class TicketEvent(models.Model):
+    """The timeline: every change, who made it, old → new."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        COMMENTED = "commented", _("Commented")
+        SLA = "sla", _("SLA")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    field = models.CharField(_("field"), max_length=40, blank=True)
+    old = models.TextField(_("old value"), blank=True)
+    new = models.TextField(_("new value"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{number_of(self.ticket_id)} {self.kind} {self.field}".strip()

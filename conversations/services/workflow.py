@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations import events, selectors
+from conversations import events, hooks, selectors
 from conversations.models import (
     Agent,
     Conversation,
@@ -169,6 +169,7 @@ def close_conversation(
             announce_queue(conversation.skill_group_id)
         if was_assigned and conversation.assignee_id:
             routing.route_on_commit(agent_id=conversation.assignee_id)
+        hooks.conversation_closed(conversation)  # e.g. a ticket when it was not resolved
     return conversation
 
 
@@ -177,8 +178,9 @@ def leave_message(
 ) -> OfflineMessage:
     """No one can take the conversation now: the customer leaves a message instead.
 
-    The message joins the history, is kept for a person to answer later (a
-    ticket, once tickets exist), and the conversation closes. Refused with
+    The message joins the history, is kept for a person to answer later (the
+    tickets app opens a ticket from it, through the closed hook), and the
+    conversation closes. Refused with
     NobodyOnline while an agent could take it; a second call returns the first.
     """
     with transaction.atomic():
@@ -221,6 +223,7 @@ def leave_message(
         routing.publish_status(conversation)
         if was_queued:
             announce_queue(conversation.skill_group_id)
+        hooks.conversation_closed(conversation, offline_message=left)  # a ticket answers it
     return left
 
 

@@ -1,0 +1,569 @@
+"""Every write to tickets: open, change, comment; the SLA clocks move with them.
+
+Each service locks the ticket's row, writes the timeline row of what it
+changed (who, old → new) in the same transaction, and recomputes the due times
+the change affects. Times are business time of the ticket's SLA policy
+(tickets/sla.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from conversations import selectors as conversation_selectors
+from conversations.models import Agent, Conversation, Message, OfflineMessage, SkillGroup
+from conversations.services.messages import post_system_message
+from customers.models import Customer
+from helpdesk.languages import django_language
+from tickets import sla
+from tickets.defaults import TICKET_TYPES
+from tickets.models import (
+    CLOCKS,
+    Priority,
+    SLAPolicy,
+    SLATarget,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+    TicketType,
+    number_of,
+)
+
+MAX_SUBJECT = 200
+MAX_BODY = 10_000
+MAX_TAGS = 20
+TRANSCRIPT_MESSAGES = 50
+
+
+class TicketInputError(ValueError):
+    """Input a person can correct; the message says what is wrong."""
+
+
+class TicketClosed(Exception):
+    """A closed ticket is reopened by a customer's reply, not edited."""
+
+
+# --- classification ---------------------------------------------------------------
+
+COMPLAINT_WORDS = ("投诉", "差评", "维权", "举报", "complain", "complaint", "unacceptable")
+BILLING_WORDS = ("发票", "退款", "扣款", "账单", "invoice", "refund", "billing", "charged")
+
+
+def classify(*, text: str, intent: str = "", slots: dict | None = None) -> str:
+    """The type code a ticket gets from what the customer wrote and the bot understood."""
+    lowered = text.lower()
+    if any(word in lowered for word in COMPLAINT_WORDS):
+        return "complaint"
+    if intent == "after_sales_request":
+        return "repair" if (slots or {}).get("kind") == "repair" else "after_sales"
+    if any(word in lowered for word in BILLING_WORDS):
+        return "billing"
+    return "question"
+
+
+def priority_for(urgency: int, level: str) -> int:
+    """Urgency × customer level: a VIP's ticket is one step more urgent."""
+    steps = list(Priority.values)
+    if level == Customer.Level.VIP and urgency in steps:
+        return steps[min(steps.index(urgency) + 1, len(steps) - 1)]
+    return urgency
+
+
+# --- SLA --------------------------------------------------------------------------
+
+
+def _calendar(policy: SLAPolicy | None) -> sla.Calendar | None:
+    if policy is None or policy.calendar_id is None:
+        return None
+    return policy.calendar.as_calendar()
+
+
+def target_for(policy: SLAPolicy | None, *, priority: int, level: str) -> SLATarget | None:
+    """The policy's row for this priority and level, else its row for any level."""
+    if policy is None:
+        return None
+    rows = {
+        row.customer_level: row
+        for row in policy.targets.filter(priority=priority, customer_level__in=[level, ""])
+    }
+    return rows.get(level) or rows.get("")
+
+
+def _due(ticket: Ticket, minutes: int | None, calendar, *, since: datetime) -> datetime | None:
+    if minutes is None:
+        return None
+    return sla.add_business_time(since, minutes * 60 + ticket.sla_paused_seconds, calendar)
+
+
+def _recompute_due_times(ticket: Ticket) -> None:
+    """First response and resolution due from the creation, plus the business time spent
+    waiting on the customer; nothing while the clock is paused or the ticket is done."""
+    if ticket.sla_paused_at is not None:
+        return
+    target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
+    if target is None:
+        ticket.first_response_due = ticket.resolution_due = None
+        return
+    calendar = _calendar(ticket.sla_policy)
+    ticket.first_response_due = (
+        None
+        if ticket.first_responded_at
+        else _due(ticket, target.first_response_minutes, calendar, since=ticket.created_at)
+    )
+    ticket.resolution_due = (
+        None
+        if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+        else _due(ticket, target.resolution_minutes, calendar, since=ticket.created_at)
+    )
+
+
+def _pause(ticket: Ticket, now: datetime) -> None:
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+
+
+def _resume(ticket: Ticket, now: datetime) -> None:
+    if ticket.sla_paused_at is None:
+        return
+    ticket.sla_paused_seconds += max(
+        0.0, sla.business_seconds_between(ticket.sla_paused_at, now, _calendar(ticket.sla_policy))
+    )
+    ticket.sla_paused_at = None
+    _recompute_due_times(ticket)
+
+
+def _next_response_due(ticket: Ticket, now: datetime) -> datetime | None:
+    target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
+    if target is None or target.next_response_minutes is None or not ticket.first_responded_at:
+        return None
+    return sla.add_business_time(
+        now, target.next_response_minutes * 60, _calendar(ticket.sla_policy)
+    )
+
+
+# --- writes -----------------------------------------------------------------------
+
+
+def _clean_text(value: str, *, field: str, limit: int, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise TicketInputError(_("%(field)s must be text.") % {"field": field})
+    value = value.strip()
+    if required and not value:
+        raise TicketInputError(_("%(field)s may not be empty.") % {"field": field})
+    if len(value) > limit:
+        raise TicketInputError(
+            _("%(field)s is too long (at most %(limit)d characters).")
+            % {"field": field, "limit": limit}
+        )
+    return value
+
+
+def _clean_tags(tags) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    cleaned = []
+    for tag in tags or []:
+        tag = _clean_text(tag, field=_("A tag"), limit=40, required=False)
+        if tag and tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise TicketInputError(_("At most %(n)d tags.") % {"n": MAX_TAGS})
+    return cleaned
+
+
+def _event(ticket: Ticket, kind: str, actor, field: str = "", old: Any = "", new: Any = ""):
+    return TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        field=field,
+        old="" if old is None else str(old),
+        new="" if new is None else str(new),
+    )
+
+
+def default_policy() -> SLAPolicy | None:
+    return (
+        SLAPolicy.objects.select_related("calendar")
+        .prefetch_related("calendar__openings", "calendar__holidays")
+        .filter(is_default=True)
+        .first()
+    )
+
+
+def open_ticket(
+    *,
+    customer: Customer,
+    subject: str,
+    type_code: str,
+    source: str,
+    description: str = "",
+    priority: int | None = None,
+    skill_group: SkillGroup | None = None,
+    conversation: Conversation | None = None,
+    tags=(),
+    actor=None,
+) -> Ticket:
+    """Open a ticket: classified by its type, prioritised by urgency × customer level
+    (unless `priority` is given), in the type's group unless another is named, under
+    the default SLA policy with its due times, with a "created" timeline row. When it
+    comes from a conversation, the customer is told its number there."""
+    subject = _clean_text(subject, field=_("The subject"), limit=MAX_SUBJECT)
+    description = _clean_text(
+        description, field=_("The description"), limit=MAX_BODY * 5, required=False
+    )
+    ticket_type = _type(type_code)
+    if source not in Ticket.Source.values:
+        raise TicketInputError(_("Unknown source %(source)s.") % {"source": source})
+    if priority is not None and priority not in Priority.values:
+        raise TicketInputError(_("Unknown priority."))
+    with transaction.atomic():
+        ticket = Ticket(
+            subject=subject,
+            description=description,
+            type=ticket_type,
+            priority=priority or priority_for(ticket_type.urgency, customer.level),
+            source=source,
+            customer=customer,
+            skill_group=skill_group
+            or ticket_type.skill_group
+            or (conversation.skill_group if conversation else None),
+            tags=_clean_tags(tags),
+            sla_policy=default_policy(),
+            created_by=actor,
+        )
+        ticket.save()
+        _recompute_due_times(ticket)
+        ticket.save(update_fields=["first_response_due", "resolution_due"])
+        if conversation is not None:
+            ticket.conversations.add(conversation)
+            with override(django_language(conversation.language)):
+                post_system_message(
+                    conversation_id=conversation.id,
+                    body=_(
+                        "We have opened ticket %(number)s for you. We will keep you informed "
+                        "here; you can ask me for its status at any time."
+                    )
+                    % {"number": ticket.number},
+                    meta={"event": "ticket_opened", "ticket": ticket.number},
+                )
+        _event(ticket, TicketEvent.Kind.CREATED, actor, new=ticket.number).save()
+    return ticket
+
+
+EDITABLE = ("subject", "status", "priority", "type", "skill_group", "assignee", "tags")
+
+
+def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
+    """Change fields of an open ticket; one timeline row per field that really changed.
+
+    status: pending_customer stops the SLA clocks, leaving it restarts them (the
+    business time in between is added to every target); resolved and closed stamp
+    their time. priority: the due times follow the new target. A closed ticket
+    raises TicketClosed.
+    """
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise TicketInputError(
+            _("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "type", "skill_group", "assignee", "sla_policy__calendar")
+            .get(pk=ticket_id)
+        )
+        if ticket.status == Ticket.Status.CLOSED:
+            raise TicketClosed
+        before = {name: _shown(ticket, name) for name in changes}
+        if "subject" in changes:
+            ticket.subject = _clean_text(
+                changes["subject"], field=_("The subject"), limit=MAX_SUBJECT
+            )
+        if "tags" in changes:
+            ticket.tags = _clean_tags(changes["tags"])
+        if "type" in changes:
+            ticket.type = _type(changes["type"])
+        if "skill_group" in changes:
+            ticket.skill_group = changes["skill_group"]
+        if "assignee" in changes:
+            assignee = changes["assignee"]
+            if assignee is not None and not isinstance(assignee, Agent):
+                raise TicketInputError(_("Unknown agent."))
+            ticket.assignee = assignee
+        if "priority" in changes:
+            if changes["priority"] not in Priority.values:
+                raise TicketInputError(_("Unknown priority."))
+            ticket.priority = changes["priority"]
+        if "status" in changes:
+            _set_status(ticket, changes["status"], now)
+        elif "priority" in changes:
+            _recompute_due_times(ticket)
+        ticket.save()
+        TicketEvent.objects.bulk_create(
+            _event(ticket, TicketEvent.Kind.CHANGED, actor, name, before[name], after)
+            for name in changes
+            if (after := _shown(ticket, name)) != before[name]
+        )
+    return ticket
+
+
+def _type(code: str) -> TicketType:
+    """The type with this code. One of the built-in types that admin deleted is made
+    again from the defaults: a chat must be able to close whatever admin did."""
+    ticket_type = TicketType.objects.select_related("skill_group").filter(code=code).first()
+    if ticket_type is None:
+        builtin = next((t for t in TICKET_TYPES if t[0] == code), None)
+        if builtin is None:
+            raise TicketInputError(_("Unknown ticket type %(code)s.") % {"code": code})
+        _code, zh, en, urgency, position = builtin
+        ticket_type, _created = TicketType.objects.get_or_create(
+            code=code,
+            defaults={"name_zh": zh, "name_en": en, "urgency": urgency, "position": position},
+        )
+    return ticket_type
+
+
+def _shown(ticket: Ticket, name: str) -> str:
+    """A field's value as the timeline records it."""
+    if name == "tags":
+        return ", ".join(ticket.tags)
+    if name in ("type", "skill_group"):
+        value = getattr(ticket, name)
+        return value.code if value else ""
+    if name == "assignee":
+        return ticket.assignee.display_name if ticket.assignee else ""
+    return str(getattr(ticket, name))
+
+
+def _set_status(ticket: Ticket, status: str, now: datetime) -> None:
+    if status not in Ticket.Status.values:
+        raise TicketInputError(_("Unknown status %(status)s.") % {"status": status})
+    if status == ticket.status:
+        return
+    ticket.status = status
+    if status == Ticket.Status.PENDING_CUSTOMER:
+        _pause(ticket, now)
+    else:
+        _resume(ticket, now)
+    if status == Ticket.Status.RESOLVED:
+        ticket.resolved_at = now
+        ticket.resolution_due = ticket.next_response_due = None
+    elif status == Ticket.Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.resolution_due = ticket.next_response_due = None
+    elif status in (Ticket.Status.OPEN, Ticket.Status.REOPENED, Ticket.Status.PENDING_INTERNAL):
+        ticket.resolved_at = None
+        _recompute_due_times(ticket)
+
+
+def add_comment(
+    *,
+    ticket_id: int,
+    body: str,
+    public: bool = True,
+    author=None,
+    from_customer: bool = False,
+) -> TicketComment:
+    """A reply or a note on a ticket.
+
+    An agent's first public reply stops the first-response clock and answers any
+    pending next response; a new ticket becomes open. The reply reaches the
+    customer in the ticket's conversation. The customer's reply reopens a
+    resolved or closed ticket, takes one pending on them back to open (the clocks
+    run again) and starts the next-response clock.
+    """
+    body = _clean_text(body, field=_("The comment"), limit=MAX_BODY)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "sla_policy__calendar")
+            .get(pk=ticket_id)
+        )
+        comment = TicketComment.objects.create(
+            ticket=ticket,
+            author=author,
+            from_customer=from_customer,
+            public=public or from_customer,
+            body=body,
+        )
+        old_status = ticket.status
+        if from_customer:
+            if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+                ticket.closed_at = None
+                _set_status(ticket, Ticket.Status.REOPENED, now)
+            elif ticket.status == Ticket.Status.PENDING_CUSTOMER:
+                _set_status(ticket, Ticket.Status.OPEN, now)
+            ticket.next_response_due = _next_response_due(ticket, now)
+        elif public:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                ticket.first_response_due = None
+            ticket.next_response_due = None
+            if ticket.status in (Ticket.Status.NEW, Ticket.Status.REOPENED):
+                ticket.status = Ticket.Status.OPEN
+            _deliver_reply(ticket, body)
+        ticket.save()
+        events = [
+            _event(
+                ticket,
+                TicketEvent.Kind.COMMENTED,
+                author,
+                field="public" if comment.public else "internal",
+                new=body[:200],
+            )
+        ]
+        if ticket.status != old_status:
+            events.append(
+                _event(
+                    ticket, TicketEvent.Kind.CHANGED, author, "status", old_status, ticket.status
+                )
+            )
+        TicketEvent.objects.bulk_create(events)
+    return comment
+
+
+def _deliver_reply(ticket: Ticket, body: str) -> None:
+    """The reply joins the customer's latest conversation linked to the ticket (the chat
+    they will open again); a ticket without one is answered through its channel later."""
+    conversation = ticket.conversations.order_by("-created_at").first()
+    if conversation is None:
+        return
+    with override(django_language(conversation.language)):
+        post_system_message(
+            conversation_id=conversation.id,
+            body=_("Reply on ticket %(number)s: %(body)s")
+            % {"number": ticket.number, "body": body},
+            meta={"event": "ticket_reply", "ticket": ticket.number},
+        )
+
+
+# --- breaches ---------------------------------------------------------------------
+
+BREACH_BATCH = 1000
+
+
+def record_breaches(*, now: datetime | None = None) -> list[tuple[int, str]]:
+    """Mark every running clock whose due time has passed as breached, each exactly once,
+    with an SLA row in the ticket's timeline; returns the (ticket id, clock) pairs marked.
+
+    Two runs at once (two workers, a retried task) share the work: each locks the rows
+    it takes (SKIP LOCKED) and sets the breach time in the same transaction, so a row
+    one run marked is no longer due for the other. A paused clock never breaches.
+    """
+    now = now or timezone.now()
+    marked: list[tuple[int, str]] = []
+    with transaction.atomic():
+        for clock in CLOCKS:
+            due = Ticket.objects.filter(
+                **{f"{clock}_due__lte": now, f"{clock}_breached_at__isnull": True},
+                sla_paused_at__isnull=True,
+            )
+            ids = list(
+                due.select_for_update(skip_locked=True, of=("self",))
+                .order_by(f"{clock}_due")
+                .values_list("pk", flat=True)[:BREACH_BATCH]
+            )
+            if not ids:
+                continue
+            Ticket.objects.filter(pk__in=ids).update(**{f"{clock}_breached_at": now})
+            TicketEvent.objects.bulk_create(
+                TicketEvent(ticket_id=pk, kind=TicketEvent.Kind.SLA, field=clock, new="breached")
+                for pk in ids
+            )
+            marked += [(pk, clock) for pk in ids]
+    return marked
+
+
+# --- from conversations -----------------------------------------------------------
+
+
+def ticket_for_closed_conversation(
+    *, conversation: Conversation, offline_message: OfflineMessage | None = None
+) -> Ticket | None:
+    """The closed hook (registered by TicketsConfig): a conversation closed as not
+    resolved, or a message left while nobody was online, becomes a ticket, pre-filled
+    with the transcript and the bot's understanding. Once per conversation."""
+    if offline_message is None and conversation.resolution != Conversation.Resolution.NOT_RESOLVED:
+        return None
+    if Ticket.objects.filter(conversations=conversation).exists():
+        return None
+    history = conversation_selectors.messages_after(conversation.id, 0, limit=TRANSCRIPT_MESSAGES)
+    understood = next(
+        (m.meta for m in reversed(history) if m.sender == Message.Sender.BOT and m.meta), {}
+    )
+    said = [m.body for m in history if m.sender == Message.Sender.CUSTOMER and m.body]
+    text = offline_message.body if offline_message else (said[0] if said else "")
+    subject = (
+        text.splitlines()[0][:80]
+        if text
+        else _("Conversation of %(when)s")
+        % {"when": timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")}
+    )
+    description = transcript(history, understood)
+    if offline_message is not None and offline_message.contact:
+        contact = _("Contact: %(contact)s") % {"contact": offline_message.contact}
+        description = f"{contact}\n\n{description}"
+    return open_ticket(
+        customer=conversation.customer,
+        subject=subject,
+        description=description[: MAX_BODY * 5],
+        type_code=classify(
+            text=" ".join(said), intent=understood.get("intent", ""), slots=understood.get("slots")
+        ),
+        source=Ticket.Source.CHAT,
+        conversation=conversation,
+        skill_group=conversation.skill_group,
+        tags=conversation.tags,
+    )
+
+
+def transcript(history: list[Message], understood: dict) -> str:
+    """The conversation as text for the ticket's description, with what the bot
+    understood last (intent, slots, article)."""
+    lines = []
+    for message in history:
+        who = {
+            Message.Sender.CUSTOMER: _("Customer"),
+            Message.Sender.BOT: _("Bot"),
+            Message.Sender.AGENT: message.sender_name or _("Agent"),
+        }.get(message.sender)
+        if who is None or not message.body:
+            continue
+        stamp = timezone.localtime(message.created_at).strftime("%H:%M")
+        lines.append(f"[{stamp}] {who}: {message.body}")
+    if understood.get("intent") or understood.get("article"):
+        slots = ", ".join(f"{k}={v}" for k, v in (understood.get("slots") or {}).items())
+        lines.append("")
+        lines.append(
+            _("The bot understood: intent %(intent)s, article %(article)s, %(slots)s")
+            % {
+                "intent": understood.get("intent") or "—",
+                "article": understood.get("article") or "—",
+                "slots": slots or "—",
+            }
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "TicketClosed",
+    "TicketInputError",
+    "add_comment",
+    "change_ticket",
+    "classify",
+    "number_of",
+    "open_ticket",
+    "priority_for",
+    "record_breaches",
+    "ticket_for_closed_conversation",
+]

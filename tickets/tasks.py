@@ -1,0 +1,14 @@
+"""Scheduled ticket work (Celery Beat)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tickets import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def record_breaches_task() -> int:
+    """Every minute: clocks that ran out are marked breached, each exactly once (a run
+    killed half-way is redone, and what it committed is not due any more)."""
+    return len(services.record_breaches())

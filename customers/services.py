@@ -121,9 +121,7 @@ def _tag_name(name: str) -> str:
     if not name:
         raise InvalidInput(_("Give the tag a name."))
     if len(name) > CustomerTag.MAX_LENGTH:
-        raise InvalidInput(
-            _("A tag is at most %(n)s characters.") % {"n": CustomerTag.MAX_LENGTH}
-        )
+        raise InvalidInput(_("A tag is at most %(n)s characters.") % {"n": CustomerTag.MAX_LENGTH})
     return name
 
 

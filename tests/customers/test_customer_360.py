@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils import timezone
 from conversations.models import Conversation
 from conversations.selectors import customer_panel
 from customers import services
-from customers.models import CustomerNote, CustomerTag, Order
+from customers.models import Customer, CustomerNote, CustomerTag, Order
 from customers.selectors import customer_360
 from tests.factories import (
     AfterSalesRequestFactory,
@@ -295,3 +296,14 @@ def test_orders_of_the_panel_keep_their_tracking(customer):
     (order,) = customer_360(customer).orders
 
     assert (order.carrier, order.tracking_number, order.status) == ("顺丰", "SF1", "shipped")
+
+
+def test_the_demo_customers_have_notes_and_tags_once():
+    call_command("load_demo")
+    call_command("load_demo")
+
+    vip = customer_360(Customer.objects.get(external_id="demo-1001"))
+
+    assert len(vip.notes) == 2 and all(note.author for note in vip.notes)
+    assert {tag.name for tag in vip.tags} == {"价格敏感", "回头客"}
+    assert CustomerNote.objects.count() == 3 and CustomerTag.objects.count() == 3

@@ -6,7 +6,9 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations.models import (
@@ -20,6 +22,7 @@ from conversations.models import (
     SkillGroup,
 )
 from conversations.protocol import queued_status, status_payload
+from customers.selectors import Customer360, customer_360
 
 
 def _ahead_in_queue(conversation: Conversation) -> Q:
@@ -403,3 +406,70 @@ def _fill(text: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
     return text
+
+
+PAST_CONVERSATIONS = 10
+
+
+def customer_conversations(customer_id: int, *, exclude: UUID | None, agent: Agent) -> dict:
+    """The customer's other conversations across channels for the 360° panel: the latest
+    PAST_CONVERSATIONS (channel, status, people, message count from last_seq, the bot's last
+    intent) each marked `visible` when the agent may open it, and the totals over all of
+    them. Two queries whatever the number of conversations and messages."""
+    others = Conversation.objects.filter(customer_id=customer_id).exclude(pk=exclude)
+    last_intent = (
+        Message.objects.filter(
+            conversation_id=OuterRef("pk"), sender=Message.Sender.BOT, meta__has_key="intent"
+        )
+        .order_by("-seq")
+        .values("meta__intent")[:1]
+    )
+    visible = (
+        Value(True)
+        if agent.is_supervisor
+        else Exists(visible_conversations(agent).filter(pk=OuterRef("pk")))
+    )
+    latest = list(
+        others.select_related("assignee", "skill_group")
+        .annotate(bot_topic=Subquery(last_intent), visible=visible)
+        .order_by("-created_at", "-pk")[:PAST_CONVERSATIONS]
+    )
+    totals = Conversation.objects.filter(customer_id=customer_id).aggregate(
+        count=Count("pk"),
+        messages=Coalesce(Sum("last_seq"), 0),
+        channels=ArrayAgg("channel", distinct=True, default=[]),
+    )
+    channel_labels = dict(Conversation.Channel.choices)
+    return {
+        "latest": latest,
+        "other_count": totals["count"] - (1 if exclude else 0),
+        "count": totals["count"],
+        "messages": totals["messages"],
+        "channels": [channel_labels.get(c, c) for c in sorted(totals["channels"])],
+    }
+
+
+def customer_panel(conversation: Conversation, agent: Agent) -> Customer360:
+    """The 360° panel beside a conversation: the customer's own data (customers app) with
+    their other conversations, and the agents' names on the notes. Nine queries at most,
+    whatever the number of orders, messages and conversations."""
+    panel = customer_360(conversation.customer)
+    panel.sections["conversations"] = customer_conversations(
+        conversation.customer_id, exclude=conversation.pk, agent=agent
+    )
+    users = {note.author_id for note in panel.notes} | {
+        note.last_edited_by_id for note in panel.notes
+    }
+    names = dict(
+        Agent.objects.filter(user_id__in=users - {None}).values_list("user_id", "display_name")
+    )
+    for note in panel.notes:
+        note.author_name = names.get(note.author_id) or _user_name(note.author)
+        note.editor_name = names.get(note.last_edited_by_id) or _user_name(note.last_edited_by)
+    return panel
+
+
+def _user_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from conversations.views import customer_panel as panel
 from conversations.views import desk as views
 
 app_name = "desk"
@@ -22,6 +23,24 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/notes/", views.desk_note, name="note"),
     path("c/<uuid:conversation_id>/tags/", views.desk_tags, name="tags"),
     path("c/<uuid:conversation_id>/attachments/", views.desk_upload, name="upload"),
+    path("c/<uuid:conversation_id>/customer/", panel.customer_panel, name="customer-panel"),
+    path("c/<uuid:conversation_id>/customer/notes/", panel.add_note, name="customer-note-add"),
+    path(
+        "c/<uuid:conversation_id>/customer/notes/<int:note_id>/",
+        panel.edit_note,
+        name="customer-note-edit",
+    ),
+    path(
+        "c/<uuid:conversation_id>/customer/notes/<int:note_id>/delete/",
+        panel.delete_note,
+        name="customer-note-delete",
+    ),
+    path("c/<uuid:conversation_id>/customer/tags/", panel.add_tag, name="customer-tag-add"),
+    path(
+        "c/<uuid:conversation_id>/customer/tags/<int:tag_id>/delete/",
+        panel.remove_tag,
+        name="customer-tag-remove",
+    ),
     path("kb/", views.desk_kb_search, name="kb"),
     path("status/", views.desk_status, name="status"),
     path("board/", views.desk_board, name="board"),

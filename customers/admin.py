@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from customers.models import AfterSalesRequest, Coupon, Customer, Order
+from customers.models import AfterSalesRequest, Coupon, Customer, CustomerNote, CustomerTag, Order
 from helpdesk.admin_tools import ReadOnlyInline
 
 
@@ -8,6 +8,20 @@ class OrderInline(ReadOnlyInline):
     model = Order
     fields = ["number", "status", "total", "carrier", "tracking_number", "placed_at"]
     show_change_link = True
+
+
+class CustomerTagInline(admin.TabularInline):
+    model = CustomerTag
+    extra = 0
+    fields = ["name", "source", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+class CustomerNoteInline(admin.StackedInline):
+    model = CustomerNote
+    extra = 0
+    fields = ["body", "author", "last_edited_by", "created_at", "updated_at"]
+    readonly_fields = ["author", "last_edited_by", "created_at", "updated_at"]
 
 
 @admin.register(Customer)
@@ -24,7 +38,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["level", "language"]
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
-    inlines = [OrderInline]
+    inlines = [CustomerTagInline, CustomerNoteInline, OrderInline]
 
 
 @admin.register(Order)

@@ -8,6 +8,12 @@ DEMO_CUSTOMERS = [
         "phone": "13800001001",
         "language": "zh",
         "level": "vip",
+        # (author's username, body): shared notes every agent sees in the 360° panel.
+        "notes": [
+            ("agent3", "老顾客，对价格敏感：避免谈价格，优先给出解决方案。Avoid price talk."),
+            ("supervisor", "偏好电话回访，工作日 18:00 以后。Prefers a call back after 18:00."),
+        ],
+        "tags": ["价格敏感", "回头客"],
         "orders": [
             {
                 "number": "LM20261103",
@@ -41,6 +47,8 @@ DEMO_CUSTOMERS = [
         "phone": "",
         "language": "en",
         "level": "normal",
+        "notes": [("agent1", "Writes in English; first order, new to the shop.")],
+        "tags": ["new customer"],
         "orders": [
             {
                 "number": "LM20261111",

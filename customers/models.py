@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +90,10 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-placed_at"]
+        indexes = [
+            # A customer's latest orders (the 360° panel) without sorting them all.
+            models.Index("customer", models.F("placed_at").desc(), name="order_customer_placed"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -168,3 +173,81 @@ class AfterSalesRequest(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CustomerNote(models.Model):
+    """What agents want each other to know about a customer ("avoid price talk"): shared by
+    every agent, on every conversation of that customer."""
+
+    MAX_LENGTH = 2000
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notes", verbose_name=_("customer")
+    )
+    body = models.TextField(_("note"), max_length=MAX_LENGTH)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last edited by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index("customer", models.F("created_at").desc(), name="cnote_customer_created")
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CustomerTag(models.Model):
+    """A label on a customer: set by an agent, or (later) by an automatic rule."""
+
+    MAX_LENGTH = 40
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        AUTO = "auto", _("Automatic")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="tags", verbose_name=_("customer")
+    )
+    name = models.CharField(_("name"), max_length=MAX_LENGTH)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer tag")
+        verbose_name_plural = _("customer tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="ctag_once_per_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,5 @@
-"""Writes to customers: identities vouched for by the shop, anonymous visitors."""
+"""Writes to customers: identities vouched for by the shop, anonymous visitors, the notes
+and tags agents keep on a customer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.models import Customer, CustomerNote, CustomerTag
 
 
 class IdentityRefused(Exception):
@@ -68,3 +70,84 @@ def customer_for_identity(*, identity: Identity, language: str) -> Customer:
 
 def create_visitor(*, language: str) -> Customer:
     return Customer.objects.create(language=language)
+
+
+MAX_TAGS = 20
+
+
+class InvalidInput(ValueError):
+    """The input is refused; str(error) says why, in the agent's language."""
+
+
+class NotAllowed(Exception):
+    """The user may not do this (e.g. delete a colleague's note)."""
+
+
+def _note_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(_("Write the note first."))
+    if len(body) > CustomerNote.MAX_LENGTH:
+        raise InvalidInput(
+            _("A note is at most %(n)s characters.") % {"n": CustomerNote.MAX_LENGTH}
+        )
+    return body
+
+
+def add_customer_note(*, customer_id: int, author, body: str) -> CustomerNote:
+    """A note every agent sees on this customer's conversations."""
+    return CustomerNote.objects.create(
+        customer_id=customer_id, author=author, body=_note_body(body)
+    )
+
+
+def edit_customer_note(*, note: CustomerNote, editor, body: str) -> CustomerNote:
+    """Any agent may correct a shared note; who did it last is kept."""
+    note.body = _note_body(body)
+    note.last_edited_by = editor
+    note.save(update_fields=["body", "last_edited_by", "updated_at"])
+    return note
+
+
+def delete_customer_note(*, note: CustomerNote, user, is_supervisor: bool) -> None:
+    """Only the note's author or a supervisor removes it."""
+    if not is_supervisor and note.author_id != user.pk:
+        raise NotAllowed
+    note.delete()
+
+
+def _tag_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput(_("Give the tag a name."))
+    if len(name) > CustomerTag.MAX_LENGTH:
+        raise InvalidInput(_("A tag is at most %(n)s characters.") % {"n": CustomerTag.MAX_LENGTH})
+    return name
+
+
+def add_customer_tag(*, customer_id: int, name: str, created_by) -> CustomerTag:
+    """A manual tag, once per customer and name (adding it again returns the existing one).
+
+    The customer's row is locked while counting, so two agents tagging at once never take
+    a customer past MAX_TAGS."""
+    name = _tag_name(name)
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer_id).first()
+        existing = CustomerTag.objects.filter(customer_id=customer_id, name=name).first()
+        if existing is not None:
+            return existing
+        if CustomerTag.objects.filter(customer_id=customer_id).count() >= MAX_TAGS:
+            raise InvalidInput(_("A customer has at most %(n)s tags.") % {"n": MAX_TAGS})
+        return CustomerTag.objects.create(
+            customer_id=customer_id,
+            name=name,
+            source=CustomerTag.Source.MANUAL,
+            created_by=created_by,
+        )
+
+
+def remove_customer_tag(*, tag: CustomerTag) -> None:
+    """Agents remove the tags they set; automatic ones belong to their rules."""
+    if tag.source != CustomerTag.Source.MANUAL:
+        raise InvalidInput(_("An automatic tag is kept by its rule."))
+    tag.delete()

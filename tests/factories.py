@@ -1,11 +1,14 @@
 """factory-boy factories for the domain objects."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from conversations.demo import DEMO_PASSWORD
 from conversations.models import Agent, Conversation, Message, SkillGroup
-from customers.models import Customer
+from customers.models import AfterSalesRequest, Customer, CustomerNote, CustomerTag, Order
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -62,3 +65,42 @@ class MessageFactory(factory.django.DjangoModelFactory):
     seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.CUSTOMER
     body = factory.Faker("sentence")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"LM{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    status = Order.Status.DELIVERED
+    total = "100.00"
+    placed_at = factory.Sequence(lambda n: timezone.now() - timedelta(days=1000 - n))
+
+
+class AfterSalesRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AfterSalesRequest
+
+    number = factory.Sequence(lambda n: f"AS{n:06d}")
+    order = factory.SubFactory(OrderFactory)
+    customer = factory.SelfAttribute("order.customer")
+    kind = AfterSalesRequest.Kind.RETURN
+    reason = "damaged"
+
+
+class CustomerNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerNote
+
+    customer = factory.SubFactory(CustomerFactory)
+    author = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"note {n}")
+
+
+class CustomerTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerTag
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Sequence(lambda n: f"tag{n}")

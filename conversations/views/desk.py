@@ -38,6 +38,7 @@ def _desk_strings() -> dict:
         "uploading": _("Sending the file…"),
         "upload_failed": _("The file could not be sent: %(reason)s"),
         "minutes": _("%(n)s min"),
+        "panel_failed": _("That change could not be saved."),
         "status": {
             "bot": _("With the bot"),
             "queued": _("Waiting for an agent"),
@@ -96,8 +97,13 @@ def _history(conversation) -> list:
 
 @agent_required
 def desk_conversation(request, conversation_id: UUID):
+    return conversation_page(request, visible_or_404(request.agent, conversation_id))
+
+
+def conversation_page(request, conversation, *, panel_error: str = "", status: int = 200):
+    """The conversation with its customer's 360° panel (`panel_error`: why a panel form was
+    refused, shown in the panel with `status` 400)."""
     agent = request.agent
-    conversation = visible_or_404(agent, conversation_id)
     is_mine = conversation.assignee_id == agent.pk
     may_work = selectors.may_work_on(conversation, agent)
     return render(
@@ -120,7 +126,10 @@ def desk_conversation(request, conversation_id: UUID):
                 "kbUrl": reverse("desk:kb"),
                 "language": conversation.language,
             },
+            "panel": selectors.customer_panel(conversation, agent),
+            "panel_error": panel_error,
         },
+        status=status,
     )
 
 

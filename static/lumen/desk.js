@@ -91,7 +91,7 @@
   }
 
   function composing() {
-    return (input && input.value.trim()) || (noteInput && noteInput.value.trim());
+    return (input && input.value.trim()) || (noteInput && noteInput.value.trim()) || panelEditing();
   }
 
   // Once a form is taking the agent elsewhere (transfer, close, take…), a live event must not
@@ -390,6 +390,28 @@
       if (response.ok) { noteInput.value = ""; return; }
       const answer = await response.json().catch(() => ({}));
       showError(answer.detail || T.errors.not_found);
+    });
+  }
+
+  // The customer 360° panel: its forms answer with the refreshed panel (400: with the reason),
+  // server-rendered and escaped by the template; without script they post and come back.
+  const panel = document.getElementById("customer-panel");
+  function panelEditing() {
+    if (!panel) return false;
+    return [...panel.querySelectorAll("textarea, input[name=name]")].some((field) => field.value.trim() && field.value !== field.defaultValue);
+  }
+  if (panel) {
+    panel.addEventListener("submit", async (event) => {
+      const target = event.target;
+      event.preventDefault();
+      const response = await fetch(target.action, {method: "POST", body: new FormData(target), headers: {"X-Requested-With": "fetch"}});
+      if (response.ok || response.status === 400) {
+        panel.innerHTML = await response.text();
+        const error = panel.querySelector(".panel-error");
+        if (error) { error.tabIndex = -1; error.focus(); }
+        return;
+      }
+      showError(T.panel_failed);
     });
   }
 

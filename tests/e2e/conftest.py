@@ -70,3 +70,18 @@ def call_service():
             return pool.submit(run).result()
 
     return call
+
+
+@pytest.fixture
+def new_context(browser):
+    """Browser contexts (one per person), all closed after the test."""
+    opened = []
+
+    def new(**options):
+        context = browser.new_context(**options)
+        opened.append(context)
+        return context
+
+    yield new
+    for context in opened:
+        context.close()

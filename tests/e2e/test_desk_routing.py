@@ -18,6 +18,7 @@ from conversations.services import (
     take_conversation,
     transfer_to_agent,
 )
+from tests.e2e.desk_pages import PHONE, open_conversation, open_desk
 from tests.factories import (
     AgentFactory,
     ConversationFactory,
@@ -27,36 +28,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def new_context(browser):
-    """Browser contexts (one per person), all closed after the test."""
-    opened = []
-
-    def new(**options):
-        context = browser.new_context(**options)
-        opened.append(context)
-        return context
-
-    yield new
-    for context in opened:
-        context.close()
-
-
-def open_desk(new_context, live, agent, *, locale="zh-CN", viewport=None, path="/desk/"):
-    """A page with the agent logged in to the desk, its socket live."""
-    page = new_context(
-        locale=locale, viewport=viewport or {"width": 1280, "height": 900}
-    ).new_page()
-    page.goto(f"{live.url}/desk/login/?next={path}")
-    page.fill("#id_username", agent.user.username)
-    page.fill("#id_password", "lumen-demo")
-    page.locator("main.login form:not(.language-switch) button[type=submit]").click()
-    expect(page.locator("#desk-connection")).to_have_class("desk-connection online")
-    return page
 
 
 def open_chat(new_context, live, *, locale="zh-CN", lang=""):
@@ -70,11 +41,6 @@ def open_chat(new_context, live, *, locale="zh-CN", lang=""):
 def say(chat, text):
     chat.fill("#chat-input", text)
     chat.press("#chat-input", "Enter")
-
-
-def open_conversation(page, live, conversation_id):
-    page.goto(f"{live.url}/desk/c/{conversation_id}/")
-    expect(page.locator("#desk-connection")).to_have_class("desk-connection online")
 
 
 def test_bot_hands_off_to_the_groups_agent_who_replies_transfers_and_the_colleague_closes(

@@ -24,7 +24,7 @@ from conversations.demo import (
 from conversations.models import Agent, CannedReply, DedicatedAgent, SkillGroup
 from conversations.roles import SUPERVISORS, ensure_roles
 from customers.demo import DEMO_CUSTOMERS
-from customers.models import Customer, Order
+from customers.models import Customer, CustomerNote, CustomerTag, Order
 from knowledge.demo import DEMO_DIR
 from knowledge.services import import_intents, import_kb
 
@@ -126,3 +126,11 @@ class Command(BaseCommand):
                         ],
                     },
                 )
+            for username, body in data.get("notes", []):
+                CustomerNote.objects.get_or_create(
+                    customer=customer,
+                    body=body,
+                    defaults={"author": get_user_model().objects.filter(username=username).first()},
+                )
+            for name in data.get("tags", []):
+                CustomerTag.objects.get_or_create(customer=customer, name=name)

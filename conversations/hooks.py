@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from conversations.models import Conversation, OfflineMessage
 
 ClosedHook = Callable[..., None]
+PanelHook = Callable[..., dict]
 
 _closed: list[ClosedHook] = []
+_panel: list[PanelHook] = []
 
 
 def on_conversation_closed(hook: ClosedHook) -> ClosedHook:
@@ -33,3 +35,18 @@ def conversation_closed(
 ) -> None:
     for hook in _closed:
         hook(conversation=conversation, offline_message=offline_message)
+
+
+def on_customer_panel(hook: PanelHook) -> PanelHook:
+    """Register `hook(*, customer_id, agent) -> {section: data}`: more sections of the
+    customer 360° panel (a fixed number of queries each, whatever the customer's history)."""
+    if hook not in _panel:
+        _panel.append(hook)
+    return hook
+
+
+def customer_panel_sections(*, customer_id: int, agent) -> dict:
+    sections: dict = {}
+    for hook in _panel:
+        sections.update(hook(customer_id=customer_id, agent=agent))
+    return sections

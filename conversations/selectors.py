@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from conversations import hooks
 from conversations.models import (
     Agent,
     CannedReply,
@@ -451,12 +452,16 @@ def customer_conversations(customer_id: int, *, exclude: UUID | None, agent: Age
 
 def customer_panel(conversation: Conversation, agent: Agent) -> Customer360:
     """The 360° panel beside a conversation: the customer's own data (customers app) with
-    their other conversations, and the agents' names on the notes. Nine queries at most,
-    whatever the number of orders, messages and conversations."""
+    their other conversations, the sections other apps register (tickets), and the
+    agents' names on the notes. Nine queries at most, plus the registered sections'
+    (two for tickets), whatever the number of orders, messages and conversations."""
     panel = customer_360(conversation.customer)
     panel.sections["conversations"] = customer_conversations(
         conversation.customer_id, exclude=conversation.pk, agent=agent
     )
+    panel.sections.update(
+        hooks.customer_panel_sections(customer_id=conversation.customer_id, agent=agent)
+    )  # e.g. the tickets app's
     users = {note.author_id for note in panel.notes} | {
         note.last_edited_by_id for note in panel.notes
     }

@@ -8,6 +8,8 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
+        from tickets.selectors import customer_tickets
         from tickets.services import ticket_for_closed_conversation
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
+        hooks.on_customer_panel(customer_tickets)

@@ -247,8 +247,7 @@ def open_ticket(
                 post_system_message(
                     conversation_id=conversation.id,
                     body=_(
-                        "We have opened ticket %(number)s for you. We will keep you informed "
-                        "here; you can ask me for its status at any time."
+                        "We have opened ticket %(number)s for you. We will keep you informed here."
                     )
                     % {"number": ticket.number},
                     meta={"event": "ticket_opened", "ticket": ticket.number},

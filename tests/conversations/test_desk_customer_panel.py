@@ -235,3 +235,16 @@ def test_anonymous_visitors_are_sent_to_log_in(client, conversation):
 
 def test_the_fragment_is_read_only(logged_in, conversation):
     assert logged_in.post(_url("customer-panel", conversation)).status_code == 405
+
+
+def test_the_panel_lists_the_customers_tickets_with_hostile_subjects_inert(logged_in, conversation):
+    from tickets.services import open_ticket
+
+    opened = open_ticket(
+        customer=conversation.customer, subject=XSS, type_code="repair", source="agent"
+    )
+
+    body = logged_in.get(_url("customer-panel", conversation)).content.decode()
+
+    assert f'data-ticket="{opened.number}"' in body
+    assert XSS not in body and "&lt;img src=x" in body

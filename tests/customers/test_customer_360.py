@@ -25,6 +25,7 @@ from tests.factories import (
     OrderFactory,
     UserFactory,
 )
+from tickets.services import open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +55,9 @@ def _conversations(customer, n, *, channel=Conversation.Channel.WEB, messages=3)
 
 
 def _customer_with(n: int):
-    """A customer with n of everything: orders, after-sales requests, notes, tags and closed
-    conversations (each with a bot message), and the open conversation the panel sits beside."""
+    """A customer with n of everything: orders, after-sales requests, notes, tags, closed
+    conversations (each with a bot message) and tickets, and the open conversation the panel
+    sits beside."""
     customer = CustomerFactory()
     orders = [OrderFactory(customer=customer) for _ in range(n)]
     for order in orders:
@@ -66,6 +68,8 @@ def _customer_with(n: int):
         CustomerTagFactory(customer=customer)
     for conversation in _conversations(customer, n):
         MessageFactory(conversation=conversation, seq=1, sender="bot", meta={"intent": "refund"})
+    for index in range(n):
+        open_ticket(customer=customer, subject=f"#{index}", type_code="question", source="agent")
     current = ConversationFactory(
         customer=customer, status=Conversation.Status.ASSIGNED, assignee=AgentFactory()
     )
@@ -195,7 +199,8 @@ def test_the_panel_takes_as_many_queries_for_60_of_everything_as_for_1(superviso
         panel = customer_panel(large, supervisor)
 
     assert panel.order_count == 60 and len(panel.notes) == 60
-    assert len(sixty) == len(one) <= 9
+    assert panel.sections["tickets"]["count"] == 60
+    assert len(sixty) == len(one) <= 11  # nine of its own, two for the tickets' section
 
 
 def test_a_note_is_added_trimmed_with_its_author(customer):

@@ -263,3 +263,19 @@ def test_a_chat_still_becomes_a_ticket_when_admin_deleted_the_built_in_types():
     conversation = ConversationFactory()
     leave_message(conversation_id=conversation.id, client_id="left-2", body="有人吗")
     assert Ticket.objects.get().type.code == "question"
+
+
+def test_the_customer_panel_shows_their_latest_tickets_and_counts_the_open_ones():
+    from conversations.selectors import customer_panel
+
+    customer = CustomerFactory()
+    first = ticket(customer=customer, subject="旧的问题")
+    change_ticket(ticket_id=first.pk, actor=None, status=Ticket.Status.CLOSED)
+    latest = ticket(customer=customer, subject="新的问题")
+    ticket(subject="别人的工单")
+    conversation = ConversationFactory(customer=customer)
+
+    section = customer_panel(conversation, AgentFactory()).sections["tickets"]
+
+    assert [t.number for t in section["latest"]] == [latest.number, first.number]
+    assert (section["count"], section["open"]) == (2, 1)

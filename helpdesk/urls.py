@@ -21,6 +21,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("chat/", chat_page, name="chat"),
     path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
+    path("desk/tickets/", include("tickets.urls")),
     path("desk/", include("conversations.urls")),
     path("help/", include("knowledge.urls")),
     path("admin/", admin.site.urls),

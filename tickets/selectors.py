@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from dataclasses import dataclass
+from datetime import timedelta
 
-from tickets.models import Ticket
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from customers.models import Customer
+from tickets.models import Priority, Ticket, pk_of
 
 PANEL_TICKETS = 5
 
@@ -23,3 +28,85 @@ def customer_tickets(*, customer_id: int, agent=None) -> dict:
         total=Count("pk"), open=Count("pk", filter=Q(status__in=Ticket.OPEN_STATUSES))
     )
     return {"tickets": {"latest": latest, "count": counts["total"], "open": counts["open"]}}
+
+
+def visible_tickets(agent) -> QuerySet[Ticket]:
+    """What an agent may open: supervisors everything; agents the tickets assigned to
+    them, those of their groups, and those of no group yet."""
+    queryset = Ticket.objects.select_related("type", "customer", "skill_group", "assignee")
+    if agent.is_supervisor:
+        return queryset
+    groups = agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    return queryset.filter(
+        Q(assignee_id=agent.pk) | Q(skill_group_id__in=groups) | Q(skill_group__isnull=True)
+    )
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    """The ticket list's filters, from the query string; unknown values are ignored."""
+
+    status: str = "open"  # a status, "open" (every open status) or "" (all)
+    priority: int | None = None
+    type: str = ""
+    group: str = ""
+    assignee: str = ""  # "me", "none" or ""
+    sla: str = ""  # "breached", "due_soon" (within the hour) or ""
+    level: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> TicketFilters:
+        status = query.get("status", "open")
+        priority = query.get("priority", "")
+        return cls(
+            status=status if status in {"open", "", *Ticket.Status.values} else "open",
+            priority=int(priority)
+            if priority.isdigit() and int(priority) in Priority.values
+            else None,
+            type=query.get("type", "")[:40],
+            group=query.get("group", "")[:40],
+            assignee=query.get("assignee", "") if query.get("assignee") in ("me", "none") else "",
+            sla=query.get("sla", "") if query.get("sla") in ("breached", "due_soon") else "",
+            level=query.get("level", "") if query.get("level") in Customer.Level.values else "",
+            q=query.get("q", "").strip()[:100],
+        )
+
+
+def ticket_list(agent, filters: TicketFilters, *, now=None) -> QuerySet[Ticket]:
+    """The agent's visible tickets narrowed by `filters`, most urgent first, then oldest."""
+    now = now or timezone.now()
+    tickets = visible_tickets(agent)
+    if filters.status == "open":
+        tickets = tickets.filter(status__in=Ticket.OPEN_STATUSES)
+    elif filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.priority:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.type:
+        tickets = tickets.filter(type__code=filters.type)
+    if filters.group:
+        tickets = tickets.filter(skill_group__code=filters.group)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee_id=agent.pk)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    if filters.level:
+        tickets = tickets.filter(customer__level=filters.level)
+    if filters.sla == "breached":
+        tickets = tickets.filter(
+            Q(first_response_breached_at__isnull=False)
+            | Q(next_response_breached_at__isnull=False)
+            | Q(resolution_breached_at__isnull=False)
+        )
+    elif filters.sla == "due_soon":
+        soon = now + timedelta(hours=1)
+        tickets = tickets.filter(
+            Q(first_response_due__range=(now, soon)) | Q(resolution_due__range=(now, soon)),
+            sla_paused_at__isnull=True,
+        )
+    if filters.q:
+        pk = pk_of(filters.q)
+        text = Q(subject__icontains=filters.q) | Q(customer__name__icontains=filters.q)
+        tickets = tickets.filter(text | Q(pk=pk) if pk else text)
+    return tickets.order_by("-priority", "created_at", "pk")

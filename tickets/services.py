@@ -496,6 +496,43 @@ def ticket_for_closed_conversation(
         return None
     if Ticket.objects.filter(conversations=conversation).exists():
         return None
+    subject, description, type_code = prefill(conversation, offline_message=offline_message)
+    return open_ticket(
+        customer=conversation.customer,
+        subject=subject,
+        description=description,
+        type_code=type_code,
+        source=Ticket.Source.CHAT,
+        conversation=conversation,
+        skill_group=conversation.skill_group,
+        tags=conversation.tags,
+    )
+
+
+def ticket_from_conversation(
+    *, conversation: Conversation, actor, subject: str = "", type_code: str = ""
+) -> Ticket:
+    """An agent's "Create ticket" in a chat: the subject and type they chose, else those
+    the conversation suggests; the transcript and the bot's understanding as the
+    description."""
+    suggested_subject, description, suggested_type = prefill(conversation)
+    return open_ticket(
+        customer=conversation.customer,
+        subject=subject.strip() or suggested_subject,
+        description=description,
+        type_code=type_code or suggested_type,
+        source=Ticket.Source.AGENT,
+        conversation=conversation,
+        skill_group=conversation.skill_group,
+        tags=conversation.tags,
+        actor=actor,
+    )
+
+
+def prefill(
+    conversation: Conversation, *, offline_message: OfflineMessage | None = None
+) -> tuple[str, str, str]:
+    """(subject, description, type code) a ticket from this conversation starts with."""
     history = conversation_selectors.messages_after(conversation.id, 0, limit=TRANSCRIPT_MESSAGES)
     understood = next(
         (m.meta for m in reversed(history) if m.sender == Message.Sender.BOT and m.meta), {}
@@ -504,7 +541,7 @@ def ticket_for_closed_conversation(
     text = offline_message.body if offline_message else (said[0] if said else "")
     subject = (
         text.splitlines()[0][:80]
-        if text
+        if text.strip()
         else _("Conversation of %(when)s")
         % {"when": timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")}
     )
@@ -512,18 +549,10 @@ def ticket_for_closed_conversation(
     if offline_message is not None and offline_message.contact:
         contact = _("Contact: %(contact)s") % {"contact": offline_message.contact}
         description = f"{contact}\n\n{description}"
-    return open_ticket(
-        customer=conversation.customer,
-        subject=subject,
-        description=description[: MAX_BODY * 5],
-        type_code=classify(
-            text=" ".join(said), intent=understood.get("intent", ""), slots=understood.get("slots")
-        ),
-        source=Ticket.Source.CHAT,
-        conversation=conversation,
-        skill_group=conversation.skill_group,
-        tags=conversation.tags,
+    type_code = classify(
+        text=" ".join(said), intent=understood.get("intent", ""), slots=understood.get("slots")
     )
+    return subject, description[: MAX_BODY * 5], type_code
 
 
 def transcript(history: list[Message], understood: dict) -> str:
@@ -565,4 +594,5 @@ __all__ = [
     "priority_for",
     "record_breaches",
     "ticket_for_closed_conversation",
+    "ticket_from_conversation",
 ]

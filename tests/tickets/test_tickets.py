@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from conversations.models import Message
 from conversations.services import close_conversation, leave_message, request_handoff
@@ -170,6 +170,7 @@ def test_every_change_is_in_the_timeline_with_who_and_old_to_new():
     }
 
 
+@translation.override("en")
 def test_bad_input_is_refused_with_a_message_and_leaves_nothing():
     customer = CustomerFactory()
     for fields, message in [

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.ticket_list, name="list"),
+    path("<int:ticket_id>/", views.ticket_detail, name="detail"),
+    path("<int:ticket_id>/comments/", views.ticket_comment, name="comment"),
+    path("<int:ticket_id>/change/", views.ticket_change, name="change"),
+    path(
+        "from-conversation/<uuid:conversation_id>/",
+        views.ticket_from_conversation,
+        name="from-conversation",
+    ),
+]

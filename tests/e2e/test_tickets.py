@@ -10,9 +10,16 @@ from conversations.models import Conversation
 from conversations.services import take_conversation
 from tests.e2e.desk_pages import open_conversation, open_desk
 from tests.factories import AgentFactory, SkillGroupFactory
-from tickets.models import Ticket
+from tickets.defaults import ensure_defaults
+from tickets.models import SLAPolicy, SLATarget, Ticket, TicketType
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def defaults():
+    """The migration's types and default SLA policy (an earlier test's flush removed them)."""
+    ensure_defaults(TicketType, SLAPolicy, SLATarget)
 
 
 def test_a_chat_closed_unresolved_becomes_a_ticket_the_agent_answers_and_the_customer_sees(
@@ -38,6 +45,7 @@ def test_a_chat_closed_unresolved_becomes_a_ticket_the_agent_answers_and_the_cus
     desk.get_by_label("未解决").check()
     desk.click("#close-submit")
     ticket = Ticket.objects.get()
+    assert ticket.resolution_due is not None
     expect(chat.locator("#chat-messages")).to_contain_text(ticket.number, timeout=10_000)
 
     # The ticket is in the agent's list with its due time, classified as a complaint.

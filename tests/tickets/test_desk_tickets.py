@@ -195,3 +195,10 @@ def test_create_ticket_from_someone_elses_chat_is_a_404(desk):
     response = desk.post(reverse("tickets:from-conversation", args=[conversation.id]))
     assert response.status_code == 404
     assert not Ticket.objects.exists()
+
+
+def test_a_ticket_number_beyond_any_id_is_a_404_not_an_error(desk):
+    huge = 10**30
+    assert desk.get(reverse("tickets:detail", args=[huge])).status_code == 404
+    assert desk.post(reverse("tickets:comment", args=[huge]), {"body": "x"}).status_code == 404
+    assert desk.get(reverse("tickets:list"), {"q": f"T-{huge}"}).status_code == 200

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from conversations import selectors as conversation_selectors
@@ -21,6 +22,16 @@ from tickets import selectors, services
 from tickets.models import Priority, Ticket, TicketType
 
 PAGE_SIZE = 50
+# The timeline stores values as they are stored; people read their labels.
+FIELD_LABELS = {
+    "status": dict(Ticket.Status.choices),
+    "priority": {str(value): label for value, label in Priority.choices},
+}
+CLOCK_LABELS = {
+    "first_response": pgettext_lazy("SLA clock", "first response"),
+    "next_response": pgettext_lazy("SLA clock", "next response"),
+    "resolution": pgettext_lazy("SLA clock", "resolution"),
+}
 
 
 def _ticket_or_404(agent, ticket_id: int) -> Ticket:
@@ -59,8 +70,14 @@ def ticket_list(request):
 @agent_required
 def ticket_detail(request, ticket_id: int):
     ticket = _ticket_or_404(request.agent, ticket_id)
+    events = list(ticket.events.select_related("actor"))
+    for event in events:
+        labels = FIELD_LABELS.get(event.field, {})
+        event.old_label = labels.get(event.old, event.old)
+        event.new_label = labels.get(event.new, event.new)
+        event.clock_label = CLOCK_LABELS.get(event.field, event.field)
     timeline = sorted(
-        [*ticket.comments.select_related("author"), *ticket.events.select_related("actor")],
+        [*ticket.comments.select_related("author"), *events],
         key=lambda item: (item.created_at, item.pk),
     )
     return render(

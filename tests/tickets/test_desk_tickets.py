@@ -149,7 +149,7 @@ def test_changes_are_saved_with_the_timeline(desk, group, agent):
     assert (opened.status, opened.priority, opened.assignee) == ("pending_internal", 40, agent)
     assert opened.skill_group is None
     page = desk.get(reverse("tickets:detail", args=[opened.pk])).content.decode()
-    assert "pending_internal" in page  # old → new in the timeline
+    assert "新建 → 等待内部" in page  # old → new in the timeline, as people read them
 
 
 @pytest.mark.parametrize(
@@ -202,3 +202,19 @@ def test_a_ticket_number_beyond_any_id_is_a_404_not_an_error(desk):
     assert desk.get(reverse("tickets:detail", args=[huge])).status_code == 404
     assert desk.post(reverse("tickets:comment", args=[huge]), {"body": "x"}).status_code == 404
     assert desk.get(reverse("tickets:list"), {"q": f"T-{huge}"}).status_code == 200
+
+
+def test_a_breach_shows_in_the_timeline_by_the_clocks_name(desk, group):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.services import record_breaches
+
+    opened = ticket(group)
+    Ticket.objects.filter(pk=opened.pk).update(first_response_due=timezone.now() - timedelta(1))
+    record_breaches()
+
+    page = desk.get(reverse("tickets:detail", args=[opened.pk])).content.decode()
+
+    assert "SLA 首次响应 已超时" in page

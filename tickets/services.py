@@ -79,9 +79,13 @@ def priority_for(urgency: int, level: str) -> int:
 
 
 def _calendar(policy: SLAPolicy | None) -> sla.Calendar | None:
+    """The policy's calendar, read once per policy object (a change may need it several
+    times: the pause, the due times, the next response)."""
     if policy is None or policy.calendar_id is None:
         return None
-    return policy.calendar.as_calendar()
+    if not hasattr(policy, "_sla_calendar"):
+        policy._sla_calendar = policy.calendar.as_calendar()
+    return policy._sla_calendar
 
 
 def target_for(policy: SLAPolicy | None, *, priority: int, level: str) -> SLATarget | None:

@@ -33,3 +33,9 @@ def visible_or_404(agent, conversation_id: UUID):
     if conversation is None:
         raise Http404(_("No such conversation."))
     return conversation
+
+
+def from_page_script(request) -> bool:
+    """A request the desk's own script sent (fetch): it wants data or a fragment back,
+    not a redirect to a whole page."""
+    return request.headers.get("X-Requested-With") == "fetch"

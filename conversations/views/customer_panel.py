@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import selectors
-from conversations.views.access import agent_required, visible_or_404
+from conversations.views.access import agent_required, from_page_script, visible_or_404
 from conversations.views.desk import conversation_page
 from customers import services
 from customers.models import CustomerNote, CustomerTag
@@ -28,20 +28,16 @@ def panel_context(conversation, agent, *, error: str = "") -> dict:
     }
 
 
-def _wants_fragment(request) -> bool:
-    return request.headers.get("X-Requested-With") == "fetch"
-
-
 def _done(request, conversation):
     """After a write: the refreshed panel for the page's fetch, else back to the page."""
-    if _wants_fragment(request):
+    if from_page_script(request):
         return render(request, PANEL_TEMPLATE, panel_context(conversation, request.agent))
     return redirect(reverse("desk:conversation", args=[conversation.id]) + "#customer-panel")
 
 
 def _refused(request, conversation, error: services.InvalidInput):
     """Bad input: 400 with the reason in the panel (the whole page without JavaScript)."""
-    if _wants_fragment(request):
+    if from_page_script(request):
         return render(
             request,
             PANEL_TEMPLATE,

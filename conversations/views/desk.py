@@ -19,7 +19,7 @@ from conversations.files import UploadRefused
 from conversations.models import Agent, Conversation, Message, SkillGroup
 from conversations.protocol import attachment_payload
 from conversations.services.attachments import AttachmentTooLarge, store_attachment
-from conversations.views.access import agent_required, visible_or_404
+from conversations.views.access import agent_required, from_page_script, visible_or_404
 from knowledge.markdown import plain_text
 from knowledge.search import search_articles
 
@@ -312,7 +312,7 @@ def desk_note(request, conversation_id: UUID):
         return _fail(request, conversation.id, str(error))
     except services.NotAllowed:
         raise PermissionDenied(_("Only the people of this conversation write notes.")) from None
-    if _wants_json(request):
+    if from_page_script(request):
         return JsonResponse({"ok": True}, status=201)
     return _back(conversation.id)
 
@@ -369,12 +369,8 @@ def desk_upload(request, conversation_id: UUID):
     return JsonResponse(attachment_payload(attachment), status=201)
 
 
-def _wants_json(request) -> bool:
-    return request.headers.get("X-Requested-With") == "fetch"
-
-
 def _fail(request, conversation_id: UUID, text: str):
-    if _wants_json(request):
+    if from_page_script(request):
         return JsonResponse({"detail": text}, status=400)
     messages.error(request, text)
     return _back(conversation_id)

@@ -1,9 +1,8 @@
-"""Every write to tickets: open, change, comment; the SLA clocks move with them.
+"""Every write to a ticket itself: open, change, comment; the SLA clocks move with them.
 
 Each service locks the ticket's row, writes the timeline row of what it
 changed (who, old → new) in the same transaction, and recomputes the due times
-the change affects. Times are business time of the ticket's SLA policy
-(tickets/sla.py).
+the change affects (tickets/services/clock.py).
 """
 
 from __future__ import annotations
@@ -16,29 +15,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations import selectors as conversation_selectors
-from conversations.models import Agent, Conversation, Message, OfflineMessage, SkillGroup
+from conversations.models import Agent, Conversation, SkillGroup
 from conversations.services.messages import post_system_message
 from customers.models import Customer
 from helpdesk.languages import django_language
-from tickets import sla
 from tickets.defaults import TICKET_TYPES
-from tickets.models import (
-    CLOCKS,
-    Priority,
-    SLAPolicy,
-    SLATarget,
-    Ticket,
-    TicketComment,
-    TicketEvent,
-    TicketType,
-    number_of,
+from tickets.models import Priority, Ticket, TicketComment, TicketEvent, TicketType
+from tickets.services.clock import (
+    default_policy,
+    next_response_due,
+    pause_clocks,
+    recompute_due_times,
+    resume_clocks,
 )
 
 MAX_SUBJECT = 200
 MAX_BODY = 10_000
 MAX_TAGS = 20
-TRANSCRIPT_MESSAGES = 50
 
 
 class TicketInputError(ValueError):
@@ -73,82 +66,6 @@ def priority_for(urgency: int, level: str) -> int:
     if level == Customer.Level.VIP and urgency in steps:
         return steps[min(steps.index(urgency) + 1, len(steps) - 1)]
     return urgency
-
-
-# --- SLA --------------------------------------------------------------------------
-
-
-def _calendar(policy: SLAPolicy | None) -> sla.Calendar | None:
-    """The policy's calendar, read once per policy object (a change may need it several
-    times: the pause, the due times, the next response)."""
-    if policy is None or policy.calendar_id is None:
-        return None
-    if not hasattr(policy, "_sla_calendar"):
-        policy._sla_calendar = policy.calendar.as_calendar()
-    return policy._sla_calendar
-
-
-def target_for(policy: SLAPolicy | None, *, priority: int, level: str) -> SLATarget | None:
-    """The policy's row for this priority and level, else its row for any level."""
-    if policy is None:
-        return None
-    rows = {
-        row.customer_level: row
-        for row in policy.targets.filter(priority=priority, customer_level__in=[level, ""])
-    }
-    return rows.get(level) or rows.get("")
-
-
-def _due(ticket: Ticket, minutes: int | None, calendar, *, since: datetime) -> datetime | None:
-    if minutes is None:
-        return None
-    return sla.add_business_time(since, minutes * 60 + ticket.sla_paused_seconds, calendar)
-
-
-def _recompute_due_times(ticket: Ticket) -> None:
-    """First response and resolution due from the creation, plus the business time spent
-    waiting on the customer; nothing while the clock is paused or the ticket is done."""
-    if ticket.sla_paused_at is not None:
-        return
-    target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
-    if target is None:
-        ticket.first_response_due = ticket.resolution_due = None
-        return
-    calendar = _calendar(ticket.sla_policy)
-    ticket.first_response_due = (
-        None
-        if ticket.first_responded_at
-        else _due(ticket, target.first_response_minutes, calendar, since=ticket.created_at)
-    )
-    ticket.resolution_due = (
-        None
-        if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
-        else _due(ticket, target.resolution_minutes, calendar, since=ticket.created_at)
-    )
-
-
-def _pause(ticket: Ticket, now: datetime) -> None:
-    if ticket.sla_paused_at is None:
-        ticket.sla_paused_at = now
-
-
-def _resume(ticket: Ticket, now: datetime) -> None:
-    if ticket.sla_paused_at is None:
-        return
-    ticket.sla_paused_seconds += max(
-        0.0, sla.business_seconds_between(ticket.sla_paused_at, now, _calendar(ticket.sla_policy))
-    )
-    ticket.sla_paused_at = None
-    _recompute_due_times(ticket)
-
-
-def _next_response_due(ticket: Ticket, now: datetime) -> datetime | None:
-    target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
-    if target is None or target.next_response_minutes is None or not ticket.first_responded_at:
-        return None
-    return sla.add_business_time(
-        now, target.next_response_minutes * 60, _calendar(ticket.sla_policy)
-    )
 
 
 # --- writes -----------------------------------------------------------------------
@@ -189,15 +106,6 @@ def _event(ticket: Ticket, kind: str, actor, field: str = "", old: Any = "", new
         field=field,
         old="" if old is None else str(old),
         new="" if new is None else str(new),
-    )
-
-
-def default_policy() -> SLAPolicy | None:
-    return (
-        SLAPolicy.objects.select_related("calendar")
-        .prefetch_related("calendar__openings", "calendar__holidays")
-        .filter(is_default=True)
-        .first()
     )
 
 
@@ -243,7 +151,7 @@ def open_ticket(
             created_by=actor,
         )
         ticket.save()
-        _recompute_due_times(ticket)
+        recompute_due_times(ticket)
         ticket.save(update_fields=["first_response_due", "resolution_due"])
         if conversation is not None:
             ticket.conversations.add(conversation)
@@ -308,7 +216,7 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
         if "status" in changes:
             _set_status(ticket, changes["status"], now)
         elif "priority" in changes:
-            _recompute_due_times(ticket)
+            recompute_due_times(ticket)
         ticket.save()
         TicketEvent.objects.bulk_create(
             _event(ticket, TicketEvent.Kind.CHANGED, actor, name, before[name], after)
@@ -353,9 +261,9 @@ def _set_status(ticket: Ticket, status: str, now: datetime) -> None:
         return
     ticket.status = status
     if status == Ticket.Status.PENDING_CUSTOMER:
-        _pause(ticket, now)
+        pause_clocks(ticket, now)
     else:
-        _resume(ticket, now)
+        resume_clocks(ticket, now)
     if status == Ticket.Status.RESOLVED:
         ticket.resolved_at = now
         ticket.resolution_due = ticket.next_response_due = None
@@ -365,7 +273,7 @@ def _set_status(ticket: Ticket, status: str, now: datetime) -> None:
         ticket.resolution_due = ticket.next_response_due = None
     elif status in (Ticket.Status.OPEN, Ticket.Status.REOPENED, Ticket.Status.PENDING_INTERNAL):
         ticket.resolved_at = None
-        _recompute_due_times(ticket)
+        recompute_due_times(ticket)
 
 
 def add_comment(
@@ -406,7 +314,7 @@ def add_comment(
                 _set_status(ticket, Ticket.Status.REOPENED, now)
             elif ticket.status == Ticket.Status.PENDING_CUSTOMER:
                 _set_status(ticket, Ticket.Status.OPEN, now)
-            ticket.next_response_due = _next_response_due(ticket, now)
+            ticket.next_response_due = next_response_due(ticket, now)
         elif public:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
@@ -448,155 +356,3 @@ def _deliver_reply(ticket: Ticket, body: str) -> None:
             % {"number": ticket.number, "body": body},
             meta={"event": "ticket_reply", "ticket": ticket.number},
         )
-
-
-# --- breaches ---------------------------------------------------------------------
-
-BREACH_BATCH = 1000
-
-
-def record_breaches(*, now: datetime | None = None) -> list[tuple[int, str]]:
-    """Mark every running clock whose due time has passed as breached, each exactly once,
-    with an SLA row in the ticket's timeline; returns the (ticket id, clock) pairs marked.
-
-    Two runs at once (two workers, a retried task) share the work: each locks the rows
-    it takes (SKIP LOCKED) and sets the breach time in the same transaction, so a row
-    one run marked is no longer due for the other. A paused clock never breaches.
-    """
-    now = now or timezone.now()
-    marked: list[tuple[int, str]] = []
-    with transaction.atomic():
-        for clock in CLOCKS:
-            due = Ticket.objects.filter(
-                **{f"{clock}_due__lte": now, f"{clock}_breached_at__isnull": True},
-                sla_paused_at__isnull=True,
-            )
-            ids = list(
-                due.select_for_update(skip_locked=True, of=("self",))
-                .order_by(f"{clock}_due")
-                .values_list("pk", flat=True)[:BREACH_BATCH]
-            )
-            if not ids:
-                continue
-            Ticket.objects.filter(pk__in=ids).update(**{f"{clock}_breached_at": now})
-            TicketEvent.objects.bulk_create(
-                TicketEvent(ticket_id=pk, kind=TicketEvent.Kind.SLA, field=clock, new="breached")
-                for pk in ids
-            )
-            marked += [(pk, clock) for pk in ids]
-    return marked
-
-
-# --- from conversations -----------------------------------------------------------
-
-
-def ticket_for_closed_conversation(
-    *, conversation: Conversation, offline_message: OfflineMessage | None = None
-) -> Ticket | None:
-    """The closed hook (registered by TicketsConfig): a conversation closed as not
-    resolved, or a message left while nobody was online, becomes a ticket, pre-filled
-    with the transcript and the bot's understanding. Once per conversation."""
-    if offline_message is None and conversation.resolution != Conversation.Resolution.NOT_RESOLVED:
-        return None
-    if Ticket.objects.filter(conversations=conversation).exists():
-        return None
-    subject, description, type_code = prefill(conversation, offline_message=offline_message)
-    return open_ticket(
-        customer=conversation.customer,
-        subject=subject,
-        description=description,
-        type_code=type_code,
-        source=Ticket.Source.CHAT,
-        conversation=conversation,
-        skill_group=conversation.skill_group,
-        tags=conversation.tags,
-    )
-
-
-def ticket_from_conversation(
-    *, conversation: Conversation, actor, subject: str = "", type_code: str = ""
-) -> Ticket:
-    """An agent's "Create ticket" in a chat: the subject and type they chose, else those
-    the conversation suggests; the transcript and the bot's understanding as the
-    description."""
-    suggested_subject, description, suggested_type = prefill(conversation)
-    return open_ticket(
-        customer=conversation.customer,
-        subject=subject.strip() or suggested_subject,
-        description=description,
-        type_code=type_code or suggested_type,
-        source=Ticket.Source.AGENT,
-        conversation=conversation,
-        skill_group=conversation.skill_group,
-        tags=conversation.tags,
-        actor=actor,
-    )
-
-
-def prefill(
-    conversation: Conversation, *, offline_message: OfflineMessage | None = None
-) -> tuple[str, str, str]:
-    """(subject, description, type code) a ticket from this conversation starts with."""
-    history = conversation_selectors.messages_after(conversation.id, 0, limit=TRANSCRIPT_MESSAGES)
-    understood = next(
-        (m.meta for m in reversed(history) if m.sender == Message.Sender.BOT and m.meta), {}
-    )
-    said = [m.body for m in history if m.sender == Message.Sender.CUSTOMER and m.body]
-    text = offline_message.body if offline_message else (said[0] if said else "")
-    subject = (
-        text.splitlines()[0][:80]
-        if text.strip()
-        else _("Conversation of %(when)s")
-        % {"when": timezone.localtime(conversation.created_at).strftime("%Y-%m-%d %H:%M")}
-    )
-    description = transcript(history, understood)
-    if offline_message is not None and offline_message.contact:
-        contact = _("Contact: %(contact)s") % {"contact": offline_message.contact}
-        description = f"{contact}\n\n{description}"
-    type_code = classify(
-        text=" ".join(said), intent=understood.get("intent", ""), slots=understood.get("slots")
-    )
-    return subject, description[: MAX_BODY * 5], type_code
-
-
-def transcript(history: list[Message], understood: dict) -> str:
-    """The conversation as text for the ticket's description, with what the bot
-    understood last (intent, slots, article)."""
-    lines = []
-    for message in history:
-        who = {
-            Message.Sender.CUSTOMER: _("Customer"),
-            Message.Sender.BOT: _("Bot"),
-            Message.Sender.AGENT: message.sender_name or _("Agent"),
-        }.get(message.sender)
-        if who is None or not message.body:
-            continue
-        stamp = timezone.localtime(message.created_at).strftime("%H:%M")
-        lines.append(f"[{stamp}] {who}: {message.body}")
-    if understood.get("intent") or understood.get("article"):
-        slots = ", ".join(f"{k}={v}" for k, v in (understood.get("slots") or {}).items())
-        lines.append("")
-        lines.append(
-            _("The bot understood: intent %(intent)s, article %(article)s, %(slots)s")
-            % {
-                "intent": understood.get("intent") or "—",
-                "article": understood.get("article") or "—",
-                "slots": slots or "—",
-            }
-        )
-    return "\n".join(lines)
-
-
-__all__ = [
-    "TicketClosed",
-    "TicketInputError",
-    "add_comment",
-    "change_ticket",
-    "classify",
-    "number_of",
-    "open_ticket",
-    "priority_for",
-    "record_breaches",
-    "ticket_for_closed_conversation",
-    "ticket_from_conversation",
-]

@@ -8,6 +8,7 @@ from conversations.models import (
     DedicatedAgent,
     InternalNote,
     Message,
+    Notice,
     OfflineMessage,
     Participant,
     SkillGroup,
@@ -177,4 +178,15 @@ class OfflineMessageAdmin(admin.ModelAdmin):
         return obj.body[:80]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ["agent", "kind", "text_en", "created_at", "read_at"]
+    list_filter = ["kind", "read_at"]
+    search_fields = ["text_zh", "text_en", "agent__display_name"]
+    readonly_fields = ["agent", "kind", "key", "text_zh", "text_en", "url", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -478,6 +478,9 @@ class DeskConsumer(FrameConsumer):
     async def desk_changed(self, event):
         await self.send_json({**event, "type": "changed"})
 
+    async def desk_notice(self, event):
+        await self.send_json({"type": "notice", "notice": event["notice"]})
+
     async def desk_presence(self, event):
         if event["agent"] == self.agent.pk:
             await self.send_json({"type": "presence", "status": event["status"]})

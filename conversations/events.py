@@ -86,3 +86,8 @@ def conversation_changed_event(*, conversation_id: UUID) -> dict:
 
 def presence_event(*, agent_id: int, status: str) -> dict:
     return {"type": "desk.presence", "agent": int(agent_id), "status": status}
+
+
+def notice_event(payload: dict) -> dict:
+    """To every desk of one agent: a new notice (both languages; the page picks its own)."""
+    return {"type": "desk.notice", "notice": payload}

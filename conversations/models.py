@@ -462,3 +462,41 @@ class OfflineMessage(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class Notice(models.Model):
+    """Something an agent must see (a ticket assigned to them, an SLA at risk or breached, a
+    collaboration request): kept until read, shown live on their desk. Written in both
+    languages when it is made; `key` makes each notice happen once per agent."""
+
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="notices", verbose_name=_("agent")
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    key = models.CharField(_("key"), max_length=200)
+    text_zh = models.CharField(_("text (Chinese)"), max_length=500)
+    text_en = models.CharField(_("text (English)"), max_length=500)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "key"], name="notice_once_per_agent")
+        ]
+        indexes = [
+            models.Index(
+                fields=["agent", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notice_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text_en
+
+    def text_in(self, language: str) -> str:
+        return self.text_zh if language.startswith("zh") else self.text_en

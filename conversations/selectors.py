@@ -19,6 +19,7 @@ from conversations.models import (
     DedicatedAgent,
     InternalNote,
     Message,
+    Notice,
     Participant,
     SkillGroup,
 )
@@ -478,3 +479,12 @@ def _user_name(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+def unread_notice_count(agent) -> int:
+    return Notice.objects.filter(agent=agent, read_at__isnull=True).count()
+
+
+def agent_notices(agent, *, limit: int = 100):
+    """The agent's own notices, newest first."""
+    return Notice.objects.filter(agent=agent).order_by("-created_at", "-pk")[:limit]

@@ -3,6 +3,7 @@ from django.urls import path
 
 from conversations.views import customer_panel as panel
 from conversations.views import desk as views
+from conversations.views import notices
 
 app_name = "desk"
 
@@ -43,6 +44,8 @@ urlpatterns = [
     ),
     path("kb/", views.desk_kb_search, name="kb"),
     path("status/", views.desk_status, name="status"),
+    path("notices/", notices.notice_list, name="notices"),
+    path("notices/read/", notices.notices_read, name="notices-read"),
     path("board/", views.desk_board, name="board"),
     path("board/live/", views.desk_board_live, name="board-live"),
     path(

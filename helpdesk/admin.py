@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import SCOPES, ApiKey
+from helpdesk.models import SCOPES, ApiKey, OutboundEvent
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -59,3 +59,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, _("%(count)s keys revoked.") % {"count": count})
+
+
+@admin.register(OutboundEvent)
+class OutboundEventAdmin(admin.ModelAdmin):
+    """The outbox of partner events: read-only, for tracing what was told when."""
+
+    list_display = ["event", "id", "created_at"]
+    list_filter = ["event"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["id", "event", "data", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

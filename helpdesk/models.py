@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -69,3 +70,46 @@ class ApiKey(models.Model):
             created_by=created_by,
         )
         return key, raw
+
+
+WEBHOOK_EVENTS = [
+    "conversation.created",
+    "conversation.assigned",
+    "conversation.closed",
+    "message.created",
+    "ticket.created",
+    "ticket.updated",
+    "ticket.sla_breached",
+    "survey.answered",
+    "customer.updated",
+]
+
+
+class OutboundEvent(models.Model):
+    """An event of the partner contract's webhooks ("Webhooks"), written in the transaction
+    of the change it tells of: the outbox that deliveries to subscriptions are made from.
+    The id is the delivery id a receiver de-duplicates on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.CharField(
+        _("event"), max_length=40, choices=[(e, e) for e in WEBHOOK_EVENTS], db_index=True
+    )
+    data = models.JSONField(_("data"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("outbound event")
+        verbose_name_plural = _("outbound events")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.id}"
+
+    def envelope(self) -> dict:
+        """The body a webhook delivery POSTs."""
+        return {
+            "id": str(self.id),
+            "event": self.event,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "data": self.data,
+        }

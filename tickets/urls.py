@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets.views import pages as views
 
 app_name = "tickets"
 

@@ -90,6 +90,15 @@
     setTimeout(() => item.remove(), 8000);
   }
 
+  // A notice (SLA, a ticket for them, a request): a toast in the page's language, and the
+  // navigation's unread count goes up.
+  function showNotice(notice) {
+    const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
+    toast(zh ? notice.text_zh : notice.text_en, notice.url || "/desk/notices/");
+    const badge = document.getElementById("desk-notice-count");
+    if (badge) { badge.textContent = String(Number(badge.textContent || 0) + 1); badge.hidden = false; }
+  }
+
   function composing() {
     return (input && input.value.trim()) || (noteInput && noteInput.value.trim()) || panelEditing();
   }
@@ -127,6 +136,7 @@
       case "changed":
         if (frame.conversation === conversationId) reloadPane();
         return;
+      case "notice": return showNotice(frame.notice);
       case "note":
         if (frame.note.conversation === conversationId) addNote(frame.note);
         return;

@@ -1,0 +1,1 @@
+"""The ticket pages of the desk, one module per part."""

@@ -17,9 +17,15 @@ if TYPE_CHECKING:
 
 ClosedHook = Callable[..., None]
 PanelHook = Callable[..., dict]
+StartedHook = Callable[..., None]
+ReplyHook = Callable[..., "str | None"]
+UnderstoodHook = Callable[..., None]
 
 _closed: list[ClosedHook] = []
 _panel: list[PanelHook] = []
+_started: list[StartedHook] = []
+_customer_text: list[ReplyHook] = []
+_understood: list[UnderstoodHook] = []
 
 
 def on_conversation_closed(hook: ClosedHook) -> ClosedHook:
@@ -50,3 +56,46 @@ def customer_panel_sections(*, customer_id: int, agent) -> dict:
     for hook in _panel:
         sections.update(hook(customer_id=customer_id, agent=agent))
     return sections
+
+
+def on_conversation_started(hook: StartedHook) -> StartedHook:
+    """Register `hook(*, conversation)`: a new conversation was opened for a customer (for
+    example, to give them what was kept for them while they were away)."""
+    if hook not in _started:
+        _started.append(hook)
+    return hook
+
+
+def conversation_started(conversation: Conversation) -> None:
+    for hook in _started:
+        hook(conversation=conversation)
+
+
+def on_customer_text(hook: ReplyHook) -> ReplyHook:
+    """Register `hook(*, conversation, message, text) -> reply or None`: the first word on a
+    customer's message to the bot. A hook that returns a reply has dealt with the message
+    (the bot says the reply and does not try to understand it)."""
+    if hook not in _customer_text:
+        _customer_text.append(hook)
+    return hook
+
+
+def customer_text(*, conversation: Conversation, message, text: str) -> str | None:
+    for hook in _customer_text:
+        reply = hook(conversation=conversation, message=message, text=text)
+        if reply:
+            return reply
+    return None
+
+
+def on_bot_understood(hook: UnderstoodHook) -> UnderstoodHook:
+    """Register `hook(*, conversation, text, meta)`: called after the bot answered a message,
+    with what it understood (`meta` as in chat protocol §2: action, intent, slots, result)."""
+    if hook not in _understood:
+        _understood.append(hook)
+    return hook
+
+
+def bot_understood(*, conversation: Conversation, text: str, meta: dict) -> None:
+    for hook in _understood:
+        hook(conversation=conversation, text=text, meta=meta)

@@ -118,6 +118,11 @@ class Agent(models.Model):
             )
         return cached
 
+    @property
+    def unread_notices(self) -> int:
+        """How many of their notices are unread (the desk's navigation shows it)."""
+        return self.notices.filter(read_at__isnull=True).count()
+
 
 class DedicatedAgent(models.Model):
     """The agent a (VIP) customer is looked after by: routing offers them the customer first."""

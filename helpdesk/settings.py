@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.record_breaches_task",
         "schedule": 60.0,
     },
+    "warn-sla-at-risk": {
+        "task": "tickets.tasks.warn_at_risk_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------

@@ -164,3 +164,10 @@ def demo_kb(db):
     with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
         import_kb(kb)
     import_intents((DEMO_DIR / "intents.json").read_bytes())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread while the session's browser lives, and a later test whose service publishes on
+    commit (async_to_sync) in that thread would fail."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))

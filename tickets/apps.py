@@ -9,7 +9,11 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from conversations import hooks
         from tickets.selectors import customer_tickets
-        from tickets.services import ticket_for_closed_conversation
+        from tickets.services import chat, ticket_for_closed_conversation
+        from tickets.services.tickets import deliver_waiting_replies
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
         hooks.on_customer_panel(customer_tickets)
+        hooks.on_conversation_started(deliver_waiting_replies)
+        hooks.on_customer_text(chat.customer_wrote)
+        hooks.on_bot_understood(chat.ticket_from_understanding)

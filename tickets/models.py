@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.languages import BilingualName
 from tickets import sla
@@ -156,6 +157,33 @@ class SLAPolicy(models.Model):
         help_text=_("Share of the target used when a ticket counts as at risk (0.8 = 80%)."),
     )
     is_default = models.BooleanField(_("default policy"), default=False)
+    notify_assignee = models.BooleanField(
+        _("notify the assignee"),
+        default=True,
+        help_text=_("When a clock is at risk or breached, the ticket's assignee is told."),
+    )
+    notify_supervisors = models.BooleanField(
+        _("notify supervisors"),
+        default=True,
+        help_text=_(
+            "On a breach, the supervisors of the ticket's group are told (all supervisors when "
+            "the group has none)."
+        ),
+    )
+    raise_priority_on_breach = models.BooleanField(
+        _("raise the priority on a breach"),
+        default=False,
+        help_text=_("A breached ticket becomes one step more urgent (up to urgent)."),
+    )
+    escalation_group = models.ForeignKey(
+        "conversations.SkillGroup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reassign on a breach to"),
+        help_text=_("Empty: the ticket stays with its group and assignee."),
+    )
 
     class Meta:
         verbose_name = _("SLA policy")
@@ -208,6 +236,11 @@ class SLATarget(models.Model):
 
 
 CLOCKS = ("first_response", "next_response", "resolution")
+CLOCK_LABELS = {
+    "first_response": pgettext_lazy("SLA clock", "first response"),
+    "next_response": pgettext_lazy("SLA clock", "next response"),
+    "resolution": pgettext_lazy("SLA clock", "resolution"),
+}
 
 
 class Ticket(models.Model):
@@ -276,6 +309,7 @@ class Ticket(models.Model):
         related_name="tickets",
         verbose_name=_("assignee"),
     )
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     tags = ArrayField(
         models.CharField(max_length=40), default=list, blank=True, verbose_name=_("tags")
     )
@@ -309,6 +343,24 @@ class Ticket(models.Model):
         _("next response breached"), null=True, blank=True
     )
     resolution_breached_at = models.DateTimeField(_("resolution breached"), null=True, blank=True)
+    # When each running clock has used the policy's at-risk share of its target, and when
+    # that warning went out (once per clock run).
+    first_response_risk_at = models.DateTimeField(
+        _("first response at risk from"), null=True, blank=True
+    )
+    next_response_risk_at = models.DateTimeField(
+        _("next response at risk from"), null=True, blank=True
+    )
+    resolution_risk_at = models.DateTimeField(_("resolution at risk from"), null=True, blank=True)
+    first_response_warned_at = models.DateTimeField(
+        _("first response at-risk warning"), null=True, blank=True
+    )
+    next_response_warned_at = models.DateTimeField(
+        _("next response at-risk warning"), null=True, blank=True
+    )
+    resolution_warned_at = models.DateTimeField(
+        _("resolution at-risk warning"), null=True, blank=True
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -342,6 +394,26 @@ class Ticket(models.Model):
                     name=f"ticket_{clock}_clock",
                 )
                 for clock in CLOCKS
+            ),
+            *(
+                models.Index(
+                    fields=[f"{clock}_risk_at"],
+                    condition=Q(
+                        **{
+                            f"{clock}_risk_at__isnull": False,
+                            f"{clock}_warned_at__isnull": True,
+                            f"{clock}_breached_at__isnull": True,
+                        },
+                        sla_paused_at__isnull=True,
+                    ),
+                    name=f"ticket_{clock}_risk",
+                )
+                for clock in CLOCKS
+            ),
+            models.Index(
+                fields=["assignee", "status"],
+                condition=Q(assignee__isnull=False),
+                name="ticket_assignee_status",
             ),
         ]
 
@@ -384,6 +456,17 @@ class TicketComment(models.Model):
     from_customer = models.BooleanField(_("from the customer"), default=False)
     public = models.BooleanField(_("public"), default=True)
     body = models.TextField(_("text"))
+    # Where a public reply reached the customer: the chat it was posted in. A reply to a
+    # customer with no chat open waits here until they open one.
+    delivered_in = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("delivered in"),
+    )
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -395,6 +478,13 @@ class TicketComment(models.Model):
                 condition=~Q(from_customer=True, public=False),
                 name="customer_comments_are_public",
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["ticket"],
+                condition=Q(public=True, from_customer=False, delivered_at__isnull=True),
+                name="ticket_reply_undelivered",
+            )
         ]
 
     def __str__(self) -> str:
@@ -409,6 +499,7 @@ class TicketEvent(models.Model):
         CHANGED = "changed", _("Changed")
         COMMENTED = "commented", _("Commented")
         SLA = "sla", _("SLA")
+        ASSIGNED = "assigned", _("Assigned")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)

@@ -51,7 +51,7 @@ class TicketFilters:
     type: str = ""
     group: str = ""
     assignee: str = ""  # "me", "none" or ""
-    sla: str = ""  # "breached", "due_soon" (within the hour) or ""
+    sla: str = ""  # "breached", "at_risk" (the policy's share used), "due_soon" (1 h) or ""
     level: str = ""
     q: str = ""
 
@@ -67,7 +67,9 @@ class TicketFilters:
             type=query.get("type", "")[:40],
             group=query.get("group", "")[:40],
             assignee=query.get("assignee", "") if query.get("assignee") in ("me", "none") else "",
-            sla=query.get("sla", "") if query.get("sla") in ("breached", "due_soon") else "",
+            sla=query.get("sla", "")
+            if query.get("sla") in ("breached", "at_risk", "due_soon")
+            else "",
             level=query.get("level", "") if query.get("level") in Customer.Level.values else "",
             q=query.get("q", "").strip()[:100],
         )
@@ -98,6 +100,25 @@ def ticket_list(agent, filters: TicketFilters, *, now=None) -> QuerySet[Ticket]:
             Q(first_response_breached_at__isnull=False)
             | Q(next_response_breached_at__isnull=False)
             | Q(resolution_breached_at__isnull=False)
+        )
+    elif filters.sla == "at_risk":
+        tickets = tickets.filter(
+            Q(
+                first_response_risk_at__lte=now,
+                first_response_due__gt=now,
+                first_response_breached_at__isnull=True,
+            )
+            | Q(
+                next_response_risk_at__lte=now,
+                next_response_due__gt=now,
+                next_response_breached_at__isnull=True,
+            )
+            | Q(
+                resolution_risk_at__lte=now,
+                resolution_due__gt=now,
+                resolution_breached_at__isnull=True,
+            ),
+            sla_paused_at__isnull=True,
         )
     elif filters.sla == "due_soon":
         soon = now + timedelta(hours=1)

@@ -12,3 +12,9 @@ def record_breaches_task() -> int:
     """Every minute: clocks that ran out are marked breached, each exactly once (a run
     killed half-way is redone, and what it committed is not due any more)."""
     return len(services.record_breaches())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def warn_at_risk_task() -> int:
+    """Every minute: clocks that used the policy's at-risk share are warned, each once."""
+    return len(services.warn_at_risk())

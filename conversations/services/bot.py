@@ -14,6 +14,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from conversations import hooks
 from conversations.models import Conversation, Message
 from conversations.services.messages import post_bot_message
 from conversations.services.workflow import request_handoff
@@ -89,6 +90,13 @@ def _turn(conversation: Conversation, message: Message) -> Message:
             ),
             {"action": "fallback", "intent": None, "article": None, "confidence": 0.0, "slots": {}},
         )
+    handled = hooks.customer_text(conversation=conversation, message=message, text=text)
+    if handled:
+        return _say(
+            conversation,
+            handled,
+            {"action": "answer", "intent": None, "article": None, "confidence": 1.0, "slots": {}},
+        )
     context = Context.from_dict(conversation.bot_context)
     context.customer_level = conversation.customer.level
     decision = assistant.understand(text, language=language, context=context)
@@ -103,14 +111,17 @@ def _turn(conversation: Conversation, message: Message) -> Message:
     conversation.save(update_fields=["bot_context"])
     meta = decision.to_meta()
     if decision.action == "answer":
-        return _answer(conversation, decision, meta)
-    if decision.action == "ask_slot":
-        return _say(conversation, slot_prompt(decision), meta)
-    if decision.action == "self_service":
-        return _self_service(conversation, decision, meta)
-    if decision.action == "handoff":
-        return _hand_off(conversation, decision, meta, text)
-    return _fallback(conversation, decision, meta, text)
+        reply = _answer(conversation, decision, meta)
+    elif decision.action == "ask_slot":
+        reply = _say(conversation, slot_prompt(decision), meta)
+    elif decision.action == "self_service":
+        reply = _self_service(conversation, decision, meta)
+    elif decision.action == "handoff":
+        reply = _hand_off(conversation, decision, meta, text)
+    else:
+        reply = _fallback(conversation, decision, meta, text)
+    hooks.bot_understood(conversation=conversation, text=text, meta=reply.meta)
+    return reply
 
 
 def _say(conversation: Conversation, body: str, meta: dict) -> Message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,17 @@ def notice_payload(notice: Notice) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Draft:
+    """One notice to make: for these agents, once per (agent, key)."""
+
+    agents: Iterable[Agent | int]
+    kind: str
+    key: str
+    text: Callable[[], str]
+    url: str = ""
+
+
 def notify(
     *,
     agents: Iterable[Agent | int],
@@ -38,32 +50,44 @@ def notify(
     `key` gets nothing new (a retried job, a second worker). `text()` is called once per
     language, so it is written with gettext as any other message. Each new notice is sent
     to every desk of its agent after commit. Returns the notices made."""
-    agent_ids = sorted({a if isinstance(a, int) else a.pk for a in agents if a is not None})
-    if not agent_ids:
-        return []
+    return notify_many([Draft(agents=agents, kind=kind, key=key, text=text, url=url)])
+
+
+def notify_many(drafts: Iterable[Draft]) -> list[Notice]:
+    """`notify` for many notices at once, in a fixed number of queries (a batch job)."""
+    rows: list[Notice] = []
     with override("zh-hans"):
-        text_zh = str(text())[:MAX_TEXT]
+        zh = [(draft, str(draft.text())[:MAX_TEXT]) for draft in drafts]
     with override("en"):
-        text_en = str(text())[:MAX_TEXT]
+        texts = [(draft, text_zh, str(draft.text())[:MAX_TEXT]) for draft, text_zh in zh]
+    for draft, text_zh, text_en in texts:
+        agent_ids = sorted({a if isinstance(a, int) else a.pk for a in draft.agents if a})
+        rows += [
+            Notice(
+                agent_id=agent_id,
+                kind=draft.kind,
+                key=draft.key[:200],
+                text_zh=text_zh,
+                text_en=text_en,
+                url=draft.url,
+            )
+            for agent_id in agent_ids
+        ]
+    if not rows:
+        return []
     with transaction.atomic():
         had = set(
-            Notice.objects.filter(agent_id__in=agent_ids, key=key).values_list(
-                "agent_id", flat=True
-            )
+            Notice.objects.filter(
+                agent_id__in={row.agent_id for row in rows}, key__in={row.key for row in rows}
+            ).values_list("agent_id", "key")
         )
+        new, seen = [], set(had)
+        for row in rows:
+            if (row.agent_id, row.key) not in seen:
+                seen.add((row.agent_id, row.key))
+                new.append(row)
         made = Notice.objects.bulk_create(
-            [
-                Notice(
-                    agent_id=agent_id,
-                    kind=kind,
-                    key=key[:200],
-                    text_zh=text_zh,
-                    text_en=text_en,
-                    url=url,
-                )
-                for agent_id in agent_ids
-                if agent_id not in had
-            ],
+            new,
             # A notice a concurrent run made in between is left as it is (and comes back
             # with its id), never a second row or an error that undoes the caller's work.
             update_conflicts=True,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
+from conversations import hooks
 from conversations.models import Conversation
 from conversations.services.bot import greet_known_customer
 from customers.models import Customer
@@ -82,5 +83,6 @@ def open_chat_session(
                 customer=customer, channel=channel, language=language, page=page or {}
             )
             greet_known_customer(conversation=conversation)
+            hooks.conversation_started(conversation)
             conversation.refresh_from_db(fields=["last_seq"])
     return ChatSession(token=issue_chat_token(conversation), conversation=conversation)

@@ -85,3 +85,13 @@ def new_context(browser):
     yield new
     for context in opened:
         context.close()
+
+
+@pytest.fixture
+def ticket_defaults(transactional_db):
+    """The migration's ticket types and default SLA policy (an earlier test's flush removed
+    them)."""
+    from tickets.defaults import ensure_defaults
+    from tickets.models import SLAPolicy, SLATarget, TicketType
+
+    ensure_defaults(TicketType, SLAPolicy, SLATarget)

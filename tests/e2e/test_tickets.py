@@ -10,16 +10,13 @@ from conversations.models import Conversation
 from conversations.services import take_conversation
 from tests.e2e.desk_pages import open_conversation, open_desk
 from tests.factories import AgentFactory, SkillGroupFactory
-from tickets.defaults import ensure_defaults
-from tickets.models import SLAPolicy, SLATarget, Ticket, TicketType
+from tickets.models import Ticket
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def defaults():
-    """The migration's types and default SLA policy (an earlier test's flush removed them)."""
-    ensure_defaults(TicketType, SLAPolicy, SLATarget)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("ticket_defaults"),
+]
 
 
 def test_a_chat_closed_unresolved_becomes_a_ticket_the_agent_answers_and_the_customer_sees(

@@ -1,24 +1,17 @@
 """The breach job: every clock that ran out is marked once, however many runs there are."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from tests.factories import CustomerFactory
-from tickets.defaults import ensure_defaults
-from tickets.models import SLAPolicy, SLATarget, Ticket, TicketEvent, TicketType
+from tests.threads import at_once
+from tickets.models import Ticket, TicketEvent
 from tickets.services import change_ticket, open_ticket, record_breaches
 from tickets.tasks import record_breaches_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def defaults():
-    ensure_defaults(TicketType, SLAPolicy, SLATarget)
 
 
 def overdue_tickets(count: int) -> list[Ticket]:
@@ -46,21 +39,7 @@ def test_a_clock_that_ran_out_is_marked_once_with_a_timeline_row():
 
 def test_two_workers_at_once_mark_each_breach_exactly_once():
     tickets = overdue_tickets(60)
-    results: list[list] = []
-    start = threading.Barrier(2)
-
-    def worker():
-        try:
-            start.wait()
-            results.append(record_breaches())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: record_breaches())
 
     marked = [pair for result in results for pair in result]
     assert sorted(marked) == sorted((t.pk, "first_response") for t in tickets)

@@ -9,18 +9,12 @@ from django.urls import reverse
 from conversations.models import Conversation, Message
 from conversations.services.messages import post_customer_message
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, SkillGroupFactory
-from tickets.defaults import ensure_defaults
-from tickets.models import Priority, SLAPolicy, SLATarget, Ticket, TicketComment, TicketType
+from tickets.models import Priority, Ticket, TicketComment
 from tickets.services import open_ticket
 
 pytestmark = pytest.mark.django_db
 
 XSS = '<script>alert("x")</script>'
-
-
-@pytest.fixture(autouse=True)
-def defaults():
-    ensure_defaults(TicketType, SLAPolicy, SLATarget)
 
 
 @pytest.fixture
@@ -165,7 +159,7 @@ def test_bad_changes_are_refused_and_change_nothing(desk, group, form):
     assert (refreshed.priority, refreshed.status, refreshed.assignee_id, refreshed.skill_group) == (
         opened.priority,
         opened.status,
-        None,
+        opened.assignee_id,
         group,
     )
 

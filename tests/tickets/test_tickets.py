@@ -11,7 +11,6 @@ from conversations.models import Message
 from conversations.services import close_conversation, leave_message, request_handoff
 from conversations.services.messages import post_bot_message, post_customer_message
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, SkillGroupFactory
-from tickets.defaults import ensure_defaults
 from tickets.models import (
     BusinessCalendar,
     OpeningHours,
@@ -35,11 +34,6 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEDNESDAY_10 = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def defaults():
-    ensure_defaults(TicketType, SLAPolicy, SLATarget)
 
 
 @pytest.fixture
@@ -202,7 +196,11 @@ def test_a_chat_closed_as_not_resolved_becomes_a_ticket_and_the_customer_hears_i
     post_bot_message(
         conversation_id=conversation.id,
         body="抱歉，为您转人工",
-        meta={"action": "handoff", "intent": "after_sales_request", "slots": {"kind": "repair"}},
+        meta={
+            "action": "handoff",
+            "intent": "after_sales_request",
+            "slots": {"reason": "defective"},
+        },
         language="zh",
     )
     request_handoff(conversation_id=conversation.id)

@@ -1,6 +1,6 @@
 """Every write to tickets, one module per part of the domain; the public names are here."""
 
-from tickets.services.breaches import record_breaches
+from tickets.services.breaches import record_breaches, warn_at_risk
 from tickets.services.clock import default_policy, target_for
 from tickets.services.from_conversations import (
     prefill,
@@ -35,4 +35,5 @@ __all__ = [
     "ticket_for_closed_conversation",
     "ticket_from_conversation",
     "transcript",
+    "warn_at_risk",
 ]

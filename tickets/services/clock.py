@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils import timezone
+
 from tickets import sla
 from tickets.models import SLAPolicy, SLATarget, Ticket
 
@@ -34,10 +36,32 @@ def target_for(policy: SLAPolicy | None, *, priority: int, level: str) -> SLATar
     return rows.get(level) or rows.get("")
 
 
-def due_after(ticket: Ticket, minutes: int | None, calendar, *, since: datetime) -> datetime | None:
+def set_clock(
+    ticket: Ticket, clock: str, minutes: int | None, calendar, *, since: datetime, paused: float
+) -> None:
+    """Run `clock` for `minutes` of business time from `since` (plus `paused` seconds spent
+    waiting on the customer): its due time, and when it is at risk (the policy's share of
+    the target used). A warning already given stays given while the clock is still at risk
+    (a pause and resume does not warn twice); it is taken back when the clock moved out of
+    the risk zone (a lower priority, a longer target), so it can warn again later."""
     if minutes is None:
-        return None
-    return sla.add_business_time(since, minutes * 60 + ticket.sla_paused_seconds, calendar)
+        stop_clock(ticket, clock)
+        return
+    ratio = ticket.sla_policy.at_risk_ratio if ticket.sla_policy else 0.8
+    due = sla.add_business_time(since, minutes * 60 + paused, calendar)
+    risk = sla.add_business_time(since, minutes * 60 * ratio + paused, calendar)
+    warned = getattr(ticket, f"{clock}_warned_at")
+    if warned is not None and risk > timezone.now():
+        setattr(ticket, f"{clock}_warned_at", None)
+    setattr(ticket, f"{clock}_due", due)
+    setattr(ticket, f"{clock}_risk_at", risk)
+
+
+def stop_clock(ticket: Ticket, *clocks: str) -> None:
+    """The clock is answered or no longer applies: nothing is due, nothing at risk."""
+    for clock in clocks:
+        setattr(ticket, f"{clock}_due", None)
+        setattr(ticket, f"{clock}_risk_at", None)
 
 
 def recompute_due_times(ticket: Ticket) -> None:
@@ -47,19 +71,27 @@ def recompute_due_times(ticket: Ticket) -> None:
         return
     target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
     if target is None:
-        ticket.first_response_due = ticket.resolution_due = None
+        stop_clock(ticket, "first_response", "resolution")
         return
     calendar = calendar_of(ticket.sla_policy)
-    ticket.first_response_due = (
-        None
-        if ticket.first_responded_at
-        else due_after(ticket, target.first_response_minutes, calendar, since=ticket.created_at)
-    )
-    ticket.resolution_due = (
-        None
-        if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
-        else due_after(ticket, target.resolution_minutes, calendar, since=ticket.created_at)
-    )
+    since, paused = ticket.created_at, ticket.sla_paused_seconds
+    if ticket.first_responded_at:
+        stop_clock(ticket, "first_response")
+    else:
+        set_clock(
+            ticket,
+            "first_response",
+            target.first_response_minutes,
+            calendar,
+            since=since,
+            paused=paused,
+        )
+    if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        stop_clock(ticket, "resolution")
+    else:
+        set_clock(
+            ticket, "resolution", target.resolution_minutes, calendar, since=since, paused=paused
+        )
 
 
 def pause_clocks(ticket: Ticket, now: datetime) -> None:
@@ -77,12 +109,21 @@ def resume_clocks(ticket: Ticket, now: datetime) -> None:
     recompute_due_times(ticket)
 
 
-def next_response_due(ticket: Ticket, now: datetime) -> datetime | None:
+def start_next_response(ticket: Ticket, now: datetime) -> None:
+    """The customer wrote again after the first response: the next-response clock starts
+    afresh (a breach or warning of an earlier round stays in the timeline)."""
     target = target_for(ticket.sla_policy, priority=ticket.priority, level=ticket.customer.level)
     if target is None or target.next_response_minutes is None or not ticket.first_responded_at:
-        return None
-    return sla.add_business_time(
-        now, target.next_response_minutes * 60, calendar_of(ticket.sla_policy)
+        stop_clock(ticket, "next_response")
+        return
+    ticket.next_response_breached_at = ticket.next_response_warned_at = None
+    set_clock(
+        ticket,
+        "next_response",
+        target.next_response_minutes,
+        calendar_of(ticket.sla_policy),
+        since=now,
+        paused=0.0,
     )
 
 

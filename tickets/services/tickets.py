@@ -17,16 +17,20 @@ from django.utils.translation import override
 
 from conversations.models import Agent, Conversation, SkillGroup
 from conversations.services.messages import post_system_message
-from customers.models import Customer
+from customers.commerce import REASON_KIND
+from customers.models import AfterSalesRequest, Customer
 from helpdesk.languages import django_language
+from tickets import events
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketEvent, TicketType
+from tickets.services import assignment
 from tickets.services.clock import (
     default_policy,
-    next_response_due,
     pause_clocks,
     recompute_due_times,
     resume_clocks,
+    start_next_response,
+    stop_clock,
 )
 
 MAX_SUBJECT = 200
@@ -54,7 +58,10 @@ def classify(*, text: str, intent: str = "", slots: dict | None = None) -> str:
     if any(word in lowered for word in COMPLAINT_WORDS):
         return "complaint"
     if intent == "after_sales_request":
-        return "repair" if (slots or {}).get("kind") == "repair" else "after_sales"
+        reason = (slots or {}).get("reason")
+        return (
+            "repair" if REASON_KIND.get(reason) == AfterSalesRequest.Kind.REPAIR else "after_sales"
+        )
     if any(word in lowered for word in BILLING_WORDS):
         return "billing"
     return "question"
@@ -121,11 +128,14 @@ def open_ticket(
     conversation: Conversation | None = None,
     tags=(),
     actor=None,
+    assignee: Agent | None = None,
 ) -> Ticket:
     """Open a ticket: classified by its type, prioritised by urgency × customer level
     (unless `priority` is given), in the type's group unless another is named, under
-    the default SLA policy with its due times, with a "created" timeline row. When it
-    comes from a conversation, the customer is told its number there."""
+    the default SLA policy with its due times, with a "created" timeline row; given to
+    `assignee`, else to the agent the group's strategy picks (tickets/services/
+    assignment.py), who is told. When it comes from a conversation, the customer is told
+    its number there. Emits `ticket.created`."""
     subject = _clean_text(subject, field=_("The subject"), limit=MAX_SUBJECT)
     description = _clean_text(
         description, field=_("The description"), limit=MAX_BODY * 5, required=False
@@ -152,7 +162,19 @@ def open_ticket(
         )
         ticket.save()
         recompute_due_times(ticket)
-        ticket.save(update_fields=["first_response_due", "resolution_due"])
+        ticket.assignee = assignee or assignment.choose_assignee(ticket)
+        if ticket.assignee is not None:
+            ticket.assigned_at = timezone.now()
+        ticket.save(
+            update_fields=[
+                "first_response_due",
+                "first_response_risk_at",
+                "resolution_due",
+                "resolution_risk_at",
+                "assignee",
+                "assigned_at",
+            ]
+        )
         if conversation is not None:
             ticket.conversations.add(conversation)
             with override(django_language(conversation.language)):
@@ -164,7 +186,21 @@ def open_ticket(
                     % {"number": ticket.number},
                     meta={"event": "ticket_opened", "ticket": ticket.number},
                 )
-        _event(ticket, TicketEvent.Kind.CREATED, actor, new=ticket.number).save()
+        created = [_event(ticket, TicketEvent.Kind.CREATED, actor, new=ticket.number)]
+        if ticket.assignee is not None:
+            created.append(
+                _event(
+                    ticket,
+                    TicketEvent.Kind.ASSIGNED,
+                    actor,
+                    "assignee",
+                    "",
+                    ticket.assignee.display_name,
+                )
+            )
+            assignment.tell_assignee(ticket, by=actor)
+        TicketEvent.objects.bulk_create(created)
+        events.ticket_created(ticket)
     return ticket
 
 
@@ -208,7 +244,9 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
             assignee = changes["assignee"]
             if assignee is not None and not isinstance(assignee, Agent):
                 raise TicketInputError(_("Unknown agent."))
-            ticket.assignee = assignee
+            if assignee != ticket.assignee:
+                ticket.assignee = assignee
+                ticket.assigned_at = now if assignee else None
         if "priority" in changes:
             if changes["priority"] not in Priority.values:
                 raise TicketInputError(_("Unknown priority."))
@@ -218,11 +256,16 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
         elif "priority" in changes:
             recompute_due_times(ticket)
         ticket.save()
+        changed = [name for name in changes if _shown(ticket, name) != before[name]]
         TicketEvent.objects.bulk_create(
-            _event(ticket, TicketEvent.Kind.CHANGED, actor, name, before[name], after)
-            for name in changes
-            if (after := _shown(ticket, name)) != before[name]
+            _event(
+                ticket, TicketEvent.Kind.CHANGED, actor, name, before[name], _shown(ticket, name)
+            )
+            for name in changed
         )
+        if "assignee" in changed:
+            assignment.tell_assignee(ticket, by=actor)
+        events.ticket_updated(ticket, changed=changed)
     return ticket
 
 
@@ -266,11 +309,11 @@ def _set_status(ticket: Ticket, status: str, now: datetime) -> None:
         resume_clocks(ticket, now)
     if status == Ticket.Status.RESOLVED:
         ticket.resolved_at = now
-        ticket.resolution_due = ticket.next_response_due = None
+        stop_clock(ticket, "resolution", "next_response")
     elif status == Ticket.Status.CLOSED:
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
-        ticket.resolution_due = ticket.next_response_due = None
+        stop_clock(ticket, "resolution", "next_response")
     elif status in (Ticket.Status.OPEN, Ticket.Status.REOPENED, Ticket.Status.PENDING_INTERNAL):
         ticket.resolved_at = None
         recompute_due_times(ticket)
@@ -314,17 +357,17 @@ def add_comment(
                 _set_status(ticket, Ticket.Status.REOPENED, now)
             elif ticket.status == Ticket.Status.PENDING_CUSTOMER:
                 _set_status(ticket, Ticket.Status.OPEN, now)
-            ticket.next_response_due = next_response_due(ticket, now)
+            start_next_response(ticket, now)
         elif public:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
-                ticket.first_response_due = None
-            ticket.next_response_due = None
+                stop_clock(ticket, "first_response")
+            stop_clock(ticket, "next_response")
             if ticket.status in (Ticket.Status.NEW, Ticket.Status.REOPENED):
                 ticket.status = Ticket.Status.OPEN
-            _deliver_reply(ticket, body)
+            deliver_reply(comment, ticket=ticket)
         ticket.save()
-        events = [
+        timeline = [
             _event(
                 ticket,
                 TicketEvent.Kind.COMMENTED,
@@ -334,21 +377,45 @@ def add_comment(
             )
         ]
         if ticket.status != old_status:
-            events.append(
+            timeline.append(
                 _event(
                     ticket, TicketEvent.Kind.CHANGED, author, "status", old_status, ticket.status
                 )
             )
-        TicketEvent.objects.bulk_create(events)
+        TicketEvent.objects.bulk_create(timeline)
+        events.ticket_updated(
+            ticket,
+            changed=["comments"] + (["status"] if ticket.status != old_status else []),
+        )
     return comment
 
 
-def _deliver_reply(ticket: Ticket, body: str) -> None:
-    """The reply joins the customer's latest conversation linked to the ticket (the chat
-    they will open again); a ticket without one is answered through its channel later."""
-    conversation = ticket.conversations.order_by("-created_at").first()
+def deliver_reply(comment: TicketComment, *, ticket: Ticket) -> None:
+    """A public reply reaches the customer in a chat they have open: the ticket's own
+    conversation if it is still open, else the customer's latest open conversation (which
+    is then linked to the ticket). With none open, it is also shown in the ticket's last
+    conversation (the customer may still be looking at it) and waits: it is delivered into
+    the next conversation they open (`deliver_waiting_replies`)."""
+    open_chats = Conversation.objects.filter(
+        customer_id=ticket.customer_id, status__in=Conversation.OPEN_STATUSES
+    )
+    conversation = (
+        open_chats.filter(tickets=ticket).order_by("-created_at").first()
+        or open_chats.order_by("-created_at").first()
+    )
     if conversation is None:
+        last = ticket.conversations.order_by("-created_at").first()
+        if last is not None:
+            _post_reply(last, ticket, comment.body)
         return
+    ticket.conversations.add(conversation)
+    _post_reply(conversation, ticket, comment.body)
+    comment.delivered_in = conversation
+    comment.delivered_at = timezone.now()
+    comment.save(update_fields=["delivered_in", "delivered_at"])
+
+
+def _post_reply(conversation: Conversation, ticket: Ticket, body: str) -> None:
     with override(django_language(conversation.language)):
         post_system_message(
             conversation_id=conversation.id,
@@ -356,3 +423,27 @@ def _deliver_reply(ticket: Ticket, body: str) -> None:
             % {"number": ticket.number, "body": body},
             meta={"event": "ticket_reply", "ticket": ticket.number},
         )
+
+
+def deliver_waiting_replies(*, conversation: Conversation) -> int:
+    """The started hook (registered by TicketsConfig): public replies that found no open
+    chat of this customer are posted into the conversation they just opened, oldest first,
+    each once (the rows are locked and marked in this transaction). Returns how many."""
+    waiting = list(
+        TicketComment.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(
+            ticket__customer_id=conversation.customer_id,
+            public=True,
+            from_customer=False,
+            delivered_at__isnull=True,
+        )
+        .select_related("ticket")
+        .order_by("created_at", "pk")[:20]
+    )
+    now = timezone.now()
+    for comment in waiting:
+        comment.ticket.conversations.add(conversation)
+        _post_reply(conversation, comment.ticket, comment.body)
+        comment.delivered_in, comment.delivered_at = conversation, now
+    TicketComment.objects.bulk_update(waiting, ["delivered_in", "delivered_at"])
+    return len(waiting)

@@ -11,7 +11,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from conversations import selectors as conversation_selectors
@@ -19,18 +18,13 @@ from conversations.models import Agent, SkillGroup
 from conversations.views.access import agent_required, visible_or_404
 from customers.models import Customer
 from tickets import selectors, services
-from tickets.models import Priority, Ticket, TicketType
+from tickets.models import CLOCK_LABELS, Priority, Ticket, TicketType
 
 PAGE_SIZE = 50
 # The timeline stores values as they are stored; people read their labels.
 FIELD_LABELS = {
     "status": dict(Ticket.Status.choices),
     "priority": {str(value): label for value, label in Priority.choices},
-}
-CLOCK_LABELS = {
-    "first_response": pgettext_lazy("SLA clock", "first response"),
-    "next_response": pgettext_lazy("SLA clock", "next response"),
-    "resolution": pgettext_lazy("SLA clock", "resolution"),
 }
 
 

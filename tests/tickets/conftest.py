@@ -1,0 +1,12 @@
+import pytest
+
+from tickets.defaults import ensure_defaults
+from tickets.models import SLAPolicy, SLATarget, TicketType
+
+
+@pytest.fixture(autouse=True)
+def ticket_defaults(request):
+    """The migration's ticket types and default SLA policy (a transactional test's flush
+    removes what migrations seeded)."""
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        ensure_defaults(TicketType, SLAPolicy, SLATarget)

@@ -1,0 +1,224 @@
+"""At-risk warnings and what a breach sets off (notices, priority, escalation, the partner
+event), each exactly once however often and by however many workers the jobs run."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.utils import translation
+
+from conversations.models import Agent, Notice
+from helpdesk.models import OutboundEvent
+from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
+from tests.threads import at_once
+from tickets.models import Priority, SLAPolicy, Ticket, TicketEvent
+from tickets.services import (
+    add_comment,
+    change_ticket,
+    open_ticket,
+    record_breaches,
+    warn_at_risk,
+)
+from tickets.tasks import warn_at_risk_task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPENED = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
+# A question (normal priority) of the default policy: first response in 4 h, at risk at 80%.
+AT_RISK = OPENED + timedelta(minutes=193)
+NOT_YET = OPENED + timedelta(minutes=191)
+BREACHED = OPENED + timedelta(minutes=241)
+
+
+@pytest.fixture
+def group():
+    return SkillGroupFactory(code="aftersales")
+
+
+@pytest.fixture
+def agent(group):
+    agent = AgentFactory()
+    agent.skill_groups.add(group)
+    return agent
+
+
+def supervisor_of(group=None) -> Agent:
+    boss = AgentFactory()
+    boss.user.groups.add(Group.objects.get_or_create(name="Supervisors")[0])
+    if group is not None:
+        boss.skill_groups.add(group)
+    return boss
+
+
+def opened(group, **fields) -> Ticket:
+    with time_machine.travel(OPENED, tick=False):
+        return open_ticket(
+            customer=CustomerFactory(),
+            subject="耳机没声音",
+            type_code="question",
+            source=Ticket.Source.AGENT,
+            skill_group=group,
+            **fields,
+        )
+
+
+def notices(kind: str) -> list[tuple[int, str]]:
+    return sorted(Notice.objects.filter(kind=kind).values_list("agent_id", "text_en"))
+
+
+def test_the_at_risk_time_follows_the_policys_share_of_the_target(group, agent):
+    ticket = opened(group)
+    assert ticket.first_response_risk_at == OPENED + timedelta(minutes=192)
+    assert ticket.resolution_risk_at == OPENED + timedelta(minutes=24 * 60 * 0.8)
+
+
+def test_a_clock_at_risk_warns_the_assignee_once_with_a_timeline_row(group, agent):
+    ticket = opened(group)
+    assert ticket.assignee == agent
+
+    assert warn_at_risk(now=NOT_YET) == []
+    assert warn_at_risk(now=AT_RISK) == [(ticket.pk, "first_response")]
+    assert warn_at_risk(now=AT_RISK + timedelta(minutes=5)) == []
+
+    assert [a for a, _t in notices("sla_at_risk")] == [agent.pk]
+    with translation.override("en"):
+        text = Notice.objects.get(kind="sla_at_risk").text_en
+    assert text.startswith(f"{ticket.number} is at risk: first response due")
+    row = TicketEvent.objects.get(ticket=ticket, kind="sla")
+    assert (row.field, row.new) == ("first_response", "at_risk")
+
+
+def test_an_unassigned_ticket_at_risk_warns_the_groups_supervisors(group):
+    boss, elsewhere = supervisor_of(group), supervisor_of(SkillGroupFactory(code="presales"))
+    Agent.objects.filter(pk=boss.pk).update(status=Agent.Status.OFFLINE)  # nobody at work
+    ticket = opened(group)
+    assert ticket.assignee is None
+
+    warn_at_risk(now=AT_RISK)
+
+    assert [a for a, _t in notices("sla_at_risk")] == [boss.pk]
+    assert elsewhere.notices.count() == 0
+
+
+def test_a_paused_clock_is_never_at_risk_and_a_resumed_one_is_not_warned_twice(group, agent):
+    ticket = opened(group)
+    warn_at_risk(now=AT_RISK)
+    with time_machine.travel(AT_RISK + timedelta(minutes=1), tick=False):
+        change_ticket(ticket_id=ticket.pk, actor=None, status=Ticket.Status.PENDING_CUSTOMER)
+    assert warn_at_risk(now=AT_RISK + timedelta(hours=10)) == []
+    with time_machine.travel(AT_RISK + timedelta(hours=2), tick=False):
+        change_ticket(ticket_id=ticket.pk, actor=None, status=Ticket.Status.OPEN)
+
+    assert warn_at_risk(now=AT_RISK + timedelta(hours=2, minutes=1)) == []
+    assert Notice.objects.filter(kind="sla_at_risk").count() == 1
+
+
+def test_a_breach_notifies_the_assignee_and_the_groups_supervisors_once(group, agent):
+    boss = supervisor_of(group)
+    other_boss = supervisor_of(SkillGroupFactory(code="vip"))
+    ticket = opened(group, assignee=agent)
+
+    assert record_breaches(now=BREACHED) == [(ticket.pk, "first_response")]
+    assert record_breaches(now=BREACHED + timedelta(minutes=1)) == []
+
+    assert sorted(a for a, _t in notices("sla_breached")) == sorted([agent.pk, boss.pk])
+    assert other_boss.notices.count() == 0
+    assert notices("sla_breached")[0][1] == (
+        f"SLA breached on {ticket.number} (first response): 耳机没声音"
+    )
+
+
+def test_a_breach_is_told_to_partners_once_with_the_clock_and_its_due_time(group, agent):
+    ticket = opened(group)
+
+    record_breaches(now=BREACHED)
+    record_breaches(now=BREACHED)
+
+    event = OutboundEvent.objects.get(event="ticket.sla_breached")
+    assert event.data["clock"] == "first_response"
+    assert event.data["ticket"]["id"] == ticket.number
+    assert event.data["ticket"]["sla"]["breached"]["first_response"] is True
+    assert event.data["due"].startswith("2026-12-02T06:00:00")  # 14:00 in Shanghai, in UTC
+    envelope = event.envelope()
+    assert envelope["event"] == "ticket.sla_breached" and envelope["id"] == str(event.id)
+
+
+def test_the_policy_can_raise_the_priority_and_move_the_ticket_to_its_escalation_group(
+    group, agent
+):
+    escalation = SkillGroupFactory(code="escalations")
+    senior = AgentFactory(display_name="Senior")
+    senior.skill_groups.add(escalation)
+    SLAPolicy.objects.filter(is_default=True).update(
+        raise_priority_on_breach=True, escalation_group=escalation
+    )
+    ticket = opened(group)
+
+    record_breaches(now=BREACHED)
+
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH
+    assert (ticket.skill_group, ticket.assignee) == (escalation, senior)
+    changes = set(
+        TicketEvent.objects.filter(ticket=ticket, kind="changed").values_list("field", "new")
+    )
+    assert {("priority", str(Priority.HIGH)), ("skill_group", "escalations")} <= changes
+    assert ("assignee", "Senior") in changes
+    assert senior.notices.filter(kind="ticket_assigned").count() == 1
+    record_breaches(now=BREACHED + timedelta(hours=1))
+    ticket.refresh_from_db()
+    assert ticket.priority == Priority.HIGH  # raised once, not once a minute
+
+
+def test_the_policy_can_turn_the_notices_off(group, agent):
+    SLAPolicy.objects.filter(is_default=True).update(
+        notify_assignee=False, notify_supervisors=False
+    )
+    supervisor_of(group)
+    opened(group)
+
+    warn_at_risk(now=AT_RISK)
+    record_breaches(now=BREACHED)
+
+    assert Notice.objects.filter(kind__startswith="sla").count() == 0
+    assert TicketEvent.objects.filter(kind="sla").count() == 2  # still recorded
+
+
+def test_two_workers_at_once_warn_and_notify_each_clock_once(group, agent):
+    for _n in range(40):
+        opened(group)
+    results = at_once(lambda: warn_at_risk(now=AT_RISK, batch=7))
+
+    assert sum(len(result) for result in results) == 40
+    assert Notice.objects.filter(kind="sla_at_risk").count() == 40
+    assert TicketEvent.objects.filter(kind="sla", new="at_risk").count() == 40
+
+
+def test_a_customer_reply_starts_a_fresh_next_response_clock(group, agent):
+    ticket = opened(group)
+    with time_machine.travel(OPENED + timedelta(minutes=10), tick=False):
+        add_comment(ticket_id=ticket.pk, body="您好，请问是哪一款？", author=agent.user)
+    with time_machine.travel(OPENED + timedelta(minutes=20), tick=False):
+        add_comment(ticket_id=ticket.pk, body="白色那款", from_customer=True)
+    assert record_breaches(now=OPENED + timedelta(hours=9)) == [(ticket.pk, "next_response")]
+    with time_machine.travel(OPENED + timedelta(hours=10), tick=False):
+        add_comment(ticket_id=ticket.pk, body="抱歉久等", author=agent.user)
+    with time_machine.travel(OPENED + timedelta(hours=11), tick=False):
+        add_comment(ticket_id=ticket.pk, body="还是不行", from_customer=True)
+
+    ticket.refresh_from_db()
+    assert ticket.next_response_breached_at is None
+    assert ticket.next_response_due == OPENED + timedelta(hours=19)
+    assert record_breaches(now=OPENED + timedelta(hours=19, minutes=1)) == [
+        (ticket.pk, "next_response")
+    ]
+
+
+def test_the_scheduled_warning_task_reports_how_many_it_warned(group, agent):
+    opened(group)
+    with time_machine.travel(AT_RISK, tick=False):
+        assert warn_at_risk_task.apply().get() == 1
+        assert warn_at_risk_task.apply().get() == 0

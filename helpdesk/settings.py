@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.record_breaches_task",
         "schedule": 60.0,
     },
+    "run-time-based-ticket-rules": {
+        "task": "tickets.tasks.run_time_rules_task",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------

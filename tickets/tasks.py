@@ -12,3 +12,13 @@ def record_breaches_task() -> int:
     """Every minute: clocks that ran out are marked breached, each exactly once (a run
     killed half-way is redone, and what it committed is not due any more)."""
     return len(services.record_breaches())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_time_rules_task() -> int:
+    """Every five minutes: time-based automation rules fire on the tickets that have waited
+    long enough, each at most once per ticket (a second worker or a redone run skips
+    what is recorded)."""
+    from tickets.services.automation import run_time_rules
+
+    return len(run_time_rules())

@@ -21,6 +21,7 @@ from customers.models import Customer
 from helpdesk.languages import django_language
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketEvent, TicketType
+from tickets.services import automation, flows
 from tickets.services.clock import (
     default_policy,
     next_response_due,
@@ -165,6 +166,7 @@ def open_ticket(
                     meta={"event": "ticket_opened", "ticket": ticket.number},
                 )
         _event(ticket, TicketEvent.Kind.CREATED, actor, new=ticket.number).save()
+        automation.ticket_created(ticket)
     return ticket
 
 
@@ -223,6 +225,8 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
             for name in changes
             if (after := _shown(ticket, name)) != before[name]
         )
+        changed = [name for name in changes if _shown(ticket, name) != before[name]]
+        automation.ticket_updated(ticket, changed=changed)
     return ticket
 
 
@@ -340,6 +344,8 @@ def add_comment(
                 )
             )
         TicketEvent.objects.bulk_create(events)
+        flows.reply_received(ticket=ticket, comment=comment)
+        automation.ticket_updated(ticket, changed=automation.comment_changes(comment, old_status))
     return comment
 
 

@@ -606,6 +606,12 @@ def test_the_pending_customer_rule_resolves_after_48_business_hours():
     assert opened.comments.get().body.startswith("Hello Ann, we have not heard from you")
 
 
+def test_the_time_based_rules_run_every_few_minutes_and_survive_a_lost_worker(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["run-time-based-ticket-rules"]
+    assert entry == {"task": "tickets.tasks.run_time_rules_task", "schedule": 300.0}
+    assert run_time_rules_task.acks_late and run_time_rules_task.reject_on_worker_lost
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_fire_a_time_based_rule_exactly_once_per_ticket():
     made = waiting_rule()

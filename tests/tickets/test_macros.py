@@ -159,7 +159,7 @@ def test_applying_a_macro_takes_a_post(desk, group):
 
 def test_an_unknown_or_inactive_macro_is_a_404(desk, group):
     opened = ticket(group)
-    url = reverse("tickets:apply-macro", args=[opened.pk, 2**31 - 1])
+    url = reverse("tickets:apply-macro", args=[opened.pk, 10**30])
     assert desk.post(url).status_code == 404
     asleep = macro()
     Macro.objects.filter(pk=asleep.pk).update(is_active=False)

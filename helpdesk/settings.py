@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.warn_at_risk_task",
         "schedule": 60.0,
     },
+    "run-time-based-ticket-rules": {
+        "task": "tickets.tasks.run_time_rules_task",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------

@@ -1,11 +1,19 @@
+import json
+
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin_tools import ReadOnlyInline
 from tickets.models import (
+    ACTION_HELP,
+    RULE_HELP_CONDITIONS,
+    AutomationRule,
     BusinessCalendar,
     Holiday,
+    Macro,
     OpeningHours,
+    RuleRun,
     SLAPolicy,
     SLATarget,
     Ticket,
@@ -131,3 +139,93 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("number"), ordering="pk")
     def number(self, ticket):
         return ticket.number
+
+
+# --- automation ---------------------------------------------------------------------
+
+
+class DefinitionField(forms.JSONField):
+    """A rule's or macro's JSON, shown indented and with its Chinese as written: easier to
+    read and edit than one long line. Empty means an empty list."""
+
+    widget = forms.Textarea(attrs={"rows": 12, "cols": 100, "style": "font-family: monospace"})
+
+    # PostgreSQL keeps JSON objects with their keys sorted its own way; people read
+    # "action" or "field" first.
+    KEY_ORDER = ("action", "field", "op", "value", "business", "to", "zh", "en")
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        if isinstance(value, list):
+            value = [self._ordered(item) for item in value]
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+    def _ordered(self, item):
+        if not isinstance(item, dict):
+            return item
+        rank = {key: n for n, key in enumerate(self.KEY_ORDER)}
+        return dict(sorted(item.items(), key=lambda pair: rank.get(pair[0], len(rank))))
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        return [] if cleaned is None else cleaned
+
+
+class AutomationRuleForm(forms.ModelForm):
+    conditions = DefinitionField(
+        required=False, label=_("conditions"), help_text=RULE_HELP_CONDITIONS
+    )
+    actions = DefinitionField(required=False, label=_("actions"), help_text=ACTION_HELP)
+
+    class Meta:
+        model = AutomationRule
+        fields = ["name", "trigger", "conditions", "actions", "position", "is_active"]
+
+
+@admin.register(AutomationRule)
+class AutomationRuleAdmin(admin.ModelAdmin):
+    """Mistakes in the conditions or actions are refused by the model's clean(), each
+    with its number and what is wrong, shown beside the field."""
+
+    form = AutomationRuleForm
+    list_display = ["name", "trigger", "is_active", "position", "updated_at"]
+    list_editable = ["is_active", "position"]
+    list_filter = ["trigger", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(RuleRun)
+class RuleRunAdmin(admin.ModelAdmin):
+    """Time-based rules fired, once per ticket. Deleting a row lets the rule fire on
+    that ticket again."""
+
+    list_display = ["rule", "ticket", "ran_at"]
+    list_filter = ["rule"]
+    list_select_related = ["rule", "ticket"]
+    raw_id_fields = ["ticket"]
+    readonly_fields = ["rule", "ticket", "ran_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MacroForm(forms.ModelForm):
+    actions = DefinitionField(required=False, label=_("actions"), help_text=ACTION_HELP)
+
+    class Meta:
+        model = Macro
+        fields = ["name_zh", "name_en", "actions", "skill_groups", "position", "is_active"]
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    form = MacroForm
+    list_display = ["name_zh", "name_en", "is_active", "position"]
+    list_editable = ["is_active", "position"]
+    list_filter = ["is_active", "skill_groups"]
+    search_fields = ["name_zh", "name_en"]
+    filter_horizontal = ["skill_groups"]

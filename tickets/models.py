@@ -500,6 +500,9 @@ class TicketEvent(models.Model):
         COMMENTED = "commented", _("Commented")
         SLA = "sla", _("SLA")
         ASSIGNED = "assigned", _("Assigned")
+        RULE = "rule", _("Rule")
+        MACRO = "macro", _("Macro")
+        FLOW = "flow", _("Preset flow")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -523,3 +526,156 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{number_of(self.ticket_id)} {self.kind} {self.field}".strip()
+
+
+# --- automation (tickets/rules.py is the vocabulary, tickets/services/automation.py runs it)
+
+RULE_HELP_CONDITIONS = _(
+    'A list; every condition must hold. Example: [{"field": "status", "op": "is", '
+    '"value": "pending_customer"}, {"field": "hours_pending", "op": "gte", "value": 48, '
+    '"business": true}]. Fields: status, priority, type, skill_group, customer_level, '
+    "source, tags, subject, description, text, hours_since_created, hours_since_updated, "
+    "hours_pending, assigned, replied, changed. See docs/tickets.md."
+)
+ACTION_HELP = _(
+    'A list, carried out in order. Example: [{"action": "set", "field": "priority", '
+    '"value": "high"}, {"action": "add_tag", "value": "vip"}, {"action": "reply", '
+    '"zh": "您好 {customer}", "en": "Hello {customer}"}, {"action": "notify", "to": '
+    '["assignee", "group", "supervisors"]}, {"action": "webhook"}]. Actions: set, add_tag, '
+    "remove_tag, reply, note, notify, webhook, refund_status. Placeholders: {number}, "
+    "{customer}, {subject}, {status}, {priority}, {type}, {group}, {assignee}."
+)
+
+
+class AutomationRule(models.Model):
+    """When a ticket is created, is updated, or has waited long enough, and every
+    condition holds, the actions are carried out. Active rules run in `position` order,
+    each seeing what the ones before changed; what rules change never triggers rules."""
+
+    class Trigger(models.TextChoices):
+        CREATED = "created", _("A ticket is created")
+        UPDATED = "updated", _("A ticket is updated")
+        TIME = "time", _("Time passes (checked every few minutes, once per ticket)")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    trigger = models.CharField(_("when"), max_length=10, choices=Trigger.choices)
+    conditions = models.JSONField(
+        _("conditions"), default=list, blank=True, help_text=RULE_HELP_CONDITIONS
+    )
+    actions = models.JSONField(_("actions"), default=list, help_text=ACTION_HELP)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("automation rule")
+        verbose_name_plural = _("automation rules")
+        ordering = ["position", "id"]
+        indexes = [
+            models.Index(
+                fields=["trigger", "position"],
+                condition=Q(is_active=True),
+                name="rule_active_by_trigger",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from tickets import rules
+
+        errors = rules.definition_errors(
+            conditions=self.conditions, actions=self.actions, trigger=self.trigger
+        )
+        if errors:
+            raise ValidationError(errors)
+
+
+class RuleRun(models.Model):
+    """A time-based rule fired on a ticket. Written in the transaction that carries out
+    its actions, under the ticket's row lock and a unique constraint: at most once per
+    rule and ticket, however many workers run."""
+
+    rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="runs")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="rule_runs")
+    ran_at = models.DateTimeField(_("ran"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rule run")
+        verbose_name_plural = _("rule runs")
+        ordering = ["-ran_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "ticket"], name="rule_runs_once_per_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} · {number_of(self.ticket_id)}"
+
+
+class Macro(BilingualName, models.Model):
+    """A named bundle of actions an agent applies to a ticket in one click (the same
+    actions as rules); limited to agents of some groups, or for everyone."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=80, unique=True)
+    actions = models.JSONField(_("actions"), default=list, help_text=ACTION_HELP)
+    skill_groups = models.ManyToManyField(
+        "conversations.SkillGroup",
+        blank=True,
+        related_name="+",
+        verbose_name=_("for groups"),
+        help_text=_("Empty: every agent may apply it."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from tickets import rules
+
+        errors = rules.definition_errors(actions=self.actions)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ConfirmationRequest(models.Model):
+    """A preset flow told the customer something (where their refund stands) and waits
+    for them to confirm it: their next reply answers it, and a confirmation resolves
+    the ticket. One unanswered request per ticket."""
+
+    class Flow(models.TextChoices):
+        REFUND_STATUS = "refund_status", _("Refund status")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="confirmation_requests"
+    )
+    flow = models.CharField(_("flow"), max_length=20, choices=Flow.choices)
+    asked_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    confirmed = models.BooleanField(
+        _("confirmed"), null=True, help_text=_("Empty: not answered, or asked again.")
+    )
+
+    class Meta:
+        verbose_name = _("confirmation request")
+        verbose_name_plural = _("confirmation requests")
+        ordering = ["-asked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(answered_at__isnull=True),
+                name="one_open_confirmation_per_ticket",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{number_of(self.ticket_id)} · {self.get_flow_display()}"

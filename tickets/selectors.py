@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer
-from tickets.models import Priority, Ticket, pk_of
+from tickets.models import Macro, Priority, Ticket, pk_of
 
 PANEL_TICKETS = 5
 
@@ -131,3 +131,25 @@ def ticket_list(agent, filters: TicketFilters, *, now=None) -> QuerySet[Ticket]:
         text = Q(subject__icontains=filters.q) | Q(customer__name__icontains=filters.q)
         tickets = tickets.filter(text | Q(pk=pk) if pk else text)
     return tickets.order_by("-priority", "created_at", "pk")
+
+
+def available_macros(agent) -> QuerySet[Macro]:
+    """The active macros an agent may apply: those for every agent and those of the
+    agent's groups (supervisors: all), in their order."""
+    macros = Macro.objects.filter(is_active=True).order_by("position", "pk")
+    if agent.is_supervisor:
+        return macros
+    groups = agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    mine = Macro.skill_groups.through.objects.filter(skillgroup_id__in=groups).values("macro_id")
+    return macros.filter(Q(skill_groups__isnull=True) | Q(pk__in=mine)).distinct()
+
+
+def ticket_automation(agent, ticket: Ticket) -> dict:
+    """What the ticket page shows of automation: the macros the agent may apply and the
+    confirmation the ticket waits for, if any."""
+    return {
+        "macros": list(available_macros(agent)),
+        "awaiting_confirmation": ticket.confirmation_requests.filter(
+            answered_at__isnull=True
+        ).first(),
+    }

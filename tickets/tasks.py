@@ -18,3 +18,13 @@ def record_breaches_task() -> int:
 def warn_at_risk_task() -> int:
     """Every minute: clocks that used the policy's at-risk share are warned, each once."""
     return len(services.warn_at_risk())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_time_rules_task() -> int:
+    """Every five minutes: time-based automation rules fire on the tickets that have waited
+    long enough, each at most once per ticket (a second worker or a redone run skips
+    what is recorded)."""
+    from tickets.services.automation import run_time_rules
+
+    return len(run_time_rules())

@@ -23,7 +23,7 @@ from helpdesk.languages import django_language
 from tickets import events
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketEvent, TicketType
-from tickets.services import assignment
+from tickets.services import assignment, automation, flows
 from tickets.services.clock import (
     default_policy,
     pause_clocks,
@@ -201,6 +201,7 @@ def open_ticket(
             assignment.tell_assignee(ticket, by=actor)
         TicketEvent.objects.bulk_create(created)
         events.ticket_created(ticket)
+        automation.ticket_created(ticket)
     return ticket
 
 
@@ -266,6 +267,7 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
         if "assignee" in changed:
             assignment.tell_assignee(ticket, by=actor)
         events.ticket_updated(ticket, changed=changed)
+        automation.ticket_updated(ticket, changed=changed)
     return ticket
 
 
@@ -387,6 +389,8 @@ def add_comment(
             ticket,
             changed=["comments"] + (["status"] if ticket.status != old_status else []),
         )
+        flows.reply_received(ticket=ticket, comment=comment)
+        automation.ticket_updated(ticket, changed=automation.comment_changes(comment, old_status))
     return comment
 
 

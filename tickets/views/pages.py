@@ -84,7 +84,8 @@ def ticket_detail(request, ticket_id: int):
             "agents": Agent.objects.order_by("display_name"),
             "now": timezone.now(),
         }
-        | _choices(),
+        | _choices()
+        | selectors.ticket_automation(request.agent, ticket),
     )
 
 

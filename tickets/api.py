@@ -7,6 +7,7 @@ its number, T-000123.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from django.core.validators import RegexValidator
@@ -39,6 +40,7 @@ from tickets.services.tickets import MAX_BODY, MAX_SUBJECT, MAX_TAGS
 PRIORITY_WORDS = {priority.value: priority.name.lower() for priority in Priority}
 WORD_PRIORITIES = {word: value for value, word in PRIORITY_WORDS.items()}
 BUILTIN_TYPES = {code for code, *_rest in TICKET_TYPES}
+POSITION = re.compile(r"[0-9]{1,18}")
 BREACHED = (
     Q(first_response_breached_at__isnull=False)
     | Q(next_response_breached_at__isnull=False)
@@ -322,6 +324,14 @@ class TicketCursor(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        # A cursor is opaque but not signed: a forged position must be a 404 like any
+        # other bad cursor, not a number the database cannot compare with.
+        cursor = super().decode_cursor(request)
+        if cursor and cursor.position is not None and not POSITION.fullmatch(cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 # --- examples for the schema ---------------------------------------------------------------

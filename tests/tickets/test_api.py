@@ -167,6 +167,8 @@ def test_fields_a_partner_may_not_set_are_refused_by_name(api, customer):
         {"subject": 5},
         {"subject": "   "},
         {"subject": "x" * 201},
+        {"subject": "a\u0000b"},
+        {"subject": "\ud800"},
         {"type": "nope"},
         {"priority": 40},
         {"priority": "highest"},
@@ -175,6 +177,7 @@ def test_fields_a_partner_may_not_set_are_refused_by_name(api, customer):
         {"tags": "a,b"},
         {"tags": [1]},
         {"tags": ["x" * 41]},
+        {"tags": ["\u0000"]},
         {"tags": [f"t{n}" for n in range(21)]},
         {"description": ["x"]},
     ],
@@ -253,6 +256,15 @@ def test_a_key_without_the_tickets_scope_is_403_and_changes_nothing(client, meth
     assert response.status_code == 403
     assert Ticket.objects.get().status == Ticket.Status.NEW
     assert not TicketComment.objects.exists()
+
+
+def test_each_key_is_throttled_with_retry_after(api, settings):
+    settings.API_KEY_RATE = "2/min"
+
+    codes = [api.get(TICKETS) for _ in range(3)]
+
+    assert [response.status_code for response in codes] == [200, 200, 429]
+    assert int(codes[-1]["Retry-After"]) > 0
 
 
 # --- GET /tickets/{id}/ -------------------------------------------------------------------------
@@ -569,6 +581,7 @@ def test_created_and_updated_after_take_iso_times(api):
         {"breached": "maybe"},
         {"assignee": "me"},
         {"updated_after": "yesterday"},
+        {"customer": "u-\u0000"},
         {"created_after": "2026-13-01T00:00:00Z"},
     ],
 )
@@ -579,8 +592,10 @@ def test_a_bad_filter_value_is_a_400_naming_it(api, params):
     assert list(response.json()) == list(params)
 
 
-def test_a_bad_cursor_is_404(api):
-    assert api.get(TICKETS, {"cursor": "nonsense"}).status_code == 404
+@pytest.mark.parametrize("cursor", ["nonsense", "cD1hYmM=", "cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk="])
+def test_a_bad_or_forged_cursor_is_404(api, cursor):
+    # "p=abc" and a position beyond any id, encoded as DRF encodes a cursor
+    assert api.get(TICKETS, {"cursor": cursor}).status_code == 404
 
 
 def test_pages_have_no_duplicates_or_gaps_while_tickets_are_opened(api):

@@ -1,5 +1,6 @@
 """Error pages: JSON in DRF's shape for the API, a page in the visitor's language elsewhere."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -12,6 +13,10 @@ def _respond(request, status: int, code: str, message: str):
 
 
 def bad_request(request, exception=None):
+    # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE as a suspicious request
+    # (400); the contract's answer to a body too large is 413.
+    if isinstance(exception, RequestDataTooBig):
+        return _respond(request, 413, "too_large", _("The request body is too large."))
     return _respond(request, 400, "bad_request", _("The request could not be understood."))
 
 

@@ -113,3 +113,30 @@ class OutboundEvent(models.Model):
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "data": self.data,
         }
+
+
+class IdempotencyKey(models.Model):
+    """A partner's `Idempotency-Key` for one POST (contracts/partner-api.md, "Conventions"):
+    which request it was first sent with (a hash) and the response it got, replayed to a
+    retry (helpdesk/idempotency.py). One row per (API key, key); kept 24 hours."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    # Written with the response, in the transaction that claimed the key: a committed row
+    # always has both.
+    response_status = models.PositiveSmallIntegerField(null=True)
+    # The JSON text as first sent: a replay has the same body, keys in the same order
+    # (a jsonb column would reorder them).
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.run_time_rules_task",
         "schedule": 300.0,
     },
+    "forget-idempotency-keys": {
+        "task": "helpdesk.tasks.forget_idempotency_keys_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------
@@ -227,13 +231,15 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["helpdesk.parsers.JSONBodyParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lumen Helpdesk API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets sharing a field name with another's get a name of their own.
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "tickets.models.Ticket.Status"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 

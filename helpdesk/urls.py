@@ -7,6 +7,7 @@ from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.views import attachment_file, chat_page
 from helpdesk.health import healthz
 from knowledge.api import ArticleDetailView, ArticleListView
+from tickets.api import TicketCommentView, TicketDetailView, TicketListView
 
 api_v1 = [
     path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
@@ -14,6 +15,9 @@ api_v1 = [
     path("bot/answer", BotAnswerView.as_view(), name="bot-answer"),
     path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
     path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),
+    path("tickets/", TicketListView.as_view(), name="tickets"),
+    path("tickets/<str:id>/", TicketDetailView.as_view(), name="ticket"),
+    path("tickets/<str:id>/comments/", TicketCommentView.as_view(), name="ticket-comments"),
 ]
 
 urlpatterns = [

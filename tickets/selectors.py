@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from conversations.models import Conversation
 from customers.models import Customer
 from tickets.models import Macro, Priority, Ticket, pk_of
 
@@ -153,3 +154,14 @@ def ticket_automation(agent, ticket: Ticket) -> dict:
             answered_at__isnull=True
         ).first(),
     }
+
+
+def partner_tickets() -> QuerySet[Ticket]:
+    """Every ticket, with what the partner API shows of it: type, customer, group,
+    assignee and SLA policy joined, the conversations' ids prefetched — two queries for a
+    page of any size. The partner (a key with the tickets scope) sees all tickets."""
+    return Ticket.objects.select_related(
+        "type", "customer", "skill_group", "assignee", "sla_policy"
+    ).prefetch_related(
+        Prefetch("conversations", queryset=Conversation.objects.only("id").order_by("created_at"))
+    )

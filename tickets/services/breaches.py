@@ -60,6 +60,7 @@ def _take(clock: str, marked: str, condition: Q, batch: int) -> list[Ticket]:
     return list(
         Ticket.objects.filter(pk__in=ids)
         .select_related("customer", "type", "skill_group", "assignee", "sla_policy")
+        .prefetch_related("conversations")  # the partner event's ticket lists them
         .order_by(marked, "pk")
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from tickets import services
+from tickets.services.collaboration import record_overdue_requests
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -12,3 +13,10 @@ def record_breaches_task() -> int:
     """Every minute: clocks that ran out are marked breached, each exactly once (a run
     killed half-way is redone, and what it committed is not due any more)."""
     return len(services.record_breaches())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def collaboration_overdue_task() -> int:
+    """Every minute: collaboration requests past their due time without an answer are
+    marked overdue and their people told, each exactly once."""
+    return len(record_overdue_requests())

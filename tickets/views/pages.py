@@ -20,6 +20,7 @@ from conversations.views.access import agent_required, visible_or_404
 from customers.models import Customer
 from tickets import selectors, services
 from tickets.models import Priority, Ticket, TicketType
+from tickets.views import collaboration
 
 PAGE_SIZE = 50
 # The timeline stores values as they are stored; people read their labels.
@@ -62,7 +63,13 @@ def ticket_list(request):
     return render(
         request,
         "tickets/list.html",
-        {"page": page, "filters": filters, "query": query.urlencode(), "now": timezone.now()}
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "now": timezone.now(),
+            "collab_waiting": selectors.waiting_request_count(request.agent),
+        }
         | _choices(),
     )
 
@@ -76,6 +83,7 @@ def ticket_detail(request, ticket_id: int):
         event.old_label = labels.get(event.old, event.old)
         event.new_label = labels.get(event.new, event.new)
         event.clock_label = CLOCK_LABELS.get(event.field, event.field)
+    collaboration.label_timeline(events)
     timeline = sorted(
         [*ticket.comments.select_related("author"), *events],
         key=lambda item: (item.created_at, item.pk),
@@ -90,7 +98,8 @@ def ticket_detail(request, ticket_id: int):
             "agents": Agent.objects.order_by("display_name"),
             "now": timezone.now(),
         }
-        | _choices(),
+        | _choices()
+        | collaboration.ticket_panel(request.agent, ticket),
     )
 
 

@@ -7,6 +7,8 @@ SKILL_GROUPS = [
     ("aftersales", "售后服务", "After-sales"),
     ("membership", "会员服务", "Membership"),
     ("vip", "VIP 专属服务", "VIP service"),
+    # Not a chat queue: other teams ask it about technical faults (collaboration requests).
+    ("tech", "技术支持（研发）", "Technical support (R&D)"),
 ]
 
 # How each group routes: strategy, dedicated agent first, overflow group and wait (s), in menu.
@@ -26,6 +28,7 @@ ROUTING = {
         "in_menu": False,
         "position": 0,
     },
+    "tech": {"strategy": "least_load", "in_menu": False, "position": 5},
 }
 
 # The VIP demo customer is looked after by this agent.
@@ -61,8 +64,13 @@ CANNED_REPLIES = [
 
 # username, display name, role, skill groups
 STAFF = [
-    ("supervisor", "陈主管 Chen", "Supervisors", ["presales", "aftersales", "membership", "vip"]),
+    (
+        "supervisor",
+        "陈主管 Chen",
+        "Supervisors",
+        ["presales", "aftersales", "membership", "vip", "tech"],
+    ),
     ("agent1", "李娜 Li Na", "Agents", ["presales", "membership"]),
-    ("agent2", "王伟 Wang Wei", "Agents", ["aftersales"]),
+    ("agent2", "王伟 Wang Wei", "Agents", ["aftersales", "tech"]),
     ("agent3", "Emma Zhang", "Agents", ["aftersales", "vip"]),
 ]

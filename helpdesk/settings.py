@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tasks.forget_idempotency_keys_task",
         "schedule": 3600.0,
     },
+    "collaboration-overdue": {
+        "task": "tickets.tasks.collaboration_overdue_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------
@@ -264,6 +268,11 @@ AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
 QUEUE_UPDATE_DELAY = env.float("QUEUE_UPDATE_DELAY", default=0.5)
 # The estimated wait before there is history to measure it from.
 TYPICAL_HANDLE_SECONDS = env.int("TYPICAL_HANDLE_SECONDS", default=300)
+
+# --- Tickets ------------------------------------------------------------------------
+# When another team's answer to a collaboration request is due, unless the sender
+# chooses otherwise: minutes of the ticket's business hours (its SLA calendar).
+TICKET_COLLABORATION_DUE_MINUTES = env.int("TICKET_COLLABORATION_DUE_MINUTES", default=120)
 
 LOGGING = {
     "version": 1,

@@ -40,7 +40,7 @@ def test_demo_data_is_idempotent():
         SkillGroup.objects.count(),
     )
     assert Agent.objects.count() == 4
-    assert SkillGroup.objects.count() == 4
+    assert SkillGroup.objects.count() == 5
 
 
 def test_the_two_roles_exist_with_permissions():

@@ -10,6 +10,7 @@ from tickets.models import (
     RULE_HELP_CONDITIONS,
     AutomationRule,
     BusinessCalendar,
+    CollaborationRequest,
     Holiday,
     Macro,
     OpeningHours,
@@ -63,6 +64,12 @@ class CommentInline(ReadOnlyInline):
     fields = ["created_at", "author", "from_customer", "public", "body"]
 
 
+class CollaborationInline(ReadOnlyInline):
+    model = CollaborationRequest
+    fields = ["created_at", "from_agent", "to_group", "owner", "status", "due_at", "note"]
+    show_change_link = True
+
+
 class EventInline(ReadOnlyInline):
     model = TicketEvent
     fields = ["created_at", "kind", "actor", "field", "old", "new"]
@@ -101,7 +108,7 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
         "created_by",
     ]
-    inlines = [CommentInline, EventInline]
+    inlines = [CommentInline, CollaborationInline, EventInline]
     fields = [
         "subject",
         "status",
@@ -205,6 +212,49 @@ class RuleRunAdmin(admin.ModelAdmin):
     list_select_related = ["rule", "ticket"]
     raw_id_fields = ["ticket"]
     readonly_fields = ["rule", "ticket", "ran_at"]
+
+
+@admin.register(CollaborationRequest)
+class CollaborationRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests change through their steps in the desk (each with its timeline
+    row and notices), never by editing the row."""
+
+    list_display = [
+        "ticket_number",
+        "from_agent",
+        "to_group",
+        "owner",
+        "status",
+        "due_at",
+        "overdue_at",
+        "created_at",
+    ]
+    list_filter = ["status", "to_group"]
+    search_fields = ["note", "answer", "ticket__subject", "from_agent__display_name"]
+    list_select_related = ["ticket", "from_agent", "to_group", "owner"]
+    date_hierarchy = "created_at"
+    fields = [
+        "ticket",
+        "from_agent",
+        "to_group",
+        "owner",
+        "status",
+        "note",
+        "context",
+        "answer",
+        "due_at",
+        "overdue_at",
+        "created_at",
+        "accepted_at",
+        "answered_at",
+        "declined_at",
+        "withdrawn_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_number(self, collaboration):
+        return collaboration.ticket.number
 
     def has_add_permission(self, request):
         return False

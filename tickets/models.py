@@ -503,6 +503,7 @@ class TicketEvent(models.Model):
         RULE = "rule", _("Rule")
         MACRO = "macro", _("Macro")
         FLOW = "flow", _("Preset flow")
+        COLLAB = "collab", _("Collaboration")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -679,3 +680,114 @@ class ConfirmationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{number_of(self.ticket_id)} · {self.get_flow_display()}"
+
+
+class CollaborationRequest(models.Model):
+    """A question the agent working a ticket asks another team (R&D about a fault, billing
+    about a charge), with the ticket's summary attached as it was when asked.
+
+    open → accepted (one of the group's agents owns it) → answered; or declined by the
+    group, or withdrawn by the sender. While it is open or accepted the group's agents
+    may see the ticket. Every step is a service in tickets/services/collaboration.py.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("collaboration request", "Waiting")
+        ACCEPTED = "accepted", pgettext_lazy("collaboration request", "Accepted")
+        ANSWERED = "answered", pgettext_lazy("collaboration request", "Answered")
+        DECLINED = "declined", pgettext_lazy("collaboration request", "Declined")
+        WITHDRAWN = "withdrawn", pgettext_lazy("collaboration request", "Withdrawn")
+
+    ACTIVE_STATUSES = (Status.OPEN, Status.ACCEPTED)
+
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="collaboration_requests",
+        verbose_name=_("ticket"),
+    )
+    from_agent = models.ForeignKey(
+        "conversations.Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="sent_collaboration_requests",
+        verbose_name=_("asked by"),
+    )
+    to_group = models.ForeignKey(
+        "conversations.SkillGroup",
+        on_delete=models.PROTECT,
+        related_name="collaboration_requests",
+        verbose_name=_("asked team"),
+    )
+    owner = models.ForeignKey(
+        "conversations.Agent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_collaboration_requests",
+        verbose_name=_("taken by"),
+    )
+    note = models.TextField(_("question"))
+    context = models.JSONField(
+        _("ticket summary"),
+        default=dict,
+        help_text=_(
+            "The ticket as the sender saw it: subject, customer, level, priority, "
+            "the customer's latest words, the conversation."
+        ),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    due_at = models.DateTimeField(_("answer due"))
+    answer = models.TextField(
+        _("answer"), blank=True, help_text=_("The answer, or why the team declined.")
+    )
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    overdue_at = models.DateTimeField(
+        _("overdue since"),
+        null=True,
+        blank=True,
+        help_text=_("Set once when the due time passed without an answer (people are told)."),
+    )
+
+    class Meta:
+        verbose_name = _("collaboration request")
+        verbose_name_plural = _("collaboration requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open question per team and ticket: a second one would split the answers.
+            models.UniqueConstraint(
+                fields=["ticket", "to_group"],
+                condition=Q(status__in=["open", "accepted"]),
+                name="collaboration_once_per_team_while_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="answered") | ~Q(answer=""),
+                name="collaboration_answered_has_an_answer",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["to_group", "due_at"],
+                condition=Q(status__in=["open", "accepted"]),
+                name="collaboration_open_by_team",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=["open", "accepted"], overdue_at__isnull=True),
+                name="collaboration_running",
+            ),
+            models.Index(fields=["from_agent", "-created_at"], name="collaboration_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{number_of(self.ticket_id)} → {self.to_group}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from conversations.models import Conversation
 from customers.models import Customer
-from tickets.models import Macro, Priority, Ticket, pk_of
+from tickets.models import CollaborationRequest, Macro, Priority, Ticket, pk_of
 
 PANEL_TICKETS = 5
 
@@ -33,13 +33,20 @@ def customer_tickets(*, customer_id: int, agent=None) -> dict:
 
 def visible_tickets(agent) -> QuerySet[Ticket]:
     """What an agent may open: supervisors everything; agents the tickets assigned to
-    them, those of their groups, and those of no group yet."""
+    them, those of their groups, those of no group yet, and those another team asked
+    one of their groups about, while that request is open or accepted."""
     queryset = Ticket.objects.select_related("type", "customer", "skill_group", "assignee")
     if agent.is_supervisor:
         return queryset
     groups = agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    asked = CollaborationRequest.objects.filter(
+        to_group_id__in=groups, status__in=CollaborationRequest.ACTIVE_STATUSES
+    ).values("ticket_id")
     return queryset.filter(
-        Q(assignee_id=agent.pk) | Q(skill_group_id__in=groups) | Q(skill_group__isnull=True)
+        Q(assignee_id=agent.pk)
+        | Q(skill_group_id__in=groups)
+        | Q(skill_group__isnull=True)
+        | Q(pk__in=asked)
     )
 
 
@@ -164,4 +171,73 @@ def partner_tickets() -> QuerySet[Ticket]:
         "type", "customer", "skill_group", "assignee", "sla_policy"
     ).prefetch_related(
         Prefetch("conversations", queryset=Conversation.objects.only("id").order_by("created_at"))
+    )
+
+
+# --- collaboration requests ------------------------------------------------------------
+
+REQUESTS_SENT = 50
+
+
+def _requests() -> QuerySet[CollaborationRequest]:
+    return CollaborationRequest.objects.select_related("ticket", "from_agent", "to_group", "owner")
+
+
+def visible_requests(agent) -> QuerySet[CollaborationRequest]:
+    """The requests an agent may open and act on: supervisors all; agents those they sent,
+    those to their groups, and those on tickets they may see."""
+    if agent.is_supervisor:
+        return _requests()
+    groups = agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    return _requests().filter(
+        Q(from_agent_id=agent.pk)
+        | Q(to_group_id__in=groups)
+        | Q(ticket_id__in=visible_tickets(agent).values("pk"))
+    )
+
+
+def requests_for_my_groups(agent) -> QuerySet[CollaborationRequest]:
+    """Open and accepted requests to the agent's groups, the most overdue first."""
+    groups = agent.skill_groups.through.objects.filter(agent_id=agent.pk).values("skillgroup_id")
+    return (
+        _requests()
+        .filter(to_group_id__in=groups, status__in=CollaborationRequest.ACTIVE_STATUSES)
+        .order_by("due_at", "pk")
+    )
+
+
+def requests_sent_by(agent, *, limit: int = REQUESTS_SENT) -> QuerySet[CollaborationRequest]:
+    """The agent's own requests, open ones first, then the latest."""
+    return (
+        _requests()
+        .filter(from_agent_id=agent.pk)
+        .order_by(
+            Case(
+                When(status__in=CollaborationRequest.ACTIVE_STATUSES, then=0),
+                default=1,
+            ),
+            "-created_at",
+            "-pk",
+        )[:limit]
+    )
+
+
+def waiting_request_count(agent) -> int:
+    """How many requests wait on the agent's groups (the tickets list's link says it)."""
+    return requests_for_my_groups(agent).count()
+
+
+def ticket_requests(ticket: Ticket) -> list[CollaborationRequest]:
+    """A ticket's requests, open ones first, then the latest."""
+    return list(
+        _requests()
+        .filter(ticket=ticket)
+        .order_by(
+            Case(
+                When(status__in=CollaborationRequest.ACTIVE_STATUSES, then=0),
+                default=1,
+            ),
+            "-created_at",
+            "-pk",
+        )
     )

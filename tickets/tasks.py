@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from tickets import services
+from tickets.services.collaboration import record_overdue_requests
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -28,3 +29,10 @@ def run_time_rules_task() -> int:
     from tickets.services.automation import run_time_rules
 
     return len(run_time_rules())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def collaboration_overdue_task() -> int:
+    """Every minute: collaboration requests past their due time without an answer are
+    marked overdue and their people told, each exactly once."""
+    return len(record_overdue_requests())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import automation
+from tickets.views import automation, collaboration
 from tickets.views import pages as views
 
 app_name = "tickets"
@@ -15,5 +15,19 @@ urlpatterns = [
         "from-conversation/<uuid:conversation_id>/",
         views.ticket_from_conversation,
         name="from-conversation",
+    ),
+    path("<int:ticket_id>/requests/", collaboration.request_help, name="request-help"),
+    path("requests/", collaboration.request_list, name="requests"),
+    path("requests/<int:request_id>/accept/", collaboration.request_accept, name="request-accept"),
+    path("requests/<int:request_id>/answer/", collaboration.request_answer, name="request-answer"),
+    path(
+        "requests/<int:request_id>/decline/",
+        collaboration.request_decline,
+        name="request-decline",
+    ),
+    path(
+        "requests/<int:request_id>/withdraw/",
+        collaboration.request_withdraw,
+        name="request-withdraw",
     ),
 ]

@@ -28,11 +28,6 @@ pytestmark = pytest.mark.django_db
 TICKETS = "/api/v1/tickets/"
 
 
-@pytest.fixture(autouse=True)
-def defaults():
-    ensure_defaults(TicketType, SLAPolicy, SLATarget)
-
-
 @pytest.fixture
 def raw_key():
     _, raw = ApiKey.issue(name="CRM", scopes=["tickets"])

@@ -19,6 +19,7 @@ from conversations.views.access import agent_required, visible_or_404
 from customers.models import Customer
 from tickets import selectors, services
 from tickets.models import CLOCK_LABELS, Priority, Ticket, TicketType
+from tickets.views import collaboration
 
 PAGE_SIZE = 50
 # The timeline stores values as they are stored; people read their labels.
@@ -56,7 +57,13 @@ def ticket_list(request):
     return render(
         request,
         "tickets/list.html",
-        {"page": page, "filters": filters, "query": query.urlencode(), "now": timezone.now()}
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "now": timezone.now(),
+            "collab_waiting": selectors.waiting_request_count(request.agent),
+        }
         | _choices(),
     )
 
@@ -70,6 +77,7 @@ def ticket_detail(request, ticket_id: int):
         event.old_label = labels.get(event.old, event.old)
         event.new_label = labels.get(event.new, event.new)
         event.clock_label = CLOCK_LABELS.get(event.field, event.field)
+    collaboration.label_timeline(events)
     timeline = sorted(
         [*ticket.comments.select_related("author"), *events],
         key=lambda item: (item.created_at, item.pk),
@@ -85,7 +93,8 @@ def ticket_detail(request, ticket_id: int):
             "now": timezone.now(),
         }
         | _choices()
-        | selectors.ticket_automation(request.agent, ticket),
+        | selectors.ticket_automation(request.agent, ticket)
+        | collaboration.ticket_panel(request.agent, ticket),
     )
 
 

@@ -36,9 +36,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         ensure_roles()
         groups = {}
+        new_groups = set()
         for code, name_zh, name_en in SKILL_GROUPS:
             routing = ROUTING.get(code, {})
-            groups[code], _ = SkillGroup.objects.get_or_create(
+            groups[code], is_new = SkillGroup.objects.get_or_create(
                 code=code,
                 defaults={
                     "name_zh": name_zh,
@@ -49,6 +50,8 @@ class Command(BaseCommand):
                     "position": routing.get("position", 0),
                 },
             )
+            if is_new:
+                new_groups.add(code)
         for code, routing in ROUTING.items():
             if "overflow" in routing and groups[code].overflow_group_id is None:
                 target, wait = routing["overflow"]
@@ -71,6 +74,10 @@ class Command(BaseCommand):
             )
             if not agent.skill_groups.exists():
                 agent.skill_groups.set(groups[code] for code in skills)
+            else:
+                # A group added to the demo later (tech) gets its people in an older
+                # installation too; groups that existed keep what admin made of them.
+                agent.skill_groups.add(*(groups[code] for code in skills if code in new_groups))
         self.stdout.write(f"demo data: {created} new staff accounts, {len(groups)} skill groups")
         self._customers()
         for external_id, username in DEDICATED:

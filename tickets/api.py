@@ -34,7 +34,7 @@ from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSeri
 from tickets import selectors, services
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketType, number_of, pk_of
-from tickets.services.tickets import MAX_BODY, MAX_SUBJECT, MAX_TAGS
+from tickets.services.tickets import MAX_BODY, MAX_SUBJECT, MAX_TAGS, on_behalf_of_partner
 
 # Partners read and write priorities as words; the database keeps their order as numbers.
 PRIORITY_WORDS = {priority.value: priority.name.lower() for priority in Priority}
@@ -435,17 +435,18 @@ class TicketListView(PartnerAPIMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            ticket = services.open_ticket(
-                customer=data["customer"],
-                subject=data["subject"],
-                type_code=data["type"],
-                source=Ticket.Source.API,
-                description=data["description"],
-                priority=data.get("priority"),
-                skill_group=data.get("group"),
-                tags=data.get("tags", ()),
-                actor=None,
-            )
+            with on_behalf_of_partner(request.auth.name):
+                ticket = services.open_ticket(
+                    customer=data["customer"],
+                    subject=data["subject"],
+                    type_code=data["type"],
+                    source=Ticket.Source.API,
+                    description=data["description"],
+                    priority=data.get("priority"),
+                    skill_group=data.get("group"),
+                    tags=data.get("tags", ()),
+                    actor=None,
+                )
         except services.TicketInputError as error:
             raise ValidationError({"detail": str(error)}) from None
         return Response(
@@ -496,7 +497,8 @@ class TicketDetailView(PartnerAPIMixin, generics.GenericAPIView):
         if "group" in changes:
             changes["skill_group"] = changes.pop("group")
         try:
-            services.change_ticket(ticket_id=pk, actor=None, **changes)
+            with on_behalf_of_partner(request.auth.name):
+                services.change_ticket(ticket_id=pk, actor=None, **changes)
         except Ticket.DoesNotExist:
             raise NotFound(_("No such ticket.")) from None
         except services.TicketClosed:
@@ -552,13 +554,14 @@ class TicketCommentView(PartnerAPIMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            comment: TicketComment = services.add_comment(
-                ticket_id=pk,
-                body=data["body"],
-                public=data["public"],
-                from_customer=data["from_customer"],
-                author=None,
-            )
+            with on_behalf_of_partner(request.auth.name):
+                comment: TicketComment = services.add_comment(
+                    ticket_id=pk,
+                    body=data["body"],
+                    public=data["public"],
+                    from_customer=data["from_customer"],
+                    author=None,
+                )
         except Ticket.DoesNotExist:
             raise NotFound(_("No such ticket.")) from None
         except services.TicketInputError as error:

@@ -453,6 +453,12 @@ class TicketComment(models.Model):
         related_name="+",
         verbose_name=_("author"),
     )
+    via = models.CharField(
+        _("through"),
+        max_length=120,
+        blank=True,
+        help_text=_("The partner API key that wrote it, when no person did."),
+    )
     from_customer = models.BooleanField(_("from the customer"), default=False)
     public = models.BooleanField(_("public"), default=True)
     body = models.TextField(_("text"))
@@ -514,6 +520,12 @@ class TicketEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("by"),
+    )
+    via = models.CharField(
+        _("through"),
+        max_length=120,
+        blank=True,
+        help_text=_("The partner API key that made the change, when no person did."),
     )
     field = models.CharField(_("field"), max_length=40, blank=True)
     old = models.TextField(_("old value"), blank=True)

@@ -20,6 +20,7 @@ from tickets.models import (
     TicketComment,
     TicketEvent,
     TicketType,
+    pk_of,
 )
 from tickets.services import change_ticket, open_ticket
 
@@ -352,7 +353,7 @@ def test_a_partner_changes_a_ticket_and_the_timeline_records_each_change(api):
         "assignee",
         "tags",
     }
-    assert set(changes.values_list("actor", flat=True)) == {None}
+    assert set(changes.values_list("actor", "via")) == {(None, "API: CRM")}
     assert Ticket.objects.get().skill_group == group
 
 
@@ -738,3 +739,22 @@ def test_concurrent_requests_with_one_key_open_one_ticket(live, raw_key):
     assert [response.status_code for response in responses] == [201] * 6
     assert len({response.content for response in responses}) == 1
     assert Ticket.objects.count() == 1
+
+
+def test_the_ticket_page_names_the_partner_key_for_what_it_did(api, client, customer):
+    response = api.post(
+        "/api/v1/tickets/", {"subject": "从 CRM 来的工单", "type": "question", "customer": "u-1001"}
+    )
+    assert response.status_code == 201
+    ticket = Ticket.objects.get(pk=pk_of(response.json()["id"]))
+    api.post(f"{url(ticket)}comments/", {"body": "已收到", "public": False})
+    boss = AgentFactory()
+    boss.user.is_superuser = True
+    boss.user.save()
+    client.force_login(boss.user)
+
+    page = client.get(f"/desk/tickets/{ticket.pk}/").content.decode()
+
+    assert ticket.comments.get().via == "API: CRM"
+    assert ticket.events.get(kind="created").via == "API: CRM"
+    assert page.count("API: CRM") == 2  # the "opened" row and the note

@@ -7,6 +7,9 @@ the change affects (tickets/services/clock.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -105,11 +108,27 @@ def _clean_tags(tags) -> list[str]:
     return cleaned
 
 
+# The partner API key on whose behalf the services run (the API views set it): its name is
+# kept on the timeline rows and comments it makes, where no person is the actor.
+_partner: ContextVar[str] = ContextVar("ticket_partner", default="")
+
+
+@contextmanager
+def on_behalf_of_partner(name: str) -> Iterator[None]:
+    """Ticket writes inside this block are recorded as made through the partner key `name`."""
+    token = _partner.set(f"API: {name}"[:120])
+    try:
+        yield
+    finally:
+        _partner.reset(token)
+
+
 def _event(ticket: Ticket, kind: str, actor, field: str = "", old: Any = "", new: Any = ""):
     return TicketEvent(
         ticket=ticket,
         kind=kind,
         actor=actor,
+        via=_partner.get(),
         field=field,
         old="" if old is None else str(old),
         new="" if new is None else str(new),
@@ -348,6 +367,7 @@ def add_comment(
         comment = TicketComment.objects.create(
             ticket=ticket,
             author=author,
+            via=_partner.get(),
             from_customer=from_customer,
             public=public or from_customer,
             body=body,

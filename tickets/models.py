@@ -373,14 +373,17 @@ class Ticket(models.Model):
                 name="ticket_open_unassigned",
             ),
             # The list's search: the subject's pairs of characters (see `bigrams`), of
-            # the open tickets (the default list) and of all.
+            # the open tickets (the default list: they are the table's last rows) and
+            # of the others, apart: a change to an open ticket writes to one of them.
             GinIndex(
                 Func(F("subject"), function="ticket_text_bigrams"),
                 condition=Q(status__in=OPEN_STATUSES),
                 name="ticket_open_subject_bigrams",
             ),
             GinIndex(
-                Func(F("subject"), function="ticket_text_bigrams"), name="ticket_subject_bigrams"
+                Func(F("subject"), function="ticket_text_bigrams"),
+                condition=~Q(status__in=OPEN_STATUSES),
+                name="ticket_done_subject_bigrams",
             ),
             *(
                 models.Index(
@@ -488,10 +491,11 @@ BIGRAMS = "ticket_text_bigrams"  # an SQL function of the tickets' migration 000
 
 
 def bigrams(expression) -> Func:
-    """The distinct pairs of consecutive characters of a text, lower-cased, as an array
-    (SQL: ticket_text_bigrams). A text contains a search only if it has every pair of
-    the search: with the subjects' pairs in a GIN index, PostgreSQL without pg_trgm
-    finds "耳机" or "refund" in a million subjects without reading them all."""
+    """The pairs of consecutive characters of a text, lower-cased, as an array (SQL:
+    ticket_text_bigrams). A text contains a search only if it has every pair of the
+    search: with the subjects' pairs in a GIN index, PostgreSQL without pg_trgm finds
+    "耳机" or "refund" in a million subjects without reading them all. Some
+    microseconds a call: an index condition, not a filter to run on every row."""
     return Func(expression, function=BIGRAMS, output_field=ArrayField(models.TextField()))
 
 

@@ -9,7 +9,7 @@ from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
 from tickets import selectors
 from tickets.defaults import ensure_defaults
 from tickets.models import SLAPolicy, SLATarget, Ticket, TicketType
-from tickets.services import open_ticket
+from tickets.services import change_ticket, open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,7 @@ def test_a_page_beyond_the_last_is_the_last(agent, group):
     for _ in range(5):
         ticket(group)
 
-    page = selectors.ticket_page(
-        selectors.ticket_list(agent, selectors.TicketFilters()), "99", per_page=2
-    )
+    page = selectors.ticket_page(agent, selectors.TicketFilters(), "99", per_page=2)
 
     assert (page.number, page.num_pages, len(page.tickets), page.has_next) == (3, 3, 1, False)
 
@@ -77,9 +75,7 @@ def test_a_page_beyond_the_last_is_the_last(agent, group):
 def test_what_is_no_page_number_is_the_first_page(agent, group, number):
     ticket(group)
 
-    page = selectors.ticket_page(
-        selectors.ticket_list(agent, selectors.TicketFilters()), number, per_page=2
-    )
+    page = selectors.ticket_page(agent, selectors.TicketFilters(), number, per_page=2)
 
     assert page.number == 1 and len(page.tickets) == 1
 
@@ -103,6 +99,19 @@ def test_the_search_finds_a_piece_of_the_subject(agent, group, q, found):
     result = list(selectors.ticket_list(agent, selectors.TicketFilters(q=q)))
 
     assert result == ([match] if found else [])
+
+
+def test_a_common_search_is_read_in_the_lists_order_and_finds_the_same(agent, group, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 1)
+    urgent = ticket(group, subject="降噪耳机没有声音", priority=40)
+    normal = ticket(group, subject="降噪耳机 充不进电")
+    ticket(group, subject="发票开错了")
+    by_name = ticket(group, customer=CustomerFactory(name="降噪先生"))
+
+    page = selectors.ticket_page(agent, selectors.TicketFilters(q="降噪"), "1", per_page=50)
+
+    assert (page.count, page.capped) == (1, True)
+    assert page.tickets == [urgent, normal, by_name]
 
 
 def test_the_search_finds_a_customers_name_and_a_number(agent, group):
@@ -136,3 +145,15 @@ def test_the_search_is_no_wider_than_what_the_agent_may_see(agent):
 
     assert not selectors.ticket_list(agent, selectors.TicketFilters(q="扫地")).exists()
     assert Ticket.objects.count() == 1
+
+
+def test_a_search_of_every_status_finds_open_and_closed_tickets(agent, group):
+    still_open = ticket(group, subject="扫地机器人 漏水")
+    closed = ticket(group, subject="扫地机器人 噪音")
+    change_ticket(ticket_id=closed.pk, actor=None, status="closed")
+
+    everywhere = selectors.TicketFilters(status="", q="扫地机器")
+    only_closed = selectors.TicketFilters(status="closed", q="扫地机器")
+
+    assert set(selectors.ticket_list(agent, everywhere)) == {still_open, closed}
+    assert list(selectors.ticket_list(agent, only_closed)) == [closed]

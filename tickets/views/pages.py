@@ -57,12 +57,7 @@ def ticket_list(request):
     bulk bar; the same number of queries whatever the page, its size and the views."""
     agent = request.agent
     filters = selectors.TicketFilters.from_query(request.GET)
-    page = selectors.ticket_page(
-        selectors.ticket_list(agent, filters),
-        request.GET.get("page"),
-        per_page=PAGE_SIZE,
-        cap=selectors.count_cap(filters),
-    )
+    page = selectors.ticket_page(agent, filters, request.GET.get("page"), per_page=PAGE_SIZE)
     views = selectors.list_views(agent)
     counts = selectors.view_counts(agent, views)
     query = request.GET.copy()

@@ -204,7 +204,9 @@ def ticket_list(
     elif filters.assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
     if filters.level:
-        tickets = tickets.filter(customer__level=filters.level)
+        tickets = tickets.filter(
+            customer_id__in=Customer.objects.filter(level=filters.level).values("pk")
+        )
     if filters.sla == "breached":
         tickets = tickets.filter(BREACHED)
     elif filters.sla == "due_soon":

@@ -157,3 +157,10 @@ def test_a_search_of_every_status_finds_open_and_closed_tickets(agent, group):
 
     assert set(selectors.ticket_list(agent, everywhere)) == {still_open, closed}
     assert list(selectors.ticket_list(agent, only_closed)) == [closed]
+
+
+def test_the_customer_level_filter_keeps_the_tickets_of_that_level(agent, group):
+    vip = ticket(group, customer=CustomerFactory(level="vip"))
+    ticket(group, customer=CustomerFactory(level="normal"))
+
+    assert list(selectors.ticket_list(agent, selectors.TicketFilters(level="vip"))) == [vip]

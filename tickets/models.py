@@ -418,7 +418,7 @@ def number_of(pk: int | None) -> str:
 def pk_of(number: str) -> int | None:
     """T-000123, t-123 or 123 → 123; anything else → None."""
     text = number.strip().upper().removeprefix("T-")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    return int(text) if text.isdecimal() and 0 < int(text) < 2**63 else None
 
 
 class TicketComment(models.Model):

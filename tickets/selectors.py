@@ -104,14 +104,15 @@ class TicketFilters:
         return cls(
             status=status if status in {"open", "", *Ticket.Status.values} else "open",
             priority=int(priority)
-            if priority.isdigit() and int(priority) in Priority.values
+            if priority.isdecimal() and len(priority) < 4 and int(priority) in Priority.values
             else None,
-            type=query.get("type", "")[:40],
-            group=query.get("group", "")[:40],
+            # A NUL is no character PostgreSQL's text can hold: dropped, not an error.
+            type=query.get("type", "").replace("\x00", "")[:40],
+            group=query.get("group", "").replace("\x00", "")[:40],
             assignee=query.get("assignee", "") if query.get("assignee") in ASSIGNEE_FILTERS else "",
             sla=query.get("sla", "") if query.get("sla") in SLA_FILTERS else "",
             level=query.get("level", "") if query.get("level") in Customer.Level.values else "",
-            q=query.get("q", "").strip()[:MAX_QUERY],
+            q=query.get("q", "").replace("\x00", "").strip()[:MAX_QUERY],
         )
 
     @classmethod
@@ -130,7 +131,7 @@ class TicketFilters:
         for name, value in values.items():
             if not isinstance(value, str | int) or isinstance(value, bool):
                 raise InvalidFilters(_("The filter %(name)s must be text.") % {"name": name})
-        text = {name: str(value).strip() for name, value in values.items()}
+        text = {name: str(value).replace("\x00", "").strip() for name, value in values.items()}
         choices = {
             "status": {"open", "", *Ticket.Status.values},
             "priority": {"", *map(str, Priority.values)},
@@ -381,7 +382,7 @@ def ticket_page(agent, filters: TicketFilters, number, *, per_page: int, now=Non
 def _page(tickets: QuerySet[Ticket], number, *, per_page: int, found: int, cap: int) -> TicketPage:
     count = min(found, cap)
     pages = max(1, -(-count // per_page))
-    number = int(number) if str(number or "").isdigit() and len(str(number)) < 10 else 1
+    number = int(number) if str(number or "").isdecimal() and len(str(number)) < 10 else 1
     number = min(max(number, 1), pages)
     offset = (number - 1) * per_page
     # The page's ids first (the index alone), then those rows with their customer,

@@ -323,3 +323,31 @@ def test_the_list_has_a_checkbox_per_ticket_inside_the_bulk_form(desk, group):
     ]
     assert f'name="ticket" value="{one.pk}"' in form
     assert 'name="csrfmiddlewaretoken"' in form
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"ticket": ["²"], "priority": "40"},
+        {"ticket": ["１"], "priority": "²"},
+        {"ticket": ["1"], "assignee": "²"},
+        {"ticket": ["1"], "group": "a\x00"},
+        {"ticket": ["1"], "tag": "\x00"},
+        {"ticket": [str(10**30)], "priority": "40"},
+    ],
+)
+def test_hostile_form_values_are_a_message_not_an_error(desk, group, form):
+    one = ticket(group)
+
+    response = desk.post(reverse("tickets:bulk"), form)
+
+    assert response.status_code == 303
+    assert not changes_of(one)
+
+
+def test_a_tag_with_a_nul_is_stored_without_it(agent, group):
+    one = ticket(group)
+
+    bulk_change(actor=agent, ticket_ids=[one.pk], add_tag="退\x00款")
+
+    assert Ticket.objects.get(pk=one.pk).tags == ["退款"]

@@ -164,3 +164,25 @@ def test_the_customer_level_filter_keeps_the_tickets_of_that_level(agent, group)
     ticket(group, customer=CustomerFactory(level="normal"))
 
     assert list(selectors.ticket_list(agent, selectors.TicketFilters(level="vip"))) == [vip]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "\x00"},
+        {"q": "耳\x00机"},
+        {"type": "\x00"},
+        {"group": "a\x00b"},
+        {"page": "²"},
+        {"priority": "²"},
+        {"q": "²"},
+        {"q": "T-²"},
+        {"q": "\\%_"},
+        {"q": "x" * 5000},
+        {"group": "@mine", "q": "<script>"},
+    ],
+)
+def test_hostile_filters_are_a_list_not_an_error(desk, group, query):
+    ticket(group)
+
+    assert desk.get(reverse("tickets:list"), query).status_code == 200

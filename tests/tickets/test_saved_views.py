@@ -372,3 +372,14 @@ def test_saving_a_view_needs_the_forms_csrf_token(agent):
     saved = browser.post(reverse("tickets:views"), {"name": "real", "csrfmiddlewaretoken": token})
     assert saved.status_code == 302
     assert SavedView.objects.get().name == "real"
+
+
+def test_a_nul_in_a_name_or_a_filter_is_dropped_not_an_error(desk, agent):
+    response = desk.post(
+        reverse("tickets:views"),
+        {"name": "我的\x00视图", "filter_type": "\x00", "filter_q": "耳\x00机"},
+    )
+
+    assert response.status_code == 302
+    view = SavedView.objects.get()
+    assert (view.name, view.filters) == ("我的视图", {"q": "耳机"})

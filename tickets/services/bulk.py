@@ -123,7 +123,8 @@ def _checked_changes(changes: dict) -> dict:
     ):
         raise TicketInputError(_("Unknown group."))
     if "add_tag" in changes:
-        tag = changes["add_tag"].strip() if isinstance(changes["add_tag"], str) else ""
+        tag = changes["add_tag"] if isinstance(changes["add_tag"], str) else ""
+        tag = tag.replace("\x00", "").strip()  # no NUL in PostgreSQL's text
         if not tag or len(tag) > MAX_TAG:
             raise TicketInputError(
                 _("A tag is 1 to %(limit)d characters long.") % {"limit": MAX_TAG}

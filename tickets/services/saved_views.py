@@ -101,8 +101,9 @@ def delete_view(*, owner: Agent, view_id: int) -> None:
 
 
 def _clean_name(name) -> str:
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name.replace("\x00", "").strip():
         raise TicketInputError(_("Give the view a name."))
+    name = name.replace("\x00", "")
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
         raise TicketInputError(

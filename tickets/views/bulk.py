@@ -27,7 +27,7 @@ def ticket_bulk(request):
     back = _back(request)
     ids, unreadable = [], 0
     for value in form.getlist("ticket"):
-        if value.isdigit() and len(value) < 19:
+        if value.isdecimal() and len(value) < 19:
             ids.append(int(value))
         else:
             unreadable += 1
@@ -53,18 +53,23 @@ def _changes(request) -> dict:
     if form.get("status"):
         changes["status"] = form["status"]
     if form.get("priority"):
-        changes["priority"] = int(form["priority"]) if form["priority"].isdigit() else -1
+        priority = form["priority"]
+        changes["priority"] = int(priority) if priority.isdecimal() and len(priority) < 4 else -1
     assignee = "me" if form.get("quick") == "assign_me" else form.get("assignee", "")
     if assignee == "me":
         changes["assignee"] = request.agent
     elif assignee == "none":
         changes["assignee"] = None
     elif assignee:
-        agent = Agent.objects.filter(pk=assignee).first() if assignee.isdigit() else None
+        agent = (
+            Agent.objects.filter(pk=assignee).first()
+            if assignee.isdecimal() and len(assignee) < 19
+            else None
+        )
         if agent is None:
             raise TicketInputError(_("Unknown agent."))
         changes["assignee"] = agent
-    group = form.get("group", "")
+    group = form.get("group", "").replace("\x00", "")
     if group == "none":
         changes["skill_group"] = None
     elif group:

@@ -52,7 +52,7 @@ def _save(request):
     }
     group = None
     if form.get("scope") == SavedView.Scope.GROUP and form.get("group"):
-        group = SkillGroup.objects.filter(code=form["group"][:40]).first()
+        group = SkillGroup.objects.filter(code=form["group"].replace("\x00", "")[:40]).first()
     try:
         view = services.save_view(
             owner=request.agent,

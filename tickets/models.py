@@ -5,7 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -241,6 +241,14 @@ CLOCK_LABELS = {
     "next_response": pgettext_lazy("SLA clock", "next response"),
     "resolution": pgettext_lazy("SLA clock", "resolution"),
 }
+# Ticket.OPEN_STATUSES, for the indexes (a class's Meta cannot see the class's names).
+OPEN_STATUSES = ["new", "open", "pending_customer", "pending_internal", "reopened"]
+# A ticket with any clock breached (the list's "breached" filter, its index).
+BREACHED = (
+    Q(first_response_breached_at__isnull=False)
+    | Q(next_response_breached_at__isnull=False)
+    | Q(resolution_breached_at__isnull=False)
+)
 
 
 class Ticket(models.Model):
@@ -384,6 +392,51 @@ class Ticket(models.Model):
                 fields=["status", "-priority", "created_at"], name="ticket_status_priority"
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
+            # The desk's list at a million tickets (docs/benchmarks.md): in its order,
+            # the open ones (the default list; covering what visibility and the
+            # count read) and all; the open ones of an assignee, of a group, breached,
+            # unassigned.
+            models.Index(
+                fields=["-priority", "created_at", "id"],
+                include=["assignee", "skill_group", "customer"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="ticket_open_queue",
+            ),
+            models.Index(fields=["-priority", "created_at", "id"], name="ticket_queue"),
+            models.Index(
+                fields=["assignee", "-priority", "created_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="ticket_open_assignee",
+            ),
+            models.Index(
+                fields=["skill_group", "-priority", "created_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="ticket_open_group",
+            ),
+            models.Index(
+                fields=["-priority", "created_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES) & BREACHED,
+                name="ticket_open_breached",
+            ),
+            models.Index(
+                fields=["-priority", "created_at", "id"],
+                include=["skill_group"],
+                condition=Q(status__in=OPEN_STATUSES, assignee__isnull=True),
+                name="ticket_open_unassigned",
+            ),
+            # The list's search: the subject's pairs of characters (see `bigrams`), of
+            # the open tickets (the default list: they are the table's last rows) and
+            # of the others, apart: a change to an open ticket writes to one of them.
+            GinIndex(
+                Func(F("subject"), function="ticket_text_bigrams"),
+                condition=Q(status__in=OPEN_STATUSES),
+                name="ticket_open_subject_bigrams",
+            ),
+            GinIndex(
+                Func(F("subject"), function="ticket_text_bigrams"),
+                condition=~Q(status__in=OPEN_STATUSES),
+                name="ticket_done_subject_bigrams",
+            ),
             *(
                 models.Index(
                     fields=[f"{clock}_due"],
@@ -437,7 +490,7 @@ def number_of(pk: int | None) -> str:
 def pk_of(number: str) -> int | None:
     """T-000123, t-123 or 123 → 123; anything else → None."""
     text = number.strip().upper().removeprefix("T-")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    return int(text) if text.isdecimal() and 0 < int(text) < 2**63 else None
 
 
 class TicketComment(models.Model):
@@ -803,3 +856,70 @@ class CollaborationRequest(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+BIGRAMS = "ticket_text_bigrams"  # an SQL function of the tickets' migration 0006
+
+
+def bigrams(expression) -> Func:
+    """The pairs of consecutive characters of a text, lower-cased, as an array (SQL:
+    ticket_text_bigrams). A text contains a search only if it has every pair of the
+    search: with the subjects' pairs in a GIN index, PostgreSQL without pg_trgm finds
+    "耳机" or "refund" in a million subjects without reading them all. Some
+    microseconds a call: an index condition, not a filter to run on every row."""
+    return Func(expression, function=BIGRAMS, output_field=ArrayField(models.TextField()))
+
+
+class SavedView(models.Model):
+    """A set of filters of the desk's ticket list kept under a name: for its owner, or
+    (a supervisor's) shared with everyone or with a skill group. The filters are those
+    of tickets.selectors.TicketFilters, checked when saved."""
+
+    class Scope(models.TextChoices):
+        PRIVATE = "private", _("Only me")
+        EVERYONE = "everyone", _("Everyone")
+        GROUP = "group", _("A group")
+
+    owner = models.ForeignKey(
+        "conversations.Agent",
+        on_delete=models.CASCADE,
+        related_name="saved_ticket_views",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=60)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    scope = models.CharField(
+        _("shared with"), max_length=10, choices=Scope.choices, default=Scope.PRIVATE
+    )
+    skill_group = models.ForeignKey(
+        "conversations.SkillGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("group"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["owner", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_once"),
+            models.CheckConstraint(
+                condition=Q(scope="group", skill_group__isnull=False)
+                | (~Q(scope="group") & Q(skill_group__isnull=True)),
+                name="saved_view_group_with_group_scope",
+            ),
+        ]
+        indexes = [models.Index(fields=["scope", "skill_group"], name="saved_view_shared")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The filters as the list's query string has them."""
+        return {name: "" if value is None else str(value) for name, value in self.filters.items()}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +17,7 @@ from conversations.models import Agent, SkillGroup
 from conversations.views.access import agent_required, visible_or_404
 from customers.models import Customer
 from tickets import selectors, services
-from tickets.models import CLOCK_LABELS, Priority, Ticket, TicketType
+from tickets.models import CLOCK_LABELS, Priority, SavedView, Ticket, TicketType
 from tickets.views import collaboration
 
 PAGE_SIZE = 50
@@ -48,10 +47,14 @@ def _choices() -> dict:
 
 @agent_required
 def ticket_list(request):
+    """The list under the filters of the query string, 50 a page with a capped count,
+    the views as tabs with their counts, a form to save the filters as a view and the
+    bulk bar; the same number of queries whatever the page, its size and the views."""
+    agent = request.agent
     filters = selectors.TicketFilters.from_query(request.GET)
-    page = Paginator(selectors.ticket_list(request.agent, filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = selectors.ticket_page(agent, filters, request.GET.get("page"), per_page=PAGE_SIZE)
+    views = selectors.list_views(agent)
+    counts = selectors.view_counts(agent, views)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -63,6 +66,15 @@ def ticket_list(request):
             "query": query.urlencode(),
             "now": timezone.now(),
             "collab_waiting": selectors.waiting_request_count(request.agent),
+            "tabs": [
+                {"view": view, "count": count, "active": view.filters == filters}
+                for view, count in zip(views, counts, strict=True)
+            ],
+            "count_cap": selectors.VIEW_COUNT_CAP,
+            "saved_filters": filters.as_query(),
+            "agents": Agent.objects.order_by("display_name"),
+            "my_groups": selectors.MY_GROUPS,
+            "scopes": SavedView.Scope.choices,
         }
         | _choices(),
     )

@@ -68,12 +68,13 @@ def visible_tickets(agent) -> QuerySet[Ticket]:
     queryset = Ticket.objects.select_related(*RELATED)
     if agent.is_supervisor:
         return queryset
+    groups = _group_ids(agent)
     asked = CollaborationRequest.objects.filter(
-        to_group_id__in=_group_ids(agent), status__in=CollaborationRequest.ACTIVE_STATUSES
+        to_group_id__in=groups, status__in=CollaborationRequest.ACTIVE_STATUSES
     ).values("ticket_id")
     return queryset.filter(
         Q(assignee_id=agent.pk)
-        | Q(skill_group_id__in=_group_ids(agent))
+        | Q(skill_group_id__in=groups)
         | Q(skill_group__isnull=True)
         | Q(pk__in=asked)
     )

@@ -26,7 +26,7 @@ equal), and the cost of the saved-view tabs' counts when not cached.
 The breach job: 100,000 more open tickets whose running clocks are all due (half never
 answered: first response and resolution; half waiting on an answer: next response and
 resolution — 200,000 clocks), tickets.services.record_breaches called until it marks
-nothing (BREACH_BATCH per clock per run, each run one transaction), the total time,
+nothing (BREACH_BATCH tickets a batch, each batch one transaction), the total time,
 and a run with nothing due. The 100,000 tickets and their timeline rows are removed
 afterwards, and anything else the job marked is put back.
 
@@ -448,33 +448,11 @@ def breach_job() -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from tickets.models import number_of
     from tickets.services import record_breaches
     from tickets.services.breaches import BREACH_BATCH
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id) FROM tickets_ticket")
-        first, last = cursor.fetchone()  # the new tickets copy the first 1,000's links
-        cursor.execute(
-            """
-            INSERT INTO tickets_ticket (
-                subject, description, type_id, priority, status, source, customer_id,
-                skill_group_id, assignee_id, tags, sla_policy_id, sla_paused_seconds,
-                created_at, updated_at, resolution_due, first_response_due, next_response_due,
-                first_responded_at)
-            SELECT 'breach bench #' || g, '', t.type_id, 20,
-                   CASE WHEN g %% 2 = 0 THEN 'new' ELSE 'open' END, 'chat', t.customer_id,
-                   t.skill_group_id, t.assignee_id, '{}', t.sla_policy_id, 0,
-                   now() - interval '1 day', now(), now() - interval '10 minutes',
-                   CASE WHEN g %% 2 = 0 THEN now() - interval '20 hours' END,
-                   CASE WHEN g %% 2 = 1 THEN now() - interval '2 hours' END,
-                   CASE WHEN g %% 2 = 1 THEN now() - interval '23 hours' END
-            FROM generate_series(1, %s) g
-            CROSS JOIN LATERAL (SELECT * FROM tickets_ticket WHERE id = %s + g %% 1000) t
-            """,
-            [BREACH_TICKETS, first],
-        )
-        cursor.execute("SELECT count(*) FROM tickets_ticket WHERE id > %s", [last])
-        (added,) = cursor.fetchone()
+    added, last = _add_breach_tickets()
     _vacuum()
     log(f"breach job: {added:,} tickets, every running clock due; BREACH_BATCH {BREACH_BATCH}")
     now = timezone.now()
@@ -507,9 +485,8 @@ def breach_job() -> dict:
         assert record_breaches(now=now) == []
         idle.append((time.perf_counter() - started) * 1000)
     log(f"cleaning up ({len(others)} clocks of the list's tickets came due meanwhile: reset)")
+    _remove_breach_tickets()
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM tickets_ticketevent WHERE ticket_id > %s", [last])
-        cursor.execute("DELETE FROM tickets_ticket WHERE id > %s", [last])
         for pk, clock in others:
             cursor.execute(
                 f"UPDATE tickets_ticket SET {clock}_breached_at = NULL WHERE id = %s",  # noqa: S608 (one of CLOCKS)
@@ -519,6 +496,15 @@ def breach_job() -> dict:
                 "DELETE FROM tickets_ticketevent WHERE ticket_id = %s AND kind = 'sla' "
                 "AND field = %s",
                 [pk, clock],
+            )
+            cursor.execute(
+                "DELETE FROM conversations_notice WHERE key LIKE %s",
+                [f"ticket:{pk}:sla_breached:{clock}:%"],
+            )
+            cursor.execute(
+                "DELETE FROM helpdesk_outboundevent WHERE event = 'ticket.sla_breached' "
+                "AND data->>'clock' = %s AND data->'ticket'->>'id' = %s",
+                [clock, number_of(pk)],
             )
     _vacuum()
     return {
@@ -531,6 +517,61 @@ def breach_job() -> dict:
         "others": len(others),
         "spent_s": spent,
     }
+
+
+def _add_breach_tickets() -> tuple[int, int]:
+    """The breach job's 100,000 tickets (after removing any an interrupted run left): how
+    many, and the last id before them."""
+    from django.db import connection
+
+    _remove_breach_tickets()  # what an interrupted run left
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM tickets_ticket")
+        first, last = cursor.fetchone()  # the new tickets copy the first 1,000's links
+        cursor.execute(
+            """
+            INSERT INTO tickets_ticket (
+                subject, description, type_id, priority, status, source, customer_id,
+                skill_group_id, assignee_id, tags, sla_policy_id, sla_paused_seconds,
+                created_at, updated_at, resolution_due, first_response_due, next_response_due,
+                first_responded_at)
+            SELECT 'breach bench #' || g, '', t.type_id, 20,
+                   CASE WHEN g %% 2 = 0 THEN 'new' ELSE 'open' END, 'chat', t.customer_id,
+                   t.skill_group_id, t.assignee_id, '{}', t.sla_policy_id, 0,
+                   now() - interval '1 day', now(), now() - interval '10 minutes',
+                   CASE WHEN g %% 2 = 0 THEN now() - interval '20 hours' END,
+                   CASE WHEN g %% 2 = 1 THEN now() - interval '2 hours' END,
+                   CASE WHEN g %% 2 = 1 THEN now() - interval '23 hours' END
+            FROM generate_series(1, %s) g
+            CROSS JOIN LATERAL (SELECT * FROM tickets_ticket WHERE id = %s + g %% 1000) t
+            """,
+            [BREACH_TICKETS, first],
+        )
+        cursor.execute("SELECT count(*) FROM tickets_ticket WHERE id > %s", [last])
+        (added,) = cursor.fetchone()
+    return added, last
+
+
+def _remove_breach_tickets() -> None:
+    """The breach job's tickets, and their timeline rows, notices and partner events."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE gone AS SELECT id FROM tickets_ticket "
+            "WHERE subject LIKE 'breach bench #%'"
+        )
+        cursor.execute(
+            "DELETE FROM conversations_notice WHERE kind LIKE 'sla%' "
+            "AND split_part(key, ':', 2)::bigint IN (SELECT id FROM gone)"
+        )
+        cursor.execute(
+            "DELETE FROM helpdesk_outboundevent WHERE event = 'ticket.sla_breached' "
+            "AND data->'ticket'->>'subject' LIKE 'breach bench #%'"
+        )
+        cursor.execute("DELETE FROM tickets_ticketevent WHERE ticket_id IN (SELECT id FROM gone)")
+        cursor.execute("DELETE FROM tickets_ticket WHERE id IN (SELECT id FROM gone)")
+        cursor.execute("DROP TABLE gone")
 
 
 def _line(what: str, timings: list[float], extra: str = "") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -94,13 +95,28 @@ def notify_many(drafts: Iterable[Draft]) -> list[Notice]:
             unique_fields=["agent", "key"],
             update_fields=["kind"],
         )
-        publish_all_on_commit(
-            [
-                (events.agent_group(notice.agent_id), events.notice_event(notice_payload(notice)))
-                for notice in made
-            ]
-        )
+        publish_notices([{**notice_payload(notice), "agent": notice.agent_id} for notice in made])
     return made
+
+
+def publish_notices(notices: list[dict]) -> None:
+    """Send new notices (their payloads, with `agent`, and `count` when one stands for
+    several) to their agents' desks after commit: one frame per agent, the first of theirs
+    with how many they got — a batch job's thousand notices are one toast, and the badge
+    counts them all."""
+    first: dict[int, dict] = {}
+    count: dict[int, int] = defaultdict(int)
+    for notice in notices:
+        agent_id = notice["agent"]
+        first.setdefault(agent_id, notice)
+        count[agent_id] += notice.get("count", 1)
+    items = []
+    for agent_id, notice in first.items():
+        payload = {key: value for key, value in notice.items() if key != "agent"}
+        payload["count"] = count[agent_id]
+        items.append((events.agent_group(agent_id), events.notice_event(payload)))
+    if items:
+        publish_all_on_commit(items)
 
 
 def mark_notices_read(*, agent: Agent, notice_ids: Iterable[int] | None = None) -> int:

@@ -91,12 +91,16 @@
   }
 
   // A notice (SLA, a ticket for them, a request): a toast in the page's language, and the
-  // navigation's unread count goes up.
+  // navigation's unread count goes up. A frame may stand for `count` notices of one batch
+  // (a breach job's): the toast shows the first with "+N", the count goes up by all.
   function showNotice(notice) {
     const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
-    toast(zh ? notice.text_zh : notice.text_en, notice.url || "/desk/notices/");
+    const count = notice.count || 1;
+    const text = zh ? notice.text_zh : notice.text_en;
+    const url = count > 1 ? "/desk/notices/" : notice.url || "/desk/notices/";
+    toast(count > 1 ? `${text} (+${count - 1})` : text, url);
     const badge = document.getElementById("desk-notice-count");
-    if (badge) { badge.textContent = String(Number(badge.textContent || 0) + 1); badge.hidden = false; }
+    if (badge) { badge.textContent = String(Number(badge.textContent || 0) + count); badge.hidden = false; }
   }
 
   function composing() {

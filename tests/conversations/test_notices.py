@@ -8,7 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from conversations.models import Notice
-from conversations.services.notices import mark_notices_read, notify
+from conversations.services.notices import (
+    Draft,
+    mark_notices_read,
+    notify,
+    notify_many,
+)
 from tests.factories import AgentFactory
 from tests.wsclient import Socket, login_cookie
 
@@ -122,3 +127,36 @@ def test_a_new_notice_reaches_every_desk_of_its_agent_live(live):
     assert [f["notice"]["text_en"] for f in frames] == ["Ticket T-000001 is yours: 耳机坏了"] * 2
     assert frames[0]["notice"]["url"] == "/desk/tickets/1/"
     assert quiet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_notices_reaches_each_desk_as_one_frame_that_counts_them(live):
+    agent, other = AgentFactory(), AgentFactory()
+    cookie = login_cookie(agent.user)
+
+    def draft(n, agents):
+        return Draft(
+            agents=agents,
+            kind="sla_breached",
+            key=f"ticket:{n}:sla_breached",
+            text=lambda: (
+                _("Ticket %(number)s is yours: %(subject)s")
+                % {"number": f"T-00000{n}", "subject": "耳机坏了"}
+            ),
+        )
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.expect("presence")
+        await sync_to_async(notify_many)([draft(n, [agent, other]) for n in range(1, 8)])
+        frame = await desk.expect("notice")
+        quiet = await desk.silent(kind="notice")
+        await desk.close()
+        return frame["notice"], quiet
+
+    notice, quiet = asyncio.run(scenario())
+
+    assert notice["text_en"] == "Ticket T-000001 is yours: 耳机坏了"  # the first, and
+    assert notice["count"] == 7  # how many there are
+    assert quiet  # nothing more: one toast, not seven
+    assert Notice.objects.filter(agent=agent).count() == 7  # all of them are on the page

@@ -222,3 +222,71 @@ def test_the_scheduled_warning_task_reports_how_many_it_warned(group, agent):
     with time_machine.travel(AT_RISK, tick=False):
         assert warn_at_risk_task.apply().get() == 1
         assert warn_at_risk_task.apply().get() == 0
+
+
+def test_every_clock_of_a_ticket_that_ran_out_is_marked_in_one_run_and_each_acted_on(group, agent):
+    boss = supervisor_of(group)
+    ticket = opened(group, assignee=agent)
+    late = OPENED + timedelta(days=2)  # first response and resolution both ran out
+
+    assert record_breaches(now=late) == [(ticket.pk, "first_response"), (ticket.pk, "resolution")]
+    assert record_breaches(now=late) == []
+
+    ticket.refresh_from_db()
+    assert ticket.first_response_breached_at == late == ticket.resolution_breached_at
+    assert ticket.next_response_breached_at is None
+    rows = TicketEvent.objects.filter(ticket=ticket, kind="sla").order_by("pk")
+    assert [(r.field, r.new) for r in rows] == [
+        ("first_response", "breached"),
+        ("resolution", "breached"),
+    ]
+    events = OutboundEvent.objects.filter(event="ticket.sla_breached")
+    assert sorted(e.data["clock"] for e in events) == ["first_response", "resolution"]
+    # One notice each for the ticket, naming both clocks, in both languages.
+    made = Notice.objects.filter(kind="sla_breached").values_list("agent_id", "text_zh", "text_en")
+    assert sorted(made) == sorted(
+        (
+            who,
+            f"工单 {ticket.number} 已超时（首次响应、解决）：耳机没声音",
+            f"SLA breached on {ticket.number} (first response, resolution): 耳机没声音",
+        )
+        for who in (agent.pk, boss.pk)
+    )
+
+
+def test_the_breach_event_carries_the_ticket_as_the_api_returns_it_after_the_breach(group, agent):
+    from tickets import selectors
+    from tickets.events import ticket_data
+
+    ticket = opened(group, assignee=agent, tags=["售后"])
+    record_breaches(now=BREACHED)
+
+    event = OutboundEvent.objects.get(event="ticket.sla_breached")
+    assert event.data["ticket"] == ticket_data(selectors.partner_tickets().get(pk=ticket.pk))
+    assert event.data["breached_at"] == "2026-12-02T06:01:00Z"
+    assert event.data["due"] == "2026-12-02T06:00:00Z"
+
+
+def test_a_ticket_in_no_group_is_told_to_every_supervisor(agent):
+    bosses = {supervisor_of(SkillGroupFactory(code="vip")).pk, supervisor_of().pk}
+    opened(None)
+
+    record_breaches(now=BREACHED)
+
+    assert {a for a, _t in notices("sla_breached")} == bosses
+
+
+def test_a_batch_takes_the_same_queries_for_one_ticket_as_for_thirty(group, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    supervisor_of(group)
+    opened(group, assignee=agent)
+    with CaptureQueriesContext(connection) as one:
+        assert len(record_breaches(now=BREACHED)) == 1
+    for _n in range(30):
+        opened(group, assignee=agent)
+    with CaptureQueriesContext(connection) as thirty:
+        assert len(record_breaches(now=BREACHED + timedelta(minutes=1))) == 30
+
+    assert len(thirty) == len(one)

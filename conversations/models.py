@@ -474,8 +474,13 @@ class Notice(models.Model):
     collaboration request): kept until read, shown live on their desk. Written in both
     languages when it is made; `key` makes each notice happen once per agent."""
 
+    # Indexed by `notice_once_per_agent`, which begins with the agent.
     agent = models.ForeignKey(
-        Agent, on_delete=models.CASCADE, related_name="notices", verbose_name=_("agent")
+        Agent,
+        on_delete=models.CASCADE,
+        related_name="notices",
+        verbose_name=_("agent"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=40)
     key = models.CharField(_("key"), max_length=200)

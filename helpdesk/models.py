@@ -2,13 +2,14 @@
 
 import hashlib
 import secrets
-import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.ids import uuid7
 
 SCOPES = [
     ("customers", _("Customers")),
@@ -90,10 +91,9 @@ class OutboundEvent(models.Model):
     of the change it tells of: the outbox that deliveries to subscriptions are made from.
     The id is the delivery id a receiver de-duplicates on."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event = models.CharField(
-        _("event"), max_length=40, choices=[(e, e) for e in WEBHOOK_EVENTS], db_index=True
-    )
+    # Time-ordered: the outbox is written in bulk (the breach job) and read in order.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    event = models.CharField(_("event"), max_length=40, choices=[(e, e) for e in WEBHOOK_EVENTS])
     data = models.JSONField(_("data"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 

@@ -22,6 +22,7 @@ from django.utils.translation import override, pgettext
 
 from conversations.models import Agent, SkillGroup
 from conversations.services.notices import MAX_TEXT, Draft, notify_many, publish_notices
+from helpdesk.ids import UUID7_SQL
 from tickets.events import number_sql, ticket_json_sql, utc_sql
 from tickets.models import CLOCK_LABELS, CLOCKS, Priority, Ticket, TicketEvent
 from tickets.services import assignment
@@ -86,7 +87,7 @@ tickets_json AS MATERIALIZED (  -- once a ticket, not once a clock
 ),
 outbox AS (
     INSERT INTO helpdesk_outboundevent (id, event, data, created_at)
-    SELECT gen_random_uuid(), 'ticket.sla_breached',
+    SELECT {UUID7_SQL}, 'ticket.sla_breached',
            jsonb_build_object('ticket', j.data, 'clock', c.clock, 'due', {utc_sql("c.due")},
                               'breached_at', {utc_sql("%(now)s::timestamptz")}),
            %(stamp)s

@@ -12,6 +12,7 @@ from conversations.models import (
     OfflineMessage,
     Participant,
     SkillGroup,
+    Survey,
 )
 from helpdesk.admin_tools import ReadOnlyInline
 
@@ -187,6 +188,27 @@ class NoticeAdmin(admin.ModelAdmin):
     list_filter = ["kind", "read_at"]
     search_fields = ["text_zh", "text_en", "agent__display_name"]
     readonly_fields = ["agent", "kind", "key", "text_zh", "text_en", "url", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "customer", "score", "answered_at", "created_at"]
+    list_filter = ["score"]
+    raw_id_fields = ["conversation", "customer"]
+    readonly_fields = [
+        "conversation",
+        "customer",
+        "outreach",
+        "question",
+        "reward_points",
+        "score",
+        "comment",
+        "created_at",
+        "answered_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False

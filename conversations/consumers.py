@@ -20,6 +20,7 @@ from django.conf import settings
 from conversations import events, presence, selectors, services
 from conversations.models import Conversation, Message
 from conversations.protocol import message_payload
+from conversations.services import care
 from helpdesk.origins import origin_allowed, origin_of
 from helpdesk.ratelimit import allow
 
@@ -79,14 +80,14 @@ def _int(frame: dict, name: str) -> int:
     return value
 
 
-def _uuid(frame: dict, name: str) -> UUID:
+def _uuid(frame: dict, name: str, *, what: str = "a conversation id") -> UUID:
     value = frame.get(name)
     try:
         if isinstance(value, str):
             return UUID(value)
     except ValueError:
         pass
-    raise FrameError("bad_frame", f"'{name}' must be a conversation id")
+    raise FrameError("bad_frame", f"'{name}' must be {what}")
 
 
 class FrameConsumer(AsyncWebsocketConsumer):
@@ -160,6 +161,8 @@ class ChatConsumer(FrameConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.chat_status(await db(selectors.live_status)(conversation))
+        for survey in await db(care.open_surveys)(conversation):
+            await self.send_json({"type": "survey", **survey})
 
     @staticmethod
     def _load(session) -> Conversation | None:
@@ -266,7 +269,34 @@ class ChatConsumer(FrameConsumer):
         await self.send_json({"type": "rated", "seq": frame["seq"], "helpful": helpful})
 
     async def frame_survey_answer(self, frame):
-        raise FrameError("not_found", "no such survey")
+        survey = _uuid(frame, "survey", what="a survey id")
+        score = frame.get("score")
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise FrameError("bad_frame", "'score' must be an integer from 1 to 5")
+        comment = frame.get("comment", "")
+        if not isinstance(comment, str):
+            raise FrameError("bad_frame", "'comment' must be a string")
+        if len(comment) > care.MAX_COMMENT:
+            raise FrameError("too_long", f"'comment' is longer than {care.MAX_COMMENT} characters")
+        try:
+            answered = await db(care.answer_survey)(
+                conversation_id=self.conversation_id,
+                survey_id=survey,
+                score=score,
+                comment=comment.strip(),
+            )
+        except care.SurveyNotFound:
+            raise FrameError("not_found", "no such survey") from None
+        except care.SurveyAnswered:
+            raise FrameError("already_answered", "this survey was answered before") from None
+        await self.send_json(
+            {
+                "type": "survey.answered",
+                "survey": str(answered.pk),
+                "score": answered.score,
+                "points": answered.reward_points,
+            }
+        )
 
     # Group events → frames.
     async def chat_message(self, event):
@@ -284,6 +314,9 @@ class ChatConsumer(FrameConsumer):
     async def chat_read(self, event):
         if event["reader"] == Message.Sender.AGENT:
             await self.send_json({"type": "read", "up_to_seq": event["up_to_seq"]})
+
+    async def chat_survey(self, event):
+        await self.send_json({"type": "survey", **{k: v for k, v in event.items() if k != "type"}})
 
 
 # Tasks that wait out an agent's grace period; referenced so they are not collected.
@@ -459,6 +492,10 @@ class DeskConsumer(FrameConsumer):
                     "up_to_seq": event["up_to_seq"],
                 }
             )
+
+    async def chat_survey(self, event):
+        """The survey's message is in the history the desk shows; the frame is the
+        customer's."""
 
     async def desk_queue(self, event):
         await self.send_json({"type": "queue"})

@@ -91,3 +91,8 @@ def presence_event(*, agent_id: int, status: str) -> dict:
 def notice_event(payload: dict) -> dict:
     """To every desk of one agent: a new notice (both languages; the page picks its own)."""
     return {"type": "desk.notice", "notice": payload}
+
+
+def survey_event(payload: dict) -> dict:
+    """A satisfaction survey for the customer's sockets (chat protocol `survey`)."""
+    return {"type": "chat.survey", **payload}

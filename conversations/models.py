@@ -510,3 +510,65 @@ class Notice(models.Model):
 
     def text_in(self, language: str) -> str:
         return self.text_zh if language.startswith("zh") else self.text_en
+
+
+class Survey(models.Model):
+    """A satisfaction survey sent into a conversation after it closed (chat protocol:
+    `survey` / `survey.answer`): answered once, 1–5, with an optional comment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("conversation"),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("customer"),
+    )
+    # Where it was asked: the customer's open chat when there is one, else the
+    # conversation itself.
+    delivered_in = models.ForeignKey(
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("asked in"),
+    )
+    outreach = models.OneToOneField(
+        "customers.Outreach",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey",
+        verbose_name=_("outreach"),
+    )
+    question = models.CharField(_("question"), max_length=500)
+    reward_points = models.PositiveIntegerField(_("reward (points)"), default=0)
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=1, score__lte=5),
+                name="survey_score_1_to_5",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["-answered_at"],
+                condition=models.Q(answered_at__isnull=False),
+                name="survey_answered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} {self.score or '–'}"

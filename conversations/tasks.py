@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from conversations import presence
 from conversations.models import Agent
-from conversations.services import agents, routing
+from conversations.services import agents, care, routing
 
 
 @shared_task
@@ -35,3 +35,16 @@ def sweep_presence_task() -> int:
     for agent_id in gone:
         agents.desk_gone(agent_id=agent_id)
     return len(gone)
+
+
+@shared_task
+def send_outreach_task(outreach_id: int) -> int:
+    """One claimed outreach, when it is due (enqueued on commit with its delay; a
+    duplicate or late delivery of this task finds it sent and does nothing)."""
+    return care.send_due_outreach(only=outreach_id)
+
+
+@shared_task
+def send_due_outreach_task() -> int:
+    """Every claimed outreach that is due: the sweep that makes sure (Beat)."""
+    return care.send_due_outreach()

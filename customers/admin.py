@@ -1,6 +1,19 @@
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
-from customers.models import AfterSalesRequest, Coupon, Customer, CustomerNote, CustomerTag, Order
+from customers.models import (
+    AfterSalesRequest,
+    CareCampaign,
+    Coupon,
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    Order,
+    Outreach,
+    PointsEntry,
+)
+from customers.services.care import render
 from helpdesk.admin_tools import ReadOnlyInline
 
 
@@ -15,6 +28,11 @@ class CustomerTagInline(admin.TabularInline):
     extra = 0
     fields = ["name", "source", "created_by", "created_at"]
     readonly_fields = ["created_by", "created_at"]
+
+
+class PointsEntryInline(ReadOnlyInline):
+    model = PointsEntry
+    fields = ["points", "reason", "key", "created_at"]
 
 
 class CustomerNoteInline(admin.StackedInline):
@@ -38,7 +56,8 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["level", "language"]
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
-    inlines = [CustomerTagInline, CustomerNoteInline, OrderInline]
+    inlines = [CustomerTagInline, CustomerNoteInline, OrderInline, PointsEntryInline]
+    readonly_fields = ["points"]
 
 
 @admin.register(Order)
@@ -72,3 +91,66 @@ class AfterSalesRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "reason"]
     search_fields = ["number", "order__number", "customer__name"]
     raw_id_fields = ["customer", "order"]
+
+
+# A customer the campaigns' previews are written to.
+PREVIEW_CUSTOMER = Customer(name="王芳")
+
+
+@admin.register(CareCampaign)
+class CareCampaignAdmin(admin.ModelAdmin):
+    list_display = ["kind", "enabled", "delay_minutes", "expire_hours", "reward_points"]
+    list_editable = ["enabled"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: CareCampaign) -> str:
+        if obj.pk is None:
+            return "–"
+        sample_order = Order(
+            number="LM20261103", carrier="顺丰速运", tracking_number="SF1234567890"
+        )
+        sample_coupon = Coupon(code="BDAY8K2Q", amount=obj.coupon_amount)
+        rows = [
+            (
+                label,
+                render(
+                    obj,
+                    customer=PREVIEW_CUSTOMER,
+                    language=language,
+                    order=sample_order,
+                    coupon=sample_coupon if obj.coupon_amount else None,
+                ),
+            )
+            for label, language in (("中文", "zh-hans"), ("English", "en"))
+        ]
+        return format_html_join("", "<p><strong>{}</strong>: {}</p>", rows)
+
+
+@admin.register(Outreach)
+class OutreachAdmin(admin.ModelAdmin):
+    """What the campaigns claimed and how it went; "being sent" ones are emails a worker
+    may have lost between sending and recording (never sent twice)."""
+
+    list_display = ["campaign", "customer", "occasion", "status", "channel", "due_at", "sent_at"]
+    list_filter = ["campaign", "status", "channel"]
+    search_fields = ["occasion", "customer__name", "customer__external_id"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["campaign", "customer"]
+    readonly_fields = [
+        "campaign",
+        "customer",
+        "occasion",
+        "due_at",
+        "expires_at",
+        "status",
+        "channel",
+        "detail",
+        "subject",
+        "conversation_id",
+        "created_at",
+        "sent_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -8,6 +8,9 @@ DEMO_CUSTOMERS = [
         "phone": "13800001001",
         "language": "zh",
         "level": "vip",
+        "timezone": "Asia/Shanghai",
+        "birthday": "1988-03-15",
+        "quiet": ("22:00", "08:00"),
         # (author's username, body): shared notes every agent sees in the 360° panel.
         "notes": [
             ("agent3", "老顾客，对价格敏感：避免谈价格，优先给出解决方案。Avoid price talk."),
@@ -47,6 +50,9 @@ DEMO_CUSTOMERS = [
         "phone": "",
         "language": "en",
         "level": "normal",
+        "timezone": "Europe/London",
+        "birthday": "1996-02-29",
+        "quiet": None,
         "notes": [("agent1", "Writes in English; first order, new to the shop.")],
         "tags": ["new customer"],
         "orders": [

@@ -1,6 +1,21 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Unknown timezone: %(name)s"), params={"name": value}) from None
 
 
 class Customer(models.Model):
@@ -31,6 +46,36 @@ class Customer(models.Model):
         _("language"), max_length=2, choices=Language.choices, default=Language.ZH
     )
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.NORMAL)
+    timezone = models.CharField(
+        _("timezone"),
+        max_length=64,
+        default=default_timezone,
+        validators=[validate_timezone],
+        help_text=_("IANA name, e.g. Asia/Shanghai: birthdays and quiet hours are local."),
+    )
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    points = models.IntegerField(
+        _("points"), default=0, help_text=_("The balance; every change is a points entry.")
+    )
+    care_opt_out = models.BooleanField(
+        _("no care messages"),
+        default=False,
+        help_text=_("The customer asked for no surveys, greetings or reminders."),
+    )
+    quiet_start = models.TimeField(
+        _("quiet hours from"),
+        null=True,
+        blank=True,
+        help_text=_("Local time; care messages wait until the quiet hours end."),
+    )
+    quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
+    # The birthday's month × 100 + day, indexed: the birthday job finds today's among a
+    # million customers without reading them all.
+    birthday_md = models.GeneratedField(
+        expression=ExtractMonth("birthday") * 100 + ExtractDay("birthday"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -38,6 +83,13 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["birthday_md"],
+                condition=models.Q(birthday__isnull=False),
+                name="customer_birthday",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -251,3 +303,136 @@ class CustomerTag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PointsEntry(models.Model):
+    """A change of a customer's points balance, once per `key` (a reward is never paid
+    twice for the same reason)."""
+
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="points_entries",
+        verbose_name=_("customer"),
+    )
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=120)
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index("customer", models.F("created_at").desc(), name="points_customer_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.reason}"
+
+
+class CareCampaign(models.Model):
+    """One kind of outreach the shop makes by itself (a survey after a chat, a birthday
+    greeting, an order reminder): its timing, its message in both languages, its reward."""
+
+    class Kind(models.TextChoices):
+        SURVEY = "survey", _("Satisfaction survey after a conversation")
+        BIRTHDAY = "birthday", _("Birthday greeting")
+        ORDER_SHIPPED = "order_shipped", _("Order shipped")
+        ORDER_DELIVERED = "order_delivered", _("Order delivered")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    delay_minutes = models.PositiveIntegerField(
+        _("delay (minutes)"),
+        default=0,
+        help_text=_("After the occasion (a conversation closing, an order shipping)."),
+    )
+    expire_hours = models.PositiveIntegerField(
+        _("give up after (hours)"),
+        default=24,
+        help_text=_("Not sent at all when it could not go out this long after it was due."),
+    )
+    reward_points = models.PositiveIntegerField(
+        _("reward (points)"), default=0, help_text=_("For answering a survey.")
+    )
+    coupon_amount = models.DecimalField(
+        _("coupon (amount off)"),
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text=_("A coupon issued with the message; 0 for none."),
+    )
+    coupon_days = models.PositiveIntegerField(_("coupon valid (days)"), default=30)
+    text_zh = models.TextField(
+        _("message (Chinese)"),
+        help_text=_("Placeholders: {name}, {order}, {carrier}, {tracking}, {coupon}, {amount}."),
+    )
+    text_en = models.TextField(_("message (English)"))
+
+    class Meta:
+        verbose_name = _("care campaign")
+        verbose_name_plural = _("care campaigns")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def text_in(self, language: str) -> str:
+        return self.text_zh if language.startswith("zh") else self.text_en
+
+
+class Outreach(models.Model):
+    """This outreach to this customer for this occasion ("birthday:2026",
+    "order:LM20261103:delivered", "conversation:<id>"): claimed, unique, before anything is
+    sent, so that a retry, a second worker or a second Beat never sends twice. It holds
+    the outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not sent")
+        EXPIRED = "expired", _("Too late, not sent")
+
+    campaign = models.ForeignKey(
+        CareCampaign, on_delete=models.CASCADE, related_name="outreach", verbose_name=_("campaign")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="outreach", verbose_name=_("customer")
+    )
+    occasion = models.CharField(_("occasion"), max_length=120)
+    due_at = models.DateTimeField(_("due"))
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    channel = models.CharField(_("sent through"), max_length=20, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    # What it was about and where it went (ids of other apps' rows: this app imports none).
+    subject = models.CharField(_("about"), max_length=64, blank=True)
+    conversation_id = models.UUIDField(_("conversation"), null=True, blank=True)
+    created_at = models.DateTimeField(_("claimed"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outreach")
+        verbose_name_plural = _("outreach")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "customer", "occasion"], name="outreach_once_per_occasion"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="outreach_due",
+            ),
+            models.Index("customer", models.F("sent_at").desc(), name="outreach_customer_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.occasion}"

@@ -171,6 +171,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Lumen Helpdesk <care@localhost>")
 # Installed into django-celery-beat's tables by the database scheduler, where
 # admin can change them (Periodic tasks).
 CELERY_BEAT_SCHEDULE = {
@@ -202,7 +210,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.collaboration_overdue_task",
         "schedule": 60.0,
     },
+    # Care (docs/care.md): the planners claim, the sender sends what is due.
+    "care-plan-birthdays": {
+        "task": "customers.tasks.plan_birthdays_task",
+        "schedule": 900.0,
+    },
+    "care-plan-order-reminders": {
+        "task": "customers.tasks.plan_order_reminders_task",
+        "schedule": 300.0,
+    },
+    "care-send-due": {
+        "task": "conversations.tasks.send_due_outreach_task",
+        "schedule": 60.0,
+    },
 }
+# Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
+CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

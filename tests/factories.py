@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from conversations.demo import DEMO_PASSWORD
 from conversations.models import Agent, Conversation, Message, SkillGroup
-from customers.models import AfterSalesRequest, Customer, CustomerNote, CustomerTag, Order
+from customers.models import (
+    AfterSalesRequest,
+    CareCampaign,
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    Order,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -104,3 +111,28 @@ class CustomerTagFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(CustomerFactory)
     name = factory.Sequence(lambda n: f"tag{n}")
+
+
+CARE_TEXTS = {
+    CareCampaign.Kind.SURVEY: (
+        "{name}，请为刚才的服务打分（1–5）。",
+        "{name}, please rate our help (1–5).",
+    ),
+    CareCampaign.Kind.BIRTHDAY: (
+        "{name}，生日快乐！优惠券 {coupon}（{amount} 元）。",
+        "Happy birthday, {name}! Coupon {coupon} ({amount} off).",
+    ),
+    CareCampaign.Kind.ORDER_SHIPPED: (
+        "订单 {order} 已由 {carrier} 发出，运单号 {tracking}。",
+        "Order {order} has shipped with {carrier}, tracking {tracking}.",
+    ),
+    CareCampaign.Kind.ORDER_DELIVERED: ("订单 {order} 已送达。", "Order {order} was delivered."),
+}
+
+
+def care_campaign(kind: str, **fields) -> CareCampaign:
+    """A care campaign as a test needs it (transactional tests empty the migration's)."""
+    text_zh, text_en = CARE_TEXTS[kind]
+    defaults = {"text_zh": text_zh, "text_en": text_en, "delay_minutes": 0, **fields}
+    campaign, _ = CareCampaign.objects.update_or_create(kind=kind, defaults=defaults)
+    return campaign

@@ -18,7 +18,7 @@ from conversations.models import (
     Participant,
     SkillGroup,
 )
-from conversations.services import routing
+from conversations.services import care, routing
 from conversations.services.messages import (
     ConversationClosed,
     post_customer_message,
@@ -169,6 +169,8 @@ def close_conversation(
             announce_queue(conversation.skill_group_id)
         if was_assigned and conversation.assignee_id:
             routing.route_on_commit(agent_id=conversation.assignee_id)
+        if resolution != Conversation.Resolution.SPAM:
+            care.plan_survey(conversation)
         hooks.conversation_closed(conversation)  # e.g. a ticket when it was not resolved
     return conversation
 

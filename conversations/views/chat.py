@@ -48,4 +48,10 @@ def _chat_strings() -> dict:
         "wait_minutes": _("Expected wait: about %(minutes)s min."),
         "nobody_online": _("No one is online right now. You can leave a message."),
         "agents_online": _("Someone can answer now: please wait a moment."),
+        "survey_title": _("How did we do?"),
+        "survey_score": _("%(score)s out of 5"),
+        "survey_comment": _("Anything to add? (optional)"),
+        "survey_send": _("Send rating"),
+        "survey_thanks": _("Thank you for your rating!"),
+        "survey_points": _("Thank you for your rating! %(points)s points have been added."),
     }

@@ -123,13 +123,86 @@
         typingLine.hidden = !frame.on; return;
       case "read": agentRead = Math.max(agentRead, frame.up_to_seq); return markRead();
       case "error": return onError(frame);
+      case "survey": return showSurvey(frame);
+      case "survey.answered": return surveyDone(frame.survey, frame.points);
     }
+  }
+
+  // A satisfaction survey (chat protocol `survey`): 1–5 and an optional comment.
+  function showSurvey(frame) {
+    if (list.querySelector('[data-survey="' + CSS.escape(frame.survey) + '"]')) return;
+    const item = document.createElement("li");
+    item.className = "survey";
+    item.dataset.survey = frame.survey;
+    const form = document.createElement("form");
+    const title = document.createElement("p");
+    title.className = "survey-title";
+    title.textContent = T.survey_title;
+    const scale = document.createElement("div");
+    scale.className = "survey-scale";
+    scale.setAttribute("role", "radiogroup");
+    scale.setAttribute("aria-label", T.survey_title);
+    let score = 0;
+    for (let value = 1; value <= (frame.scale || 5); value += 1) {
+      const star = document.createElement("button");
+      star.type = "button";
+      star.className = "survey-star";
+      star.textContent = "★";
+      star.dataset.score = value;
+      star.setAttribute("role", "radio");
+      star.setAttribute("aria-checked", "false");
+      star.setAttribute("aria-label", format(T.survey_score, {score: value}));
+      star.addEventListener("click", () => {
+        score = value;
+        for (const other of scale.children) {
+          const on = Number(other.dataset.score) <= value;
+          other.classList.toggle("on", on);
+          other.setAttribute("aria-checked", String(Number(other.dataset.score) === value));
+        }
+        submit.disabled = false;
+      });
+      scale.append(star);
+    }
+    const comment = document.createElement("textarea");
+    comment.className = "survey-comment";
+    comment.maxLength = 1000;
+    comment.rows = 2;
+    comment.placeholder = T.survey_comment;
+    comment.setAttribute("aria-label", T.survey_comment);
+    const submit = document.createElement("button");
+    submit.type = "submit";
+    submit.textContent = T.survey_send;
+    submit.disabled = true;
+    form.append(title, scale, comment, submit);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!score) return;
+      if (send({type: "survey.answer", survey: frame.survey, score: score, comment: comment.value.trim()})) {
+        submit.disabled = true;
+      }
+    });
+    item.append(form);
+    list.append(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function surveyDone(survey, points) {
+    const item = survey && list.querySelector('[data-survey="' + CSS.escape(survey) + '"]');
+    if (!item) return;
+    const done = document.createElement("p");
+    done.className = "survey-done";
+    done.textContent = points ? format(T.survey_points, {points: points}) : T.survey_thanks;
+    item.replaceChildren(done);
   }
 
   function onError(frame) {
     if (frame.client_id && pending.has(frame.client_id) && frame.code !== "rate_limited") {
       pending.get(frame.client_id).element.classList.add("failed");
       pending.delete(frame.client_id);
+    }
+    if (frame.code === "already_answered") {
+      for (const item of list.querySelectorAll(".survey form")) item.closest(".survey").remove();
+      return;
     }
     showNotice(T[frame.code] || T.error);
     if (frame.code === "closed") setStatus({status: "closed"});

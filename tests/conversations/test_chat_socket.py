@@ -137,7 +137,11 @@ def test_resume_returns_exactly_the_missed_messages_in_order(live):
         ('{"type": "resume", "after_seq": -1}', "bad_frame"),
         ('{"type": "typing", "on": "yes"}', "bad_frame"),
         ('{"type": "read", "up_to_seq": true}', "bad_frame"),
-        ('{"type": "survey.answer", "survey": 1, "score": 5}', "not_found"),
+        ('{"type": "survey.answer", "survey": 1, "score": 5}', "bad_frame"),
+        (
+            '{"type": "survey.answer", "survey": "6f1c2a52-9b7e-4c1e-8d1f-2f3a4b5c6d7e", "score": 5}',
+            "not_found",
+        ),
     ],
 )
 def test_bad_frames_get_an_error_and_the_socket_stays_usable(live, frame, code):

@@ -5,7 +5,7 @@ agent), and the knowledge base and intents of knowledge/demo/.
 Idempotent: running it again changes nothing (existing passwords are kept).
 """
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -102,6 +102,12 @@ class Command(BaseCommand):
         now = timezone.now()
         for data in DEMO_CUSTOMERS:
             fields = {k: data[k] for k in ("name", "email", "phone", "language", "level")}
+            fields.update(
+                timezone=data["timezone"],
+                birthday=date.fromisoformat(data["birthday"]),
+                quiet_start=time.fromisoformat(data["quiet"][0]) if data["quiet"] else None,
+                quiet_end=time.fromisoformat(data["quiet"][1]) if data["quiet"] else None,
+            )
             customer, _ = Customer.objects.get_or_create(
                 external_id=data["external_id"], defaults=fields
             )

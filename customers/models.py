@@ -341,6 +341,7 @@ class CareCampaign(models.Model):
         BIRTHDAY = "birthday", _("Birthday greeting")
         ORDER_SHIPPED = "order_shipped", _("Order shipped")
         ORDER_DELIVERED = "order_delivered", _("Order delivered")
+        FOLLOW_UP = "follow_up", _("Follow-up of a problem left unresolved")
 
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)

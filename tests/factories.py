@@ -127,6 +127,7 @@ CARE_TEXTS = {
         "Order {order} has shipped with {carrier}, tracking {tracking}.",
     ),
     CareCampaign.Kind.ORDER_DELIVERED: ("订单 {order} 已送达。", "Order {order} was delivered."),
+    CareCampaign.Kind.FOLLOW_UP: ("{name}，问题解决了吗？", "{name}, is it settled now?"),
 }
 
 

@@ -54,6 +54,32 @@ class SurveyAnswered(Exception):
     """The survey was answered before: the first answer stands."""
 
 
+def plan_after_close(conversation: Conversation) -> None:
+    """What a conversation that just closed asks for (in close_conversation's
+    transaction): its survey, and a follow-up when it was left unresolved."""
+    if conversation.resolution == Conversation.Resolution.SPAM:
+        return
+    plan_survey(conversation)
+    if conversation.resolution == Conversation.Resolution.NOT_RESOLVED:
+        plan_follow_up(conversation)
+
+
+def plan_follow_up(conversation: Conversation) -> int | None:
+    """Claim the follow-up of an unresolved conversation: `delay_minutes` (a day) later,
+    unless the customer's problem was settled in a chat since."""
+    campaign = claims.enabled_campaign(CareCampaign.Kind.FOLLOW_UP)
+    if campaign is None:
+        return None
+    return claims.claim_outreach(
+        campaign=campaign,
+        customer_id=conversation.customer_id,
+        occasion=f"follow_up:conversation:{conversation.pk}",
+        occurred_at=conversation.closed_at or timezone.now(),
+        subject=str(conversation.pk),
+        conversation_id=conversation.pk,
+    )
+
+
 def plan_survey(conversation: Conversation) -> int | None:
     """Claim the survey of a conversation that just closed (in close_conversation's
     transaction), when the customer said something in it. Sent `delay_minutes` later
@@ -123,6 +149,8 @@ def _send_one(outreach: Outreach, now: datetime):
         return _close(outreach, Outreach.Status.SKIPPED, "campaign disabled")
     if customer.care_opt_out:
         return _close(outreach, Outreach.Status.SKIPPED, "customer opted out")
+    if campaign.kind == CareCampaign.Kind.FOLLOW_UP and _settled_since(outreach):
+        return _close(outreach, Outreach.Status.SKIPPED, "resolved in a later chat")
     later = _quiet_until(customer, now) or _capped_until(customer, now)
     if later is not None:
         outreach.due_at = later
@@ -195,6 +223,14 @@ def _capped_until(customer: Customer, now: datetime) -> datetime | None:
     return recent[-1] + timedelta(days=1)
 
 
+def _settled_since(outreach: Outreach) -> bool:
+    return Conversation.objects.filter(
+        customer_id=outreach.customer_id,
+        resolution=Conversation.Resolution.RESOLVED,
+        closed_at__gt=outreach.created_at,
+    ).exists()
+
+
 def _conversation_for(outreach: Outreach) -> Conversation | None:
     """Where the customer reads it: their open chat, else (a survey) the conversation it
     is about, which they may still have open on the page."""
@@ -204,7 +240,7 @@ def _conversation_for(outreach: Outreach) -> Conversation | None:
         .order_by("-created_at")
         .first()
     )
-    if open_chat is not None or outreach.conversation_id is None:
+    if open_chat is not None or outreach.campaign.kind != CareCampaign.Kind.SURVEY:
         return open_chat
     return Conversation.objects.filter(pk=outreach.conversation_id).first()
 

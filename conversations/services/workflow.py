@@ -169,8 +169,7 @@ def close_conversation(
             announce_queue(conversation.skill_group_id)
         if was_assigned and conversation.assignee_id:
             routing.route_on_commit(agent_id=conversation.assignee_id)
-        if resolution != Conversation.Resolution.SPAM:
-            care.plan_survey(conversation)
+        care.plan_after_close(conversation)
         hooks.conversation_closed(conversation)  # e.g. a ticket when it was not resolved
     return conversation
 

@@ -377,3 +377,40 @@ def test_a_template_can_only_reach_its_placeholders():
     )
 
     assert text == "{name.__class__} {customer.email} Fang"
+
+
+@pytest.mark.django_db
+def test_an_unresolved_chat_is_followed_up_a_day_later_by_email():
+    care_campaign(CareCampaign.Kind.FOLLOW_UP, delay_minutes=24 * 60, expire_hours=72)
+    conversation = chat_with_a_question(name="Fang", language="en", email="fang@example.com")
+    close_conversation(conversation_id=conversation.pk, resolution="not_resolved")
+
+    follow_up = Outreach.objects.filter(campaign__kind="follow_up")
+
+    care.send_due_outreach(now=later(60))
+    early = follow_up.get().status
+    care.send_due_outreach(now=later(24 * 60 + 1))
+
+    assert early == "pending"
+    assert [m.body for m in mail.outbox] == ["Fang, is it settled now?"]
+    outreach = follow_up.get()
+    assert (outreach.status, outreach.channel) == ("sent", "email")
+    assert outreach.occasion == f"follow_up:conversation:{conversation.pk}"
+
+
+@pytest.mark.django_db
+def test_no_follow_up_when_the_chat_was_resolved_or_settled_in_a_later_chat():
+    care_campaign(CareCampaign.Kind.FOLLOW_UP, delay_minutes=24 * 60)
+    resolved = chat_with_a_question(email="a@example.com")
+    close_conversation(conversation_id=resolved.pk, resolution="resolved")
+    unresolved = chat_with_a_question(email="b@example.com")
+    close_conversation(conversation_id=unresolved.pk, resolution="not_resolved")
+    came_back = ConversationFactory(customer=unresolved.customer, status=Conversation.Status.QUEUED)
+    close_conversation(conversation_id=came_back.pk, resolution="resolved")
+
+    care.send_due_outreach(now=later(24 * 60 + 1))
+
+    outreach = Outreach.objects.get(campaign__kind="follow_up")
+    assert outreach.customer_id == unresolved.customer_id
+    assert (outreach.status, outreach.detail) == ("skipped", "resolved in a later chat")
+    assert mail.outbox == []

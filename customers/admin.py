@@ -9,11 +9,13 @@ from customers.models import (
     Customer,
     CustomerNote,
     CustomerTag,
+    LevelChange,
     Order,
     Outreach,
     PointsEntry,
 )
 from customers.services.care import render
+from customers.services.levels import change_level
 from helpdesk.admin_tools import ReadOnlyInline
 
 
@@ -33,6 +35,11 @@ class CustomerTagInline(admin.TabularInline):
 class PointsEntryInline(ReadOnlyInline):
     model = PointsEntry
     fields = ["points", "reason", "key", "created_at"]
+
+
+class LevelChangeInline(ReadOnlyInline):
+    model = LevelChange
+    fields = ["old", "new", "source", "changed_by", "created_at"]
 
 
 class CustomerNoteInline(admin.StackedInline):
@@ -56,8 +63,31 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["level", "language"]
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
-    inlines = [CustomerTagInline, CustomerNoteInline, OrderInline, PointsEntryInline]
+    inlines = [
+        CustomerTagInline,
+        CustomerNoteInline,
+        OrderInline,
+        PointsEntryInline,
+        LevelChangeInline,
+    ]
     readonly_fields = ["points"]
+
+    def save_model(self, request, obj, form, change):
+        """A level changed here goes through change_level: its history, and the
+        congratulation on an upgrade."""
+        new_level = obj.level
+        level_changed = change and "level" in form.changed_data
+        if level_changed:
+            obj.level = form.initial["level"]
+        super().save_model(request, obj, form, change)
+        if level_changed:
+            change_level(
+                customer_id=obj.pk,
+                level=new_level,
+                source=LevelChange.Source.ADMIN,
+                changed_by=request.user,
+            )
+            obj.level = new_level
 
 
 @admin.register(Order)

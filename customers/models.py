@@ -31,6 +31,16 @@ class Customer(models.Model):
         GOLD = "gold", _("Gold")
         VIP = "vip", _("VIP")
 
+    # Each level's benefits, told to a customer who reaches it.
+    LEVEL_BENEFITS = {
+        Level.SILVER: _("free shipping on every order"),
+        # xgettext:no-python-format
+        Level.GOLD: _("free shipping, priority service and 5% off every order"),
+        # xgettext:no-python-format
+        Level.VIP: _("a dedicated agent, free express shipping and 10% off every order"),
+    }
+    LEVEL_RANK = {level: rank for rank, level in enumerate(Level.values)}
+
     external_id = models.CharField(
         _("external id"),
         max_length=128,
@@ -342,6 +352,7 @@ class CareCampaign(models.Model):
         ORDER_SHIPPED = "order_shipped", _("Order shipped")
         ORDER_DELIVERED = "order_delivered", _("Order delivered")
         FOLLOW_UP = "follow_up", _("Follow-up of a problem left unresolved")
+        LEVEL_UP = "level_up", _("Membership upgrade")
 
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -368,7 +379,10 @@ class CareCampaign(models.Model):
     coupon_days = models.PositiveIntegerField(_("coupon valid (days)"), default=30)
     text_zh = models.TextField(
         _("message (Chinese)"),
-        help_text=_("Placeholders: {name}, {order}, {carrier}, {tracking}, {coupon}, {amount}."),
+        help_text=_(
+            "Placeholders: {name}, {order}, {carrier}, {tracking}, {coupon}, {amount}, "
+            "{level}, {benefits}."
+        ),
     )
     text_en = models.TextField(_("message (English)"))
 
@@ -437,3 +451,44 @@ class Outreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} · {self.occasion}"
+
+
+class LevelChange(models.Model):
+    """A customer's membership level changing: the level's history, with who or what
+    changed it."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Back-office")
+        API = "api", _("Partner API")
+        SYSTEM = "system", _("System")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="level_changes", verbose_name=_("customer")
+    )
+    old = models.CharField(_("from"), max_length=10, choices=Customer.Level.choices)
+    new = models.CharField(_("to"), max_length=10, choices=Customer.Level.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    created_at = models.DateTimeField(_("changed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("level change")
+        verbose_name_plural = _("level changes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index("customer", models.F("created_at").desc(), name="level_customer_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old} → {self.new}"
+
+    @property
+    def is_upgrade(self) -> bool:
+        return Customer.LEVEL_RANK[self.new] > Customer.LEVEL_RANK[self.old]

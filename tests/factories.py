@@ -128,6 +128,10 @@ CARE_TEXTS = {
     ),
     CareCampaign.Kind.ORDER_DELIVERED: ("订单 {order} 已送达。", "Order {order} was delivered."),
     CareCampaign.Kind.FOLLOW_UP: ("{name}，问题解决了吗？", "{name}, is it settled now?"),
+    CareCampaign.Kind.LEVEL_UP: (
+        "{name}升级为{level}：{benefits}",
+        "{name} is {level}: {benefits}",
+    ),
 }
 
 

@@ -168,6 +168,7 @@ def _send_one(outreach: Outreach, now: datetime):
             language=language,
             order=claims.order_of(outreach),
             coupon=coupon,
+            level=claims.level_of(outreach),
         )
         if conversation is not None:
             _post(outreach, conversation, body)

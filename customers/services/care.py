@@ -202,6 +202,7 @@ def render(
     language: str,
     order: Order | None = None,
     coupon: Coupon | None = None,
+    level: str = "",
 ) -> str:
     """The campaign's message in `language` (zh-hans or en), its placeholders filled by
     plain replacement: a template can reach nothing but these values."""
@@ -215,10 +216,18 @@ def render(
         "coupon": coupon.code if coupon else "",
         "amount": f"{coupon.amount:f}".rstrip("0").rstrip(".") if coupon else "",
     }
+    with override(language):
+        values["level"] = str(Customer.Level(level).label) if level else ""
+        values["benefits"] = str(Customer.LEVEL_BENEFITS.get(level, "")) if level else ""
     text = campaign.text_in(language)
     for placeholder, value in values.items():
         text = text.replace("{" + placeholder + "}", value)
     return text
+
+
+def level_of(outreach: Outreach) -> str:
+    """The level a membership-upgrade outreach congratulates on."""
+    return outreach.subject if outreach.campaign.kind == CareCampaign.Kind.LEVEL_UP else ""
 
 
 def order_of(outreach: Outreach) -> Order | None:

@@ -8,7 +8,9 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
-        from tickets.selectors import customer_tickets
+        from customers import hooks as customer_hooks
+        from customers.models import TagRule
+        from tickets.selectors import complaint_facts, customer_tickets
         from tickets.services import chat, ticket_for_closed_conversation
         from tickets.services.tickets import deliver_waiting_replies
 
@@ -17,3 +19,4 @@ class TicketsConfig(AppConfig):
         hooks.on_conversation_started(deliver_waiting_replies)
         hooks.on_customer_text(chat.customer_wrote)
         hooks.on_bot_understood(chat.ticket_from_understanding)
+        customer_hooks.on_tag_facts(TagRule.Kind.COMPLAINT, "complaints", complaint_facts)

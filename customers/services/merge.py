@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 # Blank fields of the customer who stays are filled from the other's.
 FILLED_FIELDS = ("name", "email", "phone", "birthday", "quiet_start", "quiet_end")
 DEADLOCK_RETRIES = 3
+MAX_REASON = 500
 
 
 class MergeRefused(Exception):
@@ -228,6 +229,14 @@ def _with_deadlock_retry(work):
     return None
 
 
+def merge_direction(*, current: Customer, other: Customer) -> tuple[Customer, Customer]:
+    """(merged away, stays) when an agent merges the customer in front of them with another:
+    the one with a shop account stays when only one has, else the one in front of them."""
+    if other.external_id and not current.external_id:
+        return current, other
+    return other, current
+
+
 def merge_customers(
     *, source_id: int, target_id: int, how: str, by=None, reason: str = ""
 ) -> CustomerMerge:
@@ -245,7 +254,7 @@ def merge_customers(
         raise MergeRefused(_("A customer cannot be merged with itself."))
     if how not in CustomerMerge.How.values:
         raise ValueError(f"unknown merge origin {how!r}")
-    reason = (reason or "").strip()[:500]
+    reason = (reason or "").strip()[:MAX_REASON]
     return _with_deadlock_retry(lambda: _merge(source_id, target_id, how, by, reason))
 
 

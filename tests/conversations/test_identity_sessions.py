@@ -178,9 +178,7 @@ def test_a_token_of_someone_else_still_opens_nothing(live):
     assert run(scenario()) == 4401
 
 
-def test_a_chat_message_sent_during_a_merge_is_stored_once_in_the_merged_history(
-    live, monkeypatch
-):
+def test_a_chat_message_sent_during_a_merge_is_stored_once_in_the_merged_history(live, monkeypatch):
     session = open_session(live)
     conversation = Conversation.objects.get(pk=session["conversation"])
     visitor_id = conversation.customer_id

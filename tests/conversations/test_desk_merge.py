@@ -166,7 +166,9 @@ def test_a_search_with_a_nul_or_only_spaces_finds_nobody(logged_in, conversation
 
 def test_an_unknown_customer_or_the_same_one_is_404(logged_in, conversation):
     for customer_id in (999_999, conversation.customer_id):
-        assert logged_in.get(_url("customer-merge-with", conversation, customer_id)).status_code == 404
+        assert (
+            logged_in.get(_url("customer-merge-with", conversation, customer_id)).status_code == 404
+        )
         assert (
             logged_in.post(_url("customer-merge-with", conversation, customer_id)).status_code
             == 404

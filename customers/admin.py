@@ -443,6 +443,11 @@ class TagRuleAdmin(admin.ModelAdmin):
     search_fields = ["name_zh", "name_en", "value"]
     actions = ["apply_now"]
 
+    def save_model(self, request, obj, form, change):
+        """A rule added or changed is applied to everyone after commit (the sweep task)."""
+        super().save_model(request, obj, form, change)
+        tag_rules.sweep_on_commit(rule_ids=[obj.pk])
+
     @admin.display(description=_("customers tagged"))
     def tagged(self, obj: TagRule) -> int:
         return obj.tags.count()

@@ -686,7 +686,7 @@ class TagRule(BilingualName, models.Model):
 
     name_zh = models.CharField(_("tag (Chinese)"), max_length=CustomerTag.MAX_LENGTH, unique=True)
     name_en = models.CharField(_("tag (English)"), max_length=CustomerTag.MAX_LENGTH)
-    kind = models.CharField(_("when"), max_length=12, choices=Kind.choices)
+    kind = models.CharField(_("what is counted"), max_length=12, choices=Kind.choices)
     value = models.CharField(
         _("which"),
         max_length=100,

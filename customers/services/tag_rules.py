@@ -149,6 +149,21 @@ def _enqueue(customer_ids: list[int]) -> None:
         logger.warning("could not enqueue tag evaluation of %s", customer_ids)
 
 
+def sweep_on_commit(*, rule_ids: list[int]) -> None:
+    """Apply these rules to everyone after the caller's transaction commits (a rule was
+    added or changed in admin)."""
+    transaction.on_commit(lambda: _enqueue_sweep(list(rule_ids)))
+
+
+def _enqueue_sweep(rule_ids: list[int]) -> None:
+    from customers.tasks import sweep_tag_rules_task
+
+    try:
+        sweep_tag_rules_task.apply_async(kwargs={"rule_ids": rule_ids})
+    except Exception:  # the broker is away: the nightly sweep catches up
+        logger.warning("could not enqueue the sweep of tag rules %s", rule_ids)
+
+
 def order_changed(*, order: Order, previous_customer_id: int | None = None) -> None:
     """An order was added or changed (admin; the partner API's order upsert): its
     customer's tags are re-evaluated after commit."""

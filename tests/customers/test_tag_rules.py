@@ -380,3 +380,28 @@ def test_apply_now_in_admin_tags_everyone_the_rule_matches(client):
 
     assert response.status_code == 200
     assert spend.tags.count() == 1
+
+
+def test_a_rule_saved_in_admin_is_applied_to_everyone_after_commit(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    swept = []
+    monkeypatch.setattr(tag_rules, "_enqueue_sweep", swept.append)
+    boss = get_user_model().objects.create_superuser("boss", "b@example.com", "pw-12345678")
+    client.force_login(boss)
+    data = {
+        "name_zh": "高消费客户",
+        "name_en": "Big spender",
+        "kind": "spend",
+        "value": "ignored",
+        "threshold": "1000",
+        "window_days": "365",
+        "enabled": "on",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:customers_tagrule_add"), data)
+
+    saved = TagRule.objects.get()
+    assert response.status_code == 302
+    assert (saved.value, swept) == ("", [[saved.pk]])

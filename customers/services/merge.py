@@ -135,7 +135,8 @@ def _conflicts(field: models.ForeignKey, source_id: int, target_id: int) -> list
     pairs = []
     for others, condition in _unique_sets(field):
         source_rows = _rows(field, source_id)
-        target_rows = _rows(field, target_id)
+        # Locked, and so read as committed now: the care sender may be marking one sent.
+        target_rows = _rows(field, target_id).select_for_update(no_key=True).order_by("pk")
         if condition is not None:
             source_rows, target_rows = source_rows.filter(condition), target_rows.filter(condition)
         taken = {tuple(getattr(row, name) for name in others): row for row in target_rows}

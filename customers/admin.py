@@ -313,6 +313,33 @@ class OutreachAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(CustomerIdentity)
+class CustomerIdentityAdmin(admin.ModelAdmin):
+    """Who holds which identity (read only: identities are verified by their services)."""
+
+    list_display = ["kind", "value", "verified", "verified_by", "customer", "source", "created_at"]
+    list_filter = ["kind", "verified", "verified_by"]
+    search_fields = ["value", "customer__name", "customer__external_id"]
+    list_select_related = ["customer"]
+    readonly_fields = [
+        "customer",
+        "kind",
+        "value",
+        "verified",
+        "verified_at",
+        "verified_by",
+        "verified_user",
+        "source",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(admin.ModelAdmin):
     """Every merge, with what it moved; a supervisor undoes one from its page."""

@@ -170,3 +170,18 @@ def test_undoing_twice_or_an_unknown_merge_is_refused(client, supervisor, pair):
 
     assert (again.status_code, unknown.status_code, too_long.status_code) == (400, 404, 400)
     assert CustomerMerge.objects.filter(undone_at__isnull=False).count() == 1
+
+
+def test_the_identities_and_merges_lists_show_their_rows_inert(client, supervisor, pair):
+    from customers.models import CustomerIdentity
+
+    CustomerIdentity.objects.create(customer=pair[0], kind="web", value="<script>x</script>")
+    merge_customers(source_id=pair[1].pk, target_id=pair[0].pk, how="desk", reason="<i>why</i>")
+
+    identities = client.get(reverse("admin:customers_customeridentity_changelist"), {"q": "script"})
+    merges = client.get(reverse("admin:customers_customermerge_changelist"))
+
+    assert identities.status_code == merges.status_code == 200
+    assert "&lt;script&gt;x&lt;/script&gt;" in identities.content.decode()
+    assert "<script>x</script>" not in identities.content.decode()
+    assert "&lt;b&gt;Fang&lt;/b&gt;" in merges.content.decode()

@@ -12,6 +12,7 @@ class TicketsConfig(AppConfig):
         from customers.models import TagRule
         from tickets.selectors import complaint_facts, customer_tickets
         from tickets.services import chat, ticket_for_closed_conversation
+        from tickets.services.customers import record_customer_merge
         from tickets.services.tickets import deliver_waiting_replies
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
@@ -20,3 +21,4 @@ class TicketsConfig(AppConfig):
         hooks.on_customer_text(chat.customer_wrote)
         hooks.on_bot_understood(chat.ticket_from_understanding)
         customer_hooks.on_tag_facts(TagRule.Kind.COMPLAINT, "complaints", complaint_facts)
+        customer_hooks.on_customers_merged(record_customer_merge)

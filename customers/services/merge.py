@@ -70,8 +70,7 @@ def relations() -> list[models.ForeignKey]:
 
 
 def _label(field: models.ForeignKey) -> str:
-    """A relation's key in CustomerMerge.moved: the model, and the field when the model
-    has several to Customer."""
+    """A relation's key in CustomerMerge.moved: the model and its field ("app.model.field")."""
     return f"{field.model._meta.label_lower}.{field.name}"
 
 

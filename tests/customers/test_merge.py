@@ -363,3 +363,22 @@ def test_two_merges_of_one_pair_in_opposite_directions_merge_once():
     assert Customer.objects.filter(pk__in=[one.pk, two.pk]).count() == 1
     survivor = Customer.objects.get(pk__in=[one.pk, two.pk])
     assert survivor.conversations.count() == 2
+
+
+def test_a_moved_ticket_records_the_merge_and_its_undoing_on_its_timeline(pair):
+    from tickets.models import TicketEvent
+
+    visitor, known = pair
+    supervisor = UserFactory()
+    ticket = open_ticket(
+        customer=visitor, subject="坏了", type_code="repair", source=Ticket.Source.API
+    )
+
+    merge = merge_customers(source_id=visitor.pk, target_id=known.pk, how="desk", by=supervisor)
+    unmerge_customers(merge_id=merge.pk, by=supervisor)
+
+    events = TicketEvent.objects.filter(ticket=ticket, field="customer").order_by("pk")
+    assert [(e.old, e.new, e.actor) for e in events] == [
+        (f"#{visitor.pk}", f"#{known.pk}", supervisor),
+        (f"#{known.pk}", f"#{visitor.pk}", supervisor),
+    ]

@@ -28,7 +28,7 @@ import time
 
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import OperationalError, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -354,19 +354,25 @@ def _json_value(value):
 
 
 def surviving_customer_id(customer_id: int, *, hops: int = 10) -> int | None:
-    """Where a merged-away customer's history is now (following later merges); None for
-    a customer that was never merged away."""
-    current, found = customer_id, None
-    for _hop in range(hops):
-        merge = (
-            CustomerMerge.objects.filter(merged_id=current, undone_at__isnull=True)
-            .values_list("survivor_id", flat=True)
-            .first()
+    """Where a merged-away customer's history is now, following later merges (one
+    query); None for a customer that was never merged away."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE chain (id, depth) AS (
+                SELECT survivor_id, 1 FROM customers_customermerge
+                WHERE merged_id = %(id)s AND undone_at IS NULL
+                UNION ALL
+                SELECT m.survivor_id, chain.depth + 1
+                FROM customers_customermerge m JOIN chain ON m.merged_id = chain.id
+                WHERE m.undone_at IS NULL AND chain.depth < %(hops)s
+            )
+            SELECT id FROM chain ORDER BY depth DESC LIMIT 1
+            """,
+            {"id": customer_id, "hops": hops},
         )
-        if merge is None:
-            break
-        current = found = merge
-    return found
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def unmerge_customers(*, merge_id: int, by, reason: str = "") -> CustomerMerge:

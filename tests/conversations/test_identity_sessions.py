@@ -221,3 +221,20 @@ def test_a_chat_message_sent_during_a_merge_is_stored_once_in_the_merged_history
     assert Message.objects.filter(conversation=conversation, sender="customer").count() == 1
     assert CustomerMerge.objects.get().merged_id == visitor_id
     assert not CustomerTag.objects.exists()
+
+
+def test_a_token_opens_its_conversation_in_one_query_and_after_a_merge_in_two(
+    django_assert_num_queries,
+):
+    from conversations.services import token_conversation
+
+    conversation = ConversationFactory()
+    visitor_id = conversation.customer_id
+    session = (visitor_id, conversation.pk)
+    with django_assert_num_queries(1):
+        assert token_conversation(session) == conversation
+
+    merge_customers(source_id=visitor_id, target_id=CustomerFactory().pk, how="desk")
+
+    with django_assert_num_queries(2):
+        assert token_conversation(session) == conversation

@@ -93,7 +93,8 @@ def test_the_preview_says_who_stays_and_what_moves_and_changes_nothing(
 
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
-    assert f"(#{conversation.customer_id})" in body and f"(#{known.pk})" in body
+    offer = body[body.index('id="merge-offer"') : body.index('id="merge-brings"')]
+    assert f"#{conversation.customer_id}" in offer and f"#{known.pk}" in offer
     assert 'id="merge-brings"' in body
     assert Customer.objects.count() == 2 and not CustomerMerge.objects.exists()
 

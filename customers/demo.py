@@ -24,7 +24,14 @@ DEMO_CUSTOMERS = [
                 "total": "399.00",
                 "carrier": "顺丰速运",
                 "tracking_number": "SF1234567890123",
-                "items": [{"sku": "BUDS-2", "name": "Lumen Buds 2 无线耳机", "qty": 1}],
+                "items": [
+                    {
+                        "sku": "BUDS-2",
+                        "name": "Lumen Buds 2 无线耳机",
+                        "qty": 1,
+                        "category": "audio",
+                    }
+                ],
                 "days_ago": 2,
                 "events": [
                     {"days_ago": 2, "place": "深圳", "status": "已揽收 Picked up"},
@@ -37,7 +44,9 @@ DEMO_CUSTOMERS = [
                 "total": "1299.00",
                 "carrier": "顺丰速运",
                 "tracking_number": "SF9876543210987",
-                "items": [{"sku": "VAC-S7", "name": "Lumen S7 扫地机器人", "qty": 1}],
+                "items": [
+                    {"sku": "VAC-S7", "name": "Lumen S7 扫地机器人", "qty": 1, "category": "home"}
+                ],
                 "days_ago": 30,
                 "events": [{"days_ago": 27, "place": "上海", "status": "已签收 Delivered"}],
             },
@@ -62,10 +71,70 @@ DEMO_CUSTOMERS = [
                 "total": "189.00",
                 "carrier": "",
                 "tracking_number": "",
-                "items": [{"sku": "KETTLE-1", "name": "Lumen Electric Kettle", "qty": 1}],
+                "items": [
+                    {
+                        "sku": "KETTLE-1",
+                        "name": "Lumen Electric Kettle",
+                        "qty": 1,
+                        "category": "home",
+                    }
+                ],
                 "days_ago": 1,
                 "events": [],
             },
         ],
+    },
+]
+
+# Automatic tag rules (admin → Customers → Automatic tag rules): the tag in both languages,
+# what is counted, at least how much, within how many days.
+DEMO_TAG_RULES = [
+    {
+        "name_zh": "售后维权客户",
+        "name_en": "After-sales dispute",
+        "kind": "complaint",
+        "value": "",
+        "threshold": 2,
+        "window_days": 90,
+    },
+    {
+        "name_zh": "近期情绪激动",
+        "name_en": "Upset recently",
+        "kind": "emotion",
+        "value": "",
+        "threshold": 1,
+        "window_days": 30,
+    },
+    {
+        "name_zh": "关注物流",
+        "name_en": "Follows deliveries",
+        "kind": "intent",
+        "value": "logistics_tracking",
+        "threshold": 2,
+        "window_days": 30,
+    },
+    {
+        "name_zh": "咨询过退货",
+        "name_en": "Asked about returns",
+        "kind": "article",
+        "value": "returns-policy",
+        "threshold": 1,
+        "window_days": 90,
+    },
+    {
+        "name_zh": "音频设备买家",
+        "name_en": "Audio buyer",
+        "kind": "category",
+        "value": "audio",
+        "threshold": 1,
+        "window_days": 365,
+    },
+    {
+        "name_zh": "高消费客户",
+        "name_en": "Big spender",
+        "kind": "spend",
+        "value": "",
+        "threshold": 1000,
+        "window_days": 365,
     },
 ]

@@ -8,7 +8,6 @@ its number, T-000123.
 from __future__ import annotations
 
 import re
-from datetime import UTC
 
 from django.core.validators import RegexValidator
 from django.db.models import Q
@@ -30,7 +29,12 @@ from conversations.models import Agent, SkillGroup
 from customers.models import Customer
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer
+from helpdesk.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictSerializer,
+    utc_time,
+)
 from tickets import selectors, services
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketType, number_of, pk_of
@@ -86,11 +90,6 @@ class PriorityField(serializers.ChoiceField):
 
     def to_internal_value(self, data):
         return WORD_PRIORITIES[super().to_internal_value(data)]
-
-
-def utc_time(**kwargs) -> serializers.DateTimeField:
-    """An ISO-8601 time in UTC (…Z), whatever the server's TIME_ZONE."""
-    return serializers.DateTimeField(default_timezone=UTC, read_only=True, **kwargs)
 
 
 # --- what a ticket looks like -----------------------------------------------------------

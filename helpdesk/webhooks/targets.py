@@ -111,8 +111,8 @@ def refusal(address: Address) -> str | None:
         (address.is_link_local, _("a link-local address")),
         (address.is_multicast, _("a multicast address")),
         (address.is_unspecified, _("an unspecified address")),
-        (address.is_private, _("a private address")),
         (address.is_reserved, _("a reserved address")),
+        (address.is_private, _("a private address")),
         (getattr(address, "is_site_local", False), _("a private address")),
         (not address.is_global, _("not a public address")),
     ]

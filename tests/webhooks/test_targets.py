@@ -222,3 +222,16 @@ def test_resolve_asks_the_system_resolver(monkeypatch):
     monkeypatch.undo()
 
     assert "127.0.0.1" in {str(a) for a in targets.resolve("localhost", 80)}
+
+
+def test_the_refusal_speaks_chinese_by_default(client):
+    _, raw = ApiKey.issue(name="CRM", scopes=["webhooks"])
+
+    response = client.post(
+        "/api/v1/webhooks/",
+        json.dumps({"url": "http://127.0.0.1/hook", "events": ["ticket.created"]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+
+    assert response.json() == {"url": ["不能向 127.0.0.1 发送 Webhook：它是回环地址。"]}

@@ -401,3 +401,34 @@ def test_the_schema_describes_the_webhook_routes(client):
     assert "/api/v1/webhooks/" in schema
     assert "/api/v1/webhooks/{id}/" in schema
     assert "whsec_" in schema
+
+
+# --- over real HTTP ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_running_server_serves_the_routes_and_refuses_loopback(live):
+    import httpx
+
+    _, raw = ApiKey.issue(name="CRM", scopes=["webhooks"])
+    headers = {"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
+
+    refused = httpx.post(
+        f"{live.url}{WEBHOOKS}",
+        json={"url": "http://127.0.0.1:8000/hook", "events": ["ticket.created"]},
+        headers=headers,
+        timeout=10,
+    )
+    listed = httpx.get(f"{live.url}{WEBHOOKS}", headers=headers, timeout=10)
+    anonymous = httpx.get(f"{live.url}{WEBHOOKS}", timeout=10)
+
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "url": ["Webhooks cannot be sent to 127.0.0.1: it is a loopback address."]
+    }
+    assert (listed.status_code, listed.json()) == (
+        200,
+        {"next": None, "previous": None, "results": []},
+    )
+    assert anonymous.status_code == 401
+    assert not WebhookSubscription.objects.exists()

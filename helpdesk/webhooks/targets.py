@@ -23,8 +23,12 @@ others) for tests and local development.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -178,19 +182,88 @@ def check_url(url: str) -> Target:
     return target
 
 
+_attempt = threading.local()
+
+
+class AttemptTooLong(httpcore.ReadTimeout):
+    """The attempt's `deadline` passed (each read and write was within its timeout)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Within this block (in this thread), every read and write of a GuardedBackend
+    connection ends by `seconds` from now: httpcore's timeouts are per read, so a
+    receiver dripping a byte at a time would otherwise hold a worker without end."""
+    _attempt.deadline = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _attempt.deadline = None
+
+
+def _time_left(timeout: float | None) -> float | None:
+    at = getattr(_attempt, "deadline", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise AttemptTooLong("the attempt ran out of time")
+    return left if timeout is None else min(timeout, left)
+
+
+@contextlib.contextmanager
+def _timeouts_told_apart() -> Iterator[None]:
+    """A socket timeout cut short by the deadline is the deadline's (AttemptTooLong)."""
+    try:
+        yield
+    except AttemptTooLong:
+        raise
+    except httpcore.TimeoutException:
+        _time_left(None)  # raises AttemptTooLong when it is past
+        raise
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with _timeouts_told_apart():
+            return self._stream.read(max_bytes, _time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        with _timeouts_told_apart():
+            self._stream.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        with _timeouts_told_apart():
+            return _DeadlineStream(
+                self._stream.start_tls(ssl_context, server_hostname, _time_left(timeout))
+            )
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's network backend, connecting only to checked addresses: the name is
     resolved here, every address checked, and the socket opened to the address checked
-    (TLS still verifies the certificate against the name, which httpcore passes on)."""
+    (TLS still verifies the certificate against the name, which httpcore passes on).
+    Its streams keep the `deadline` of the attempt they serve."""
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         error: Exception | None = None
         for address in checked_addresses(host, port):
             try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
+                stream = super().connect_tcp(
+                    str(address), port, _time_left(timeout), local_address, socket_options
                 )
             except httpcore.ConnectError as failed:  # the next address, as a browser would
                 error = failed
+            else:
+                return _DeadlineStream(stream)
         assert error is not None
         raise error

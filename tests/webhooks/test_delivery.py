@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import json
+import socket
+import threading
 import time
 from datetime import timedelta
 
@@ -224,6 +226,46 @@ def test_a_receiver_too_slow_times_out_and_is_retried(
     attempt = delivery.attempt_log.get()
     assert (attempt.status_code, attempt.error) == (None, "timed out after 0.3 s")
     assert delivery.due_at > timezone.now() + timedelta(minutes=29)
+
+
+@pytest.fixture
+def dripping():
+    """A server that answers one header byte at a time, each within the read timeout,
+    for as long as it is let."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(0.05):
+                try:
+                    connection.sendall(b"a")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    stop.set()
+    server.close()
+    thread.join(timeout=5)
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_attempts_deadline(
+    dripping, private_allowed, subscribe, settings
+):
+    settings.WEBHOOK_TIMEOUT = 0.2  # every byte comes within it; the whole never does
+    settings.WEBHOOK_RETRY_BASE = 3600
+    event = emit_after(subscribe(dripping))
+
+    sweep()
+
+    delivery = delivery_of(event)
+    assert delivery.state == "pending"  # to be retried
+    assert delivery.attempt_log.get().error == "timed out: no complete answer within 0.4 s"
 
 
 def test_a_redirect_is_not_followed(receiver, private_allowed, subscribe):

@@ -1,6 +1,8 @@
 """Fan-out: each event becomes one delivery per subscription wanting it, exactly once,
 whatever runs twice; nothing for a rolled-back change; a ticket's events in order."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -90,6 +92,62 @@ def test_two_workers_and_a_second_sweep_fan_out_each_event_once(private_allowed,
         (event.id, subscription.pk) for event in events for subscription in (one, two)
     )
     assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_subscription_deleted_during_the_fan_out_leaves_no_delivery_and_no_event_behind(
+    private_allowed, subscribe
+):
+    """The deletion commits while the fan-out's batch, which saw the subscription, waits
+    to commit its deliveries: the batch fails on the foreign key and is made again."""
+    gone = subscribe("http://127.0.0.1:9/a", events=["ticket.created"])
+    kept = subscribe("http://127.0.0.1:9/b", events=["ticket.created"])
+    events = emit_many([("ticket.created", ticket(n)) for n in range(20)])
+    deleted, release = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def delete():
+        try:
+            with transaction.atomic():
+                services.delete_subscription(subscription_id=gone.pk)
+                deleted.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def fan_out():
+        try:
+            deleted.wait(timeout=30)
+            made.append(services.fan_out())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=delete), threading.Thread(target=fan_out)]
+    for thread in threads:
+        thread.start()
+    waiting_on_a_lock()
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert made == [20]
+    assert sorted(deliveries()) == sorted((event.id, kept.pk) for event in events)
+    assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+def waiting_on_a_lock() -> None:
+    """Until another session of this database waits for a lock (the fan-out's commit,
+    on the deleted subscription's row)."""
+    for _ in range(600):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the fan-out never waited on the deletion")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -159,36 +159,23 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["url", "api_key__name"]
     actions = ["enable"]
 
+    # What a subscription shows once made; its key is fixed then.
+    shown = [
+        "created_at",
+        "updated_at",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+        "deliveries",
+        "recent_attempts",
+    ]
+
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["api_key", "url", "events", "active"]
-        return [
-            "api_key",
-            "url",
-            "events",
-            "active",
-            "created_at",
-            "updated_at",
-            "consecutive_failures",
-            "disabled_at",
-            "disabled_reason",
-            "deliveries",
-            "recent_attempts",
-        ]
+        editable = ["api_key", "url", "events", "active"]
+        return editable if obj is None else editable + self.shown
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        return [
-            "api_key",
-            "created_at",
-            "updated_at",
-            "consecutive_failures",
-            "disabled_at",
-            "disabled_reason",
-            "deliveries",
-            "recent_attempts",
-        ]
+        return [] if obj is None else ["api_key", *self.shown]
 
     @admin.display(description=_("deliveries"))
     def deliveries(self, subscription):

@@ -22,13 +22,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from conversations.models import Agent, SkillGroup
 from customers.models import Customer
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from helpdesk.pagination import PartnerCursor
 from helpdesk.serializers import (
     StrictBooleanField,
     StrictCharField,
@@ -316,21 +316,9 @@ class TicketFilter(filters.FilterSet):
         return queryset.filter(BREACHED) if value == "true" else queryset.exclude(BREACHED)
 
 
-class TicketCursor(CursorPagination):
-    # Newest first by number, a unique key: the cursor is an exact position, so a page
-    # never repeats or skips a ticket, and tickets opened meanwhile only ever come first.
-    ordering = "-pk"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-    def decode_cursor(self, request):
-        # A cursor is opaque but not signed: a forged position must be a 404 like any
-        # other bad cursor, not a number the database cannot compare with.
-        cursor = super().decode_cursor(request)
-        if cursor and cursor.position is not None and not POSITION.fullmatch(cursor.position):
-            raise NotFound(self.invalid_cursor_message)
-        return cursor
+class TicketCursor(PartnerCursor):
+    ordering = "-pk"  # newest first by number, a unique key
+    position = POSITION
 
 
 # --- examples for the schema ---------------------------------------------------------------

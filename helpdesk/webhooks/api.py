@@ -19,12 +19,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from helpdesk.models import WEBHOOK_EVENTS, WebhookSubscription
+from helpdesk.pagination import PartnerCursor
 from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer, utc_time
 from helpdesk.webhooks import services
 from helpdesk.webhooks.targets import TargetRefused, check_url
@@ -116,19 +116,9 @@ class SubscriptionFilter(filters.FilterSet):
         return queryset.filter(active=value == "true")
 
 
-class SubscriptionCursor(CursorPagination):
-    # Newest first by id (time-ordered, unique): an exact position, no repeats or gaps.
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-    def decode_cursor(self, request):
-        # A forged position must be a 404 like any other bad cursor, not a database error.
-        cursor = super().decode_cursor(request)
-        if cursor and cursor.position is not None and not UUID_TEXT.fullmatch(cursor.position):
-            raise NotFound(self.invalid_cursor_message)
-        return cursor
+class SubscriptionCursor(PartnerCursor):
+    ordering = "-id"  # newest first: the ids are time-ordered, and unique
+    position = UUID_TEXT
 
 
 # --- examples for the schema ----------------------------------------------------------------------

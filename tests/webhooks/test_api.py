@@ -407,28 +407,29 @@ def test_the_schema_describes_the_webhook_routes(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_running_server_serves_the_routes_and_refuses_loopback(live):
+def test_the_running_server_subscribes_lists_refuses_and_unsubscribes(live):
     import httpx
 
     _, raw = ApiKey.issue(name="CRM", scopes=["webhooks"])
     headers = {"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
 
-    refused = httpx.post(
-        f"{live.url}{WEBHOOKS}",
-        json={"url": "http://127.0.0.1:8000/hook", "events": ["ticket.created"]},
-        headers=headers,
-        timeout=10,
-    )
-    listed = httpx.get(f"{live.url}{WEBHOOKS}", headers=headers, timeout=10)
-    anonymous = httpx.get(f"{live.url}{WEBHOOKS}", timeout=10)
+    def call(method, path, **kwargs):
+        return httpx.request(method, f"{live.url}{path}", headers=headers, timeout=10, **kwargs)
 
-    assert refused.status_code == 400
-    assert refused.json() == {
-        "url": ["Webhooks cannot be sent to 127.0.0.1: it is a loopback address."]
-    }
-    assert (listed.status_code, listed.json()) == (
-        200,
-        {"next": None, "previous": None, "results": []},
+    made = call(
+        "POST", WEBHOOKS, json={"url": "http://127.0.0.1:9/hook", "events": ["ticket.created"]}
     )
+    odd = call(
+        "POST", WEBHOOKS, json={"url": "http://0x7f000001/hook", "events": ["ticket.created"]}
+    )
+    listed = call("GET", WEBHOOKS)
+    anonymous = httpx.get(f"{live.url}{WEBHOOKS}", timeout=10)
+    deleted = call("DELETE", f"{WEBHOOKS}{made.json()['id']}/")
+
+    assert made.status_code == 201  # the test server allows private targets, as tests do
+    assert odd.status_code == 400
+    assert odd.json() == {"url": ["Write the IP address in the usual dotted form (127.0.0.1)."]}
+    assert [item["id"] for item in listed.json()["results"]] == [made.json()["id"]]
     assert anonymous.status_code == 401
+    assert deleted.status_code == 204
     assert not WebhookSubscription.objects.exists()

@@ -36,7 +36,8 @@ def emit_many(items: list[tuple[str, dict]]) -> list[OutboundEvent]:
             OutboundEvent(event=event, data=json.loads(json.dumps(data, cls=DjangoJSONEncoder)))
         )
     made = OutboundEvent.objects.bulk_create(rows)
-    fan_out_on_commit()
+    if made:
+        fan_out_on_commit()
     return made
 
 

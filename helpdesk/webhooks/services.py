@@ -6,8 +6,9 @@ workers at once:
 1. A service writes it to the outbox (`helpdesk.webhooks.emit`) in the transaction of
    the change; after commit a Celery task (`deliver_webhooks_task`) runs 2 and 3.
 2. `fan_out` makes one delivery per (event, active subscription wanting that event) —
-   a batch of events at a time, in one INSERT … SELECT, the events taken with SKIP
-   LOCKED and marked fanned out in the same statement, the pair unique.
+   a batch of events at a time, in one INSERT … SELECT, the events marked fanned out
+   in the same statement, the pair unique; one fan-out at a time (an advisory lock),
+   in the outbox's order.
 3. `deliver_due` claims the deliveries that are due (SKIP LOCKED, the claim a lease of
    WEBHOOK_TIMEOUT-based length), POSTs them signed, and records each attempt.
 
@@ -267,18 +268,31 @@ SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM made)
 """  # noqa: S608 (no values: SUBJECT_SQL and ACTIVE_KEY_SQL are constants)
 
 
+# PostgreSQL advisory lock key: one fan-out at a time in the whole installation.
+FAN_OUT_LOCK = 0x4C554D454E + 0x10  # "LUMEN" (the router's) + 16
+
+
 def fan_out(*, batch: int = FAN_OUT_BATCH, budget: float = RUN_BUDGET_SECONDS) -> int:
     """Make the deliveries of every event not yet fanned out: for each, one per active
     subscription (of an active key) that wants its kind and was made before it. A batch
-    of events per statement and transaction, taken with SKIP LOCKED (another worker
-    takes the next batch), marked in the same statement; the (event, subscription) pair
-    is unique, so running this twice, or on two workers, makes each delivery once.
-    Returns how many deliveries were made."""
+    of events per statement and transaction, the lowest sequence numbers first, marked
+    in the same statement; the (event, subscription) pair is unique, so running this
+    twice, or on two workers, makes each delivery once. Returns how many were made.
+
+    One fan-out runs at a time (a transaction-level advisory lock, taken per batch): a
+    caller that finds it taken returns at once, since the one running looks again for
+    new events after releasing it, and so sees whatever was committed before the
+    caller tried. Batches therefore commit in sequence order, and an event's deliveries
+    never exist before those of an earlier event of its ticket (which the order of
+    sending relies on)."""
     made = conflicts = 0
     started = time.monotonic()
     while time.monotonic() - started < budget:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
+                if not cursor.fetchone()[0]:
+                    return made  # the fan-out running looks again once it is done
                 cursor.execute(FAN_OUT_SQL, {"batch": batch, "now": timezone.now()})
                 marked, count = cursor.fetchone()
         except IntegrityError:
@@ -290,9 +304,15 @@ def fan_out(*, batch: int = FAN_OUT_BATCH, budget: float = RUN_BUDGET_SECONDS) -
                 raise
             continue
         made += count
-        if marked < batch:
+        if marked < batch and not _events_to_fan_out():
             break
     return made
+
+
+def _events_to_fan_out() -> bool:
+    """Whether an event waits to be fanned out (asked after the lock was released: an
+    event committed meanwhile, whose own fan-out found the lock taken, is seen here)."""
+    return OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
 
 
 # --- delivery -------------------------------------------------------------------------------

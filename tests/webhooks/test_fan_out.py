@@ -95,6 +95,35 @@ def test_two_workers_and_a_second_sweep_fan_out_each_event_once(private_allowed,
 
 
 @pytest.mark.django_db(transaction=True)
+def test_while_another_worker_fans_out_a_caller_leaves_it_the_work(private_allowed, subscribe):
+    """One fan-out at a time: the one running sees what others committed meanwhile, so
+    batches commit in the outbox's order."""
+    subscription = subscribe("http://127.0.0.1:9/a", events=["ticket.created"])
+    event = emit("ticket.created", ticket(1))
+    holding, release = threading.Event(), threading.Event()
+
+    def another_worker():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [services.FAN_OUT_LOCK])
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=another_worker)
+    worker.start()
+    holding.wait(timeout=30)
+    skipped = services.fan_out()
+    release.set()
+    worker.join(timeout=30)
+    made = services.fan_out()
+
+    assert (skipped, made) == (0, 1)
+    assert deliveries() == [(event.id, subscription.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_subscription_deleted_during_the_fan_out_leaves_no_delivery_and_no_event_behind(
     private_allowed, subscribe
 ):

@@ -55,6 +55,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from helpdesk.models import (
     TEST_EVENT,
@@ -444,7 +445,9 @@ def _send(pool: httpcore.ConnectionPool, job: Job) -> Outcome:
     started = time.monotonic()
     outcome = Outcome(job=job, started_at=started_at, duration_ms=0)
     try:
+        # The log's errors are technical text, in English like the network's own.
         with (
+            override("en"),
             deadline(2 * timeout),
             pool.stream(
                 "POST",

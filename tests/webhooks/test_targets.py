@@ -4,6 +4,7 @@ a subscription is made and again at delivery (after DNS, without following redir
 import json
 
 import pytest
+from django.utils import translation
 
 from helpdesk.models import ApiKey, WebhookDelivery, WebhookSubscription
 from helpdesk.webhooks import emit, services, targets
@@ -62,6 +63,12 @@ REFUSED = [
     ("http://hooks.partner.test/\nX-Injected: 1", "spaces or control characters"),
     ("//hooks.partner.test/hook", "Only http and https"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ rows first.
 Fan-out: `--subscriptions` subscriptions of which all but one want
 `ticket.sla_breached`; `--events` such events written the way the breach job writes
 them (one INSERT … SELECT, PostgreSQL making the ids and the sequence, each carrying a
-ticket of the API's shape, about 900 bytes); then helpdesk.webhooks.services.fan_out
+ticket of the API's shape, about 900 bytes); then helpdesk.webhooks.deliveries.fan_out
 until nothing is left: the time, events/s and deliveries made (must be events ×
 wanting subscriptions, each pair once), and a second run that must make none.
 
@@ -109,11 +109,11 @@ def vacuum() -> None:
 
 def subscribe(urls: list[str], events: list[list[str]]):
     from helpdesk.models import ApiKey
-    from helpdesk.webhooks import services
+    from helpdesk.webhooks import subscriptions
 
     key, _raw = ApiKey.issue(name="bench", scopes=["webhooks"])
     return [
-        services.create_subscription(api_key=key, url=url, events=wanted)
+        subscriptions.create_subscription(api_key=key, url=url, events=wanted)
         for url, wanted in zip(urls, events, strict=True)
     ]
 
@@ -121,7 +121,7 @@ def subscribe(urls: list[str], events: list[list[str]]):
 def fan_out_bench(events: int, subscriptions: int) -> tuple[bool, dict]:
     from django.db import connection
 
-    from helpdesk.webhooks import services
+    from helpdesk.webhooks import deliveries, subscriptions
 
     empty()
     made = subscribe(
@@ -133,9 +133,9 @@ def fan_out_bench(events: int, subscriptions: int) -> tuple[bool, dict]:
     vacuum()
     log(f"fan-out: {events:,} events to {len(made)} subscriptions ({len(made) - 1} want them)")
     started = time.perf_counter()
-    deliveries = services.fan_out(budget=3600)
+    deliveries = deliveries.fan_out(budget=3600)
     took = time.perf_counter() - started
-    again = services.fan_out(budget=3600)
+    again = deliveries.fan_out(budget=3600)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(DISTINCT (event_id, subscription_id)) "
@@ -217,13 +217,13 @@ def receive(port_out, counts_in, secret: str) -> None:
 def deliver_worker(ready, go, done) -> None:
     """A worker process: deliver_due until nothing is due; reports its counts."""
     setup()
-    from helpdesk.webhooks import services
+    from helpdesk.webhooks import deliveries
 
     ready.set()
     go.wait()
     delivered = failed = 0
     while True:
-        run = services.deliver_due(budget=3600)
+        run = deliveries.deliver_due(budget=3600)
         delivered += run.delivered
         failed += run.failed
         if not run.more:
@@ -235,7 +235,7 @@ def delivery_bench(count: int, workers: list[int]) -> tuple[bool, list[dict]]:
     from django.conf import settings
     from django.db import connection, connections
 
-    from helpdesk.webhooks import services
+    from helpdesk.webhooks import deliveries
 
     context = multiprocessing.get_context("spawn")
     empty()
@@ -258,7 +258,7 @@ def delivery_bench(count: int, workers: list[int]) -> tuple[bool, list[dict]]:
             cursor.execute("TRUNCATE helpdesk_webhookattempt, helpdesk_webhookdelivery")
             cursor.execute("DELETE FROM helpdesk_outboundevent")
         write_events(count)
-        services.fan_out(budget=3600)
+        deliveries.fan_out(budget=3600)
         vacuum()
         connections.close_all()
         log(

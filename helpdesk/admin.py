@@ -17,7 +17,7 @@ from helpdesk.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from helpdesk.webhooks import services as webhooks
+from helpdesk.webhooks import deliveries, subscriptions
 from helpdesk.webhooks.targets import TargetRefused, check_url
 
 
@@ -228,7 +228,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            webhooks.change_subscription(
+            subscriptions.change_subscription(
                 subscription_id=obj.pk,
                 url=data["url"],
                 events=data["events"],
@@ -236,7 +236,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             )
             obj.refresh_from_db()
             return
-        made = webhooks.create_subscription(
+        made = subscriptions.create_subscription(
             api_key=data["api_key"], url=data["url"], events=data["events"], active=data["active"]
         )
         obj.pk = made.pk
@@ -257,15 +257,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return [str(subscription) for subscription in subscriptions], counts, set(), []
 
     def delete_model(self, request, obj):
-        webhooks.delete_subscription(subscription_id=obj.pk)
+        subscriptions.delete_subscription(subscription_id=obj.pk)
 
     def delete_queryset(self, request, queryset):
         for pk in list(queryset.values_list("pk", flat=True)):
-            webhooks.delete_subscription(subscription_id=pk)
+            subscriptions.delete_subscription(subscription_id=pk)
 
     @admin.action(description=_("Enable the selected subscriptions again"), permissions=["change"])
     def enable(self, request, queryset):
-        count = webhooks.enable_subscriptions(
+        count = subscriptions.enable_subscriptions(
             subscription_ids=list(queryset.values_list("pk", flat=True))
         )
         self.message_user(request, _("%(count)s subscriptions enabled.") % {"count": count})
@@ -287,8 +287,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             return redirect("admin:index")
         subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
-        delivery = webhooks.send_test_event(subscription_id=subscription.pk)
-        outcome = webhooks.deliver_due(only=delivery.pk).last
+        delivery = subscriptions.send_test_event(subscription_id=subscription.pk)
+        outcome = deliveries.deliver_due(only=delivery.pk).last
         if outcome is not None and outcome.delivered:
             self.message_user(
                 request,

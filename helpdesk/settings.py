@@ -202,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.run_time_rules_task",
         "schedule": 300.0,
     },
-    # Webhooks (helpdesk/webhooks/services.py): what an on-commit task missed, retries.
+    # Webhooks (helpdesk/webhooks/deliveries.py): what an on-commit task missed, retries.
     "deliver-webhooks": {
         "task": "helpdesk.tasks.deliver_webhooks_task",
         "schedule": 15.0,

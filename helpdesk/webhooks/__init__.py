@@ -3,7 +3,7 @@
 A service calls `emit(event, data)` inside its transaction: the event exists if
 and only if the change it describes committed. Once the transaction commits, a
 Celery task makes its deliveries to the partners' subscriptions and sends them
-(helpdesk/webhooks/services.py); a job that writes events by SQL calls
+(helpdesk/webhooks/deliveries.py); a job that writes events by SQL calls
 `fan_out_on_commit()` for the same. Celery Beat's sweep catches anything those
 tasks missed.
 """
@@ -57,5 +57,5 @@ def _enqueue_delivery() -> None:
 
     try:
         deliver_webhooks_task.delay()
-    except Exception:  # the broker is away: Beat's sweep delivers within WEBHOOK_SWEEP seconds
+    except Exception:  # the broker is away: Beat's sweep delivers within 15 s
         logger.warning("could not enqueue webhook delivery; the sweep will make it")

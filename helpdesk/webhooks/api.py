@@ -1,6 +1,6 @@
 """Partner API: webhook subscriptions (contracts/partner-api.md, "Webhooks"; docs/api.md).
 
-Thin: the writes are helpdesk.webhooks.services. A key sees, lists and deletes only its
+Thin: the writes are helpdesk.webhooks.subscriptions. A key sees, lists and deletes only its
 own subscriptions; another key's is a 404 like one that does not exist.
 """
 
@@ -26,7 +26,7 @@ from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from helpdesk.models import WEBHOOK_EVENTS, WebhookSubscription
 from helpdesk.pagination import PartnerCursor
 from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer, utc_time
-from helpdesk.webhooks import services
+from helpdesk.webhooks import subscriptions
 from helpdesk.webhooks.targets import TargetRefused, check_url
 
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
@@ -206,14 +206,14 @@ class WebhookListView(PartnerAPIMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            subscription = services.create_subscription(
+            subscription = subscriptions.create_subscription(
                 api_key=request.auth, url=data["url"], events=data["events"], active=data["active"]
             )
         except TargetRefused as refused:
             raise ValidationError({"url": [str(refused)]}) from None
-        except services.SubscriptionExists:
+        except subscriptions.SubscriptionExists:
             raise SubscriptionConflict from None
-        except services.SubscriptionError as error:
+        except subscriptions.SubscriptionError as error:
             raise ValidationError({"detail": str(error)}) from None
         return Response(
             CreatedSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED
@@ -236,7 +236,7 @@ class WebhookDetailView(PartnerAPIMixin, generics.GenericAPIView):
         tags=["webhooks"],
     )
     def delete(self, request, id: str):
-        if not services.delete_subscription(
+        if not subscriptions.delete_subscription(
             subscription_id=_subscription_pk(id), api_key=request.auth
         ):
             raise NotFound(_("No such subscription."))

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from conversations.roles import SUPERVISORS, ensure_roles
 from helpdesk.models import ApiKey
-from helpdesk.webhooks import services
+from helpdesk.webhooks import subscriptions
 from tests.e2e.desk_pages import PHONE
 from tests.webhooks.receiver import Answer, Receiver
 
@@ -26,7 +26,9 @@ def receiver():
 def subscription(live, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     key, _ = ApiKey.issue(name="CRM", scopes=["webhooks"])
-    return services.create_subscription(api_key=key, url=receiver.url(), events=["ticket.created"])
+    return subscriptions.create_subscription(
+        api_key=key, url=receiver.url(), events=["ticket.created"]
+    )
 
 
 def admin_page(new_context, live, *, viewport):

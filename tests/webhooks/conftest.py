@@ -3,7 +3,7 @@ import ipaddress
 import pytest
 
 from helpdesk.models import ApiKey, WebhookSubscription
-from helpdesk.webhooks import services, targets
+from helpdesk.webhooks import subscriptions, targets
 from tests.webhooks.receiver import Receiver
 
 
@@ -32,7 +32,7 @@ def subscribe(partner_key):
     def make(
         url: str, events=("ticket.created", "ticket.updated"), key=None
     ) -> WebhookSubscription:
-        return services.create_subscription(
+        return subscriptions.create_subscription(
             api_key=key or partner_key, url=url, events=list(events)
         )
 

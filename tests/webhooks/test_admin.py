@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from conversations.roles import SUPERVISORS, ensure_roles
 from helpdesk.models import ApiKey, WebhookDelivery, WebhookSubscription
-from helpdesk.webhooks import emit, services
+from helpdesk.webhooks import deliveries, emit
 from tests.webhooks.receiver import Answer
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_a_failed_test_event_says_why_and_is_not_retried(
     assert "Test event not delivered: HTTP 503" in response.content.decode()
     delivery = WebhookDelivery.objects.get()
     assert (delivery.state, delivery.attempts) == ("failed", 1)
-    services.deliver_due()
+    deliveries.deliver_due()
     assert len(receiver.posts()) == 1
 
 
@@ -125,8 +125,8 @@ def test_a_test_event_goes_to_that_subscription_only_even_while_disabled(
     WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
 
     client.post(reverse("admin:helpdesk_webhooksubscription_send_test", args=[subscription.pk]))
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert [r.path for r in receiver.requests] == ["/one"]
 
@@ -161,8 +161,8 @@ def test_the_delivery_page_shows_every_attempt(
     subscribe(receiver.url())
     event = emit("ticket.created", {"ticket": {"id": "T-000001"}})
     receiver.answer(Answer(500, b"boom"), Answer(200, b"thanks"))
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
     delivery = WebhookDelivery.objects.get(event=event)
 
     listing = client.get(reverse("admin:helpdesk_webhookdelivery_changelist"), **EN)
@@ -216,7 +216,7 @@ def test_hostile_text_in_a_url_or_a_response_is_shown_inert(
 def test_deleting_in_admin_removes_the_deliveries(client, supervisor, subscribe, private_allowed):
     subscription = subscribe("http://127.0.0.1:9/hook")
     emit("ticket.created", {"ticket": {"id": "T-000001"}})
-    services.fan_out()
+    deliveries.fan_out()
     delete = reverse("admin:helpdesk_webhooksubscription_delete", args=[subscription.pk])
 
     confirm = client.get(delete, **EN).content.decode()

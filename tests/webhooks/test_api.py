@@ -11,7 +11,7 @@ from helpdesk.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from helpdesk.webhooks import emit, services
+from helpdesk.webhooks import deliveries, emit, subscriptions
 
 pytestmark = pytest.mark.django_db
 
@@ -299,8 +299,8 @@ def test_a_partner_unsubscribes_and_its_deliveries_go_with_it(api, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     made = api.post(WEBHOOKS, {**BODY, "url": "http://127.0.0.1:9/hook"}).json()
     emit("ticket.created", {"ticket": {"id": "T-000001"}})
-    services.fan_out()
-    services.deliver_due()  # nothing listens on port 9: one failed attempt
+    deliveries.fan_out()
+    deliveries.deliver_due()  # nothing listens on port 9: one failed attempt
     assert WebhookAttempt.objects.exists()
 
     response = api.delete(f"{WEBHOOKS}{made['id']}/")
@@ -362,7 +362,7 @@ def test_no_key_or_a_bad_key_is_401(client, method, path):
 @pytest.mark.parametrize("method, path", ENDPOINTS)
 def test_a_key_without_the_webhooks_scope_is_403_and_changes_nothing(client, method, path):
     owner, _ = ApiKey.issue(name="CRM", scopes=["webhooks"])
-    existing = services.create_subscription(
+    existing = subscriptions.create_subscription(
         api_key=owner, url="https://crm.partner.test/hook", events=["ticket.created"]
     )
     _, raw = ApiKey.issue(name="help widget", scopes=["tickets", "knowledge"])

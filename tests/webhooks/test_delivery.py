@@ -17,7 +17,7 @@ from conversations.models import Notice
 from conversations.roles import SUPERVISORS
 from helpdesk import tasks
 from helpdesk.models import OutboundEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from helpdesk.webhooks import emit, services
+from helpdesk.webhooks import deliveries, emit, subscriptions
 from helpdesk.webhooks.signing import verify
 from tests.factories import AgentFactory
 from tests.webhooks.receiver import Answer
@@ -35,10 +35,10 @@ def signed_by(secret: str, header: str, body: bytes) -> bool:
     return hmac.compare_digest(expected, fields["v1"]) and abs(time.time() - int(fields["t"])) < 60
 
 
-def sweep() -> services.DeliveryRun:
+def sweep() -> deliveries.DeliveryRun:
     """What the Celery task does: fan out what is new, send what is due."""
-    services.fan_out()
-    return services.deliver_due()
+    deliveries.fan_out()
+    return deliveries.deliver_due()
 
 
 def delivery_of(event: OutboundEvent) -> WebhookDelivery:
@@ -313,9 +313,9 @@ def test_n_failures_in_a_row_disable_the_subscription_once_with_one_notice(
         emit("ticket.created", {"ticket": {"id": f"T-{n:06d}"}})
     receiver.answer(*[400] * 10)
 
-    services.fan_out()
-    services.deliver_due(batch=1)
-    services.deliver_due(batch=1)
+    deliveries.fan_out()
+    deliveries.deliver_due(batch=1)
+    deliveries.deliver_due(batch=1)
 
     subscription.refresh_from_db()
     assert subscription.active is False
@@ -339,8 +339,8 @@ def test_a_failure_that_comes_in_late_does_not_disable_or_tell_twice(
     receiver.answer(*[500] * 4)
     settings.WEBHOOK_MAX_ATTEMPTS = 1
 
-    services.fan_out()
-    services.deliver_due(batch=4)  # four failures recorded at once, past the limit
+    deliveries.fan_out()
+    deliveries.deliver_due(batch=4)  # four failures recorded at once, past the limit
 
     subscription.refresh_from_db()
     assert (subscription.active, subscription.consecutive_failures) == (False, 4)
@@ -354,8 +354,8 @@ def test_a_success_starts_the_count_again(receiver, private_allowed, subscribe, 
         emit("ticket.created", {"ticket": {"id": f"T-{n:06d}"}})
     receiver.answer(400, 400, 200, 400)
 
-    services.fan_out()
-    services.deliver_due(batch=1)
+    deliveries.fan_out()
+    deliveries.deliver_due(batch=1)
 
     subscription.refresh_from_db()
     assert (subscription.active, subscription.consecutive_failures) == (True, 1)
@@ -367,11 +367,11 @@ def test_enabling_again_sends_what_waited(receiver, private_allowed, subscribe, 
     first = emit("ticket.created", {"ticket": {"id": "T-000001"}})
     second = emit("ticket.created", {"ticket": {"id": "T-000002"}})
     receiver.answer(400)
-    services.fan_out()
-    services.deliver_due(batch=1)
+    deliveries.fan_out()
+    deliveries.deliver_due(batch=1)
     assert WebhookSubscription.objects.get().active is False
 
-    services.enable_subscriptions(subscription_ids=[subscription.pk])
+    subscriptions.enable_subscriptions(subscription_ids=[subscription.pk])
     sweep()
 
     subscription.refresh_from_db()
@@ -392,16 +392,16 @@ def test_a_lapsed_claim_is_taken_again_and_the_late_result_is_not_recorded_over_
     """A worker that stalled past its lease: another sends and records; the stalled one's
     late answer is logged as an attempt but finishes nothing a second time."""
     event = emit_after(subscribe(receiver.url()))
-    services.fan_out()
-    [stalled] = services._claim(limit=10, only=None)
+    deliveries.fan_out()
+    [stalled] = deliveries._claim(limit=10, only=None)
     WebhookDelivery.objects.filter(pk=stalled.delivery_id).update(
         due_at=timezone.now() - timedelta(seconds=1)
     )  # its lease lapsed
     receiver.answer(200, 500)
 
-    services.deliver_due()  # another worker: delivered
-    late = services._send(_pool(), stalled)  # the stalled worker's POST gets the 500
-    services._record([late])
+    deliveries.deliver_due()  # another worker: delivered
+    late = deliveries._send(_pool(), stalled)  # the stalled worker's POST gets the 500
+    deliveries._record([late])
 
     delivery = delivery_of(event)
     assert (delivery.state, delivery.attempts, delivery.last_status_code) == ("delivered", 2, 200)
@@ -423,10 +423,10 @@ def test_a_claimed_delivery_is_not_claimed_again_while_its_lease_holds(
     receiver, private_allowed, subscribe
 ):
     emit_after(subscribe(receiver.url()))
-    services.fan_out()
+    deliveries.fan_out()
 
-    first = services._claim(limit=10, only=None)
-    second = services._claim(limit=10, only=None)
+    first = deliveries._claim(limit=10, only=None)
+    second = deliveries._claim(limit=10, only=None)
 
     assert (len(first), second) == (1, [])
 
@@ -436,12 +436,12 @@ def test_deleting_a_subscription_while_it_is_being_sent_records_nothing(
 ):
     subscription = subscribe(receiver.url())
     emit_after(subscription)
-    services.fan_out()
-    [job] = services._claim(limit=10, only=None)
-    outcome = services._send(_pool(), job)
+    deliveries.fan_out()
+    [job] = deliveries._claim(limit=10, only=None)
+    outcome = deliveries._send(_pool(), job)
 
-    services.delete_subscription(subscription_id=subscription.pk)
-    services._record([outcome])
+    subscriptions.delete_subscription(subscription_id=subscription.pk)
+    deliveries._record([outcome])
 
     assert not WebhookDelivery.objects.exists()
     assert not WebhookAttempt.objects.exists()
@@ -470,8 +470,8 @@ def test_a_run_out_of_time_hands_on_to_a_new_task(receiver, private_allowed, sub
     subscribe(receiver.url())
     for n in range(3):
         emit("ticket.created", {"ticket": {"id": f"T-{n:06d}"}})
-    services.fan_out()
+    deliveries.fan_out()
 
-    run = services.deliver_due(batch=1, budget=0)
+    run = deliveries.deliver_due(batch=1, budget=0)
 
     assert (run.more, run.delivered) == (True, 0)

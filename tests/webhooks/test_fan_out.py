@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from helpdesk.ids import UUID7_SQL
 from helpdesk.models import ApiKey, OutboundEvent, WebhookDelivery
-from helpdesk.webhooks import emit, emit_many, services
+from helpdesk.webhooks import deliveries, emit, emit_many, subscriptions
 from tests.threads import at_once
 
 
@@ -20,7 +20,7 @@ def ticket(number: int, **fields) -> dict:
     return {"ticket": {"id": f"T-{number:06d}", **fields}}
 
 
-def deliveries() -> list[tuple]:
+def pairs() -> list[tuple]:
     return list(
         WebhookDelivery.objects.order_by("seq", "subscription_id").values_list(
             "event_id", "subscription_id"
@@ -41,10 +41,10 @@ def test_one_delivery_per_subscription_that_wants_the_event(private_allowed, sub
     ApiKey.objects.filter(pk=revoked_key.pk).update(revoked_at=timezone.now())
     event = emit("ticket.created", ticket(1))
 
-    made = services.fan_out()
+    made = deliveries.fan_out()
 
     assert made == 2
-    assert sorted(deliveries()) == sorted([(event.id, wants.pk), (event.id, also.pk)])
+    assert sorted(pairs()) == sorted([(event.id, wants.pk), (event.id, also.pk)])
     event.refresh_from_db()
     assert event.fanned_out_at is not None
 
@@ -56,9 +56,9 @@ def test_a_subscription_gets_the_events_written_after_it(private_allowed, subscr
     subscription = subscribe("http://127.0.0.1:9/a", events=["ticket.created"])
     after = emit("ticket.created", ticket(2))
 
-    services.fan_out()
+    deliveries.fan_out()
 
-    assert deliveries() == [(after.id, subscription.pk)]
+    assert pairs() == [(after.id, subscription.pk)]
     before.refresh_from_db()
     assert before.fanned_out_at is not None  # looked at once, and not again
 
@@ -69,7 +69,7 @@ def test_the_subject_keeps_a_tickets_or_a_conversations_events_together(private_
     emit("ticket.updated", ticket(7))
     emit("survey.answered", {"id": "s-1", "conversation": "6f1c2a4e", "score": 5})
 
-    services.fan_out()
+    deliveries.fan_out()
 
     assert list(WebhookDelivery.objects.order_by("seq").values_list("subject", flat=True)) == [
         "ticket:T-000007",
@@ -83,12 +83,12 @@ def test_two_workers_and_a_second_sweep_fan_out_each_event_once(private_allowed,
     two = subscribe("http://127.0.0.1:9/b", events=["ticket.created"])
     events = emit_many([("ticket.created", ticket(n)) for n in range(300)])
 
-    made = at_once(lambda: services.fan_out(batch=40))
-    again = services.fan_out(batch=40)
+    made = at_once(lambda: deliveries.fan_out(batch=40))
+    again = deliveries.fan_out(batch=40)
 
     assert sum(made) == 600
     assert again == 0
-    assert sorted(deliveries()) == sorted(
+    assert sorted(pairs()) == sorted(
         (event.id, subscription.pk) for event in events for subscription in (one, two)
     )
     assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
@@ -105,7 +105,7 @@ def test_while_another_worker_fans_out_a_caller_leaves_it_the_work(private_allow
     def another_worker():
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [services.FAN_OUT_LOCK])
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [deliveries.FAN_OUT_LOCK])
                 holding.set()
                 release.wait(timeout=30)
         finally:
@@ -114,13 +114,13 @@ def test_while_another_worker_fans_out_a_caller_leaves_it_the_work(private_allow
     worker = threading.Thread(target=another_worker)
     worker.start()
     holding.wait(timeout=30)
-    skipped = services.fan_out()
+    skipped = deliveries.fan_out()
     release.set()
     worker.join(timeout=30)
-    made = services.fan_out()
+    made = deliveries.fan_out()
 
     assert (skipped, made) == (0, 1)
-    assert deliveries() == [(event.id, subscription.pk)]
+    assert pairs() == [(event.id, subscription.pk)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -138,7 +138,7 @@ def test_a_subscription_deleted_during_the_fan_out_leaves_no_delivery_and_no_eve
     def delete():
         try:
             with transaction.atomic():
-                services.delete_subscription(subscription_id=gone.pk)
+                subscriptions.delete_subscription(subscription_id=gone.pk)
                 deleted.set()
                 release.wait(timeout=30)
         finally:
@@ -147,7 +147,7 @@ def test_a_subscription_deleted_during_the_fan_out_leaves_no_delivery_and_no_eve
     def fan_out():
         try:
             deleted.wait(timeout=30)
-            made.append(services.fan_out())
+            made.append(deliveries.fan_out())
         finally:
             connection.close()
 
@@ -160,7 +160,7 @@ def test_a_subscription_deleted_during_the_fan_out_leaves_no_delivery_and_no_eve
         thread.join(timeout=60)
 
     assert made == [20]
-    assert sorted(deliveries()) == sorted((event.id, kept.pk) for event in events)
+    assert sorted(pairs()) == sorted((event.id, kept.pk) for event in events)
     assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
 
 
@@ -186,8 +186,8 @@ def test_a_rolled_back_change_delivers_nothing(receiver, private_allowed, subscr
     with pytest.raises(RuntimeError), transaction.atomic():
         emit("ticket.created", ticket(1))
         raise RuntimeError("the change failed")
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert not OutboundEvent.objects.exists()
     assert not WebhookDelivery.objects.exists()
@@ -262,12 +262,12 @@ def test_a_tickets_events_go_in_order_and_wait_for_an_earlier_one_retrying(
     other = emit("ticket.created", ticket(2))
     receiver.answer(500)  # the first POST: the first event of T-000001
 
-    services.fan_out()
-    services.deliver_due(batch=1)
+    deliveries.fan_out()
+    deliveries.deliver_due(batch=1)
     sent_first = [r.headers["x-helpdesk-delivery"] for r in receiver.posts()]
     retry_at = WebhookDelivery.objects.get(event=created).due_at
     with time_machine.travel(retry_at + timedelta(seconds=1)):
-        services.deliver_due()
+        deliveries.deliver_due()
 
     ids = [r.headers["x-helpdesk-delivery"] for r in receiver.posts()]
     assert sent_first == [str(created.id), str(other.id)]  # T-000001's later events wait
@@ -287,8 +287,8 @@ def test_a_given_up_event_lets_the_next_one_of_its_ticket_go(receiver, private_a
     later = emit("ticket.updated", ticket(1))
     receiver.answer(422)
 
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert [r.headers["x-helpdesk-delivery"] for r in receiver.posts()] == [
         str(refused.id),

@@ -7,7 +7,7 @@ import pytest
 from django.utils import translation
 
 from helpdesk.models import ApiKey, WebhookDelivery, WebhookSubscription
-from helpdesk.webhooks import emit, services, targets
+from helpdesk.webhooks import deliveries, emit, targets
 from helpdesk.webhooks.targets import TargetRefused, check_url
 from tests.webhooks.receiver import Answer, Receiver
 
@@ -147,8 +147,8 @@ def test_a_name_that_resolves_to_loopback_by_delivery_time_is_refused_and_nothin
     event = emit("ticket.created", {"ticket": {"id": "T-000001"}})
     partner_dns["rebind.partner.test"] = ["127.0.0.1"]
 
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert receiver.requests == []
     delivery = WebhookDelivery.objects.get(event=event, subscription=subscription)
@@ -166,8 +166,8 @@ def test_a_name_resolving_to_public_and_private_addresses_at_delivery_is_refused
     emit("ticket.created", {"ticket": {"id": "T-000001"}})
     partner_dns["rebind.partner.test"] = ["127.0.0.1", PUBLIC]
 
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert receiver.requests == []
     assert WebhookDelivery.objects.get().last_error.endswith("it is a loopback address.")
@@ -184,8 +184,8 @@ def test_the_connection_goes_to_the_address_checked_with_one_lookup(
     emit("ticket.created", {"ticket": {"id": "T-000001"}})
     partner_dns.lookups.clear()
 
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     [request] = receiver.posts()
     assert request.headers["host"] == f"pinned.partner.test:{receiver.port}"
@@ -200,8 +200,8 @@ def test_a_redirect_to_loopback_is_not_followed(receiver, subscribe, settings):
         emit("ticket.created", {"ticket": {"id": "T-000001"}})
         receiver.answer(Answer(307, headers=(("Location", internal.url("/admin")),)))
 
-        services.fan_out()
-        services.deliver_due()
+        deliveries.fan_out()
+        deliveries.deliver_due()
 
         assert internal.requests == []
         assert len(receiver.posts()) == 1
@@ -217,8 +217,8 @@ def test_a_target_refused_at_delivery_is_refused_without_the_setting(receiver, s
     emit("ticket.created", {"ticket": {"id": "T-000001"}})
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False  # e.g. made in development, run in production
 
-    services.fan_out()
-    services.deliver_due()
+    deliveries.fan_out()
+    deliveries.deliver_due()
 
     assert receiver.requests == []
     assert "loopback" in WebhookDelivery.objects.get().last_error

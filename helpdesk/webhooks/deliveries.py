@@ -1,4 +1,5 @@
-"""Webhook subscriptions and their deliveries (contracts/partner-api.md, "Webhooks").
+"""Webhook deliveries (contracts/partner-api.md, "Webhooks"): from the outbox to the
+partners' subscriptions (helpdesk/webhooks/subscriptions.py).
 
 An event reaches a partner in three steps, each safe to repeat and to run on many
 workers at once:
@@ -12,7 +13,7 @@ workers at once:
 3. `deliver_due` claims the deliveries that are due (SKIP LOCKED, the claim a lease of
    WEBHOOK_TIMEOUT-based length), POSTs them signed, and records each attempt.
 
-Celery Beat runs the same task every WEBHOOK_SWEEP seconds, so an event whose task was
+Celery Beat runs the same task every 15 s, so an event whose task was
 lost (a crash between commit and enqueue, the broker away, the breach job writing
 events by SQL) is fanned out by the next sweep, a retry goes out when it is due, and a
 delivery whose worker died is claimed again when its lease lapses.
@@ -57,24 +58,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from helpdesk.models import (
-    TEST_EVENT,
-    WEBHOOK_EVENTS,
-    ApiKey,
-    OutboundEvent,
-    WebhookDelivery,
-    WebhookSubscription,
-)
-from helpdesk.webhooks import fan_out_on_commit
+from helpdesk.models import TEST_EVENT, OutboundEvent, WebhookDelivery, WebhookSubscription
 from helpdesk.webhooks.signing import HEADER as SIGNATURE_HEADER
 from helpdesk.webhooks.signing import signature_header
-from helpdesk.webhooks.targets import (
-    AttemptTooLong,
-    GuardedBackend,
-    TargetRefused,
-    check_url,
-    deadline,
-)
+from helpdesk.webhooks.targets import AttemptTooLong, GuardedBackend, TargetRefused, deadline
 
 logger = logging.getLogger(__name__)
 
@@ -83,141 +70,6 @@ FAN_OUT_BATCH = 5000
 RUN_BUDGET_SECONDS = 50.0
 USER_AGENT = "Lumen-Helpdesk-Webhooks/1"
 MAX_ERROR = 300
-
-
-class SubscriptionError(Exception):
-    """A subscription that cannot be made as asked; str() says why, to a person."""
-
-
-class SubscriptionExists(SubscriptionError):
-    pass
-
-
-# --- subscriptions --------------------------------------------------------------------------
-
-
-def create_subscription(
-    *, api_key: ApiKey, url: str, events: list[str], active: bool = True
-) -> WebhookSubscription:
-    """A new subscription of `api_key` to `events` at `url`, with a new secret. The URL
-    is checked (targets.check_url: TargetRefused says why not); a key has at most
-    WEBHOOK_MAX_SUBSCRIPTIONS and one per URL (SubscriptionExists). The events are kept
-    in the contract's order, each once. It receives the events written after it."""
-    check_url(url)
-    wanted = [event for event in WEBHOOK_EVENTS if event in set(events)]
-    if not wanted or len(wanted) != len(set(events)):
-        raise SubscriptionError(_("Choose events from the contract's list."))
-    with transaction.atomic():
-        # The key's row lock makes the count and the insert one step for this key.
-        ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
-        if WebhookSubscription.objects.filter(api_key=api_key).count() >= (
-            settings.WEBHOOK_MAX_SUBSCRIPTIONS
-        ):
-            raise SubscriptionError(
-                _("This key already has %(count)s subscriptions, the most it may have.")
-                % {"count": settings.WEBHOOK_MAX_SUBSCRIPTIONS}
-            )
-        try:
-            with transaction.atomic():
-                return WebhookSubscription.objects.create(
-                    api_key=api_key, url=url, events=wanted, active=active
-                )
-        except IntegrityError:
-            raise SubscriptionExists(
-                _("This key already has a subscription to this URL.")
-            ) from None
-
-
-def change_subscription(
-    *, subscription_id: UUID, url: str, events: list[str], active: bool
-) -> WebhookSubscription:
-    """Change a subscription (admin). Turning a disabled one active again enables it:
-    the failure count starts again and the deliveries that waited go out."""
-    check_url(url)
-    with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
-        enabling = active and not subscription.active
-        subscription.url = url
-        subscription.events = [event for event in WEBHOOK_EVENTS if event in set(events)]
-        subscription.active = active
-        fields = ["url", "events", "active", "updated_at"]
-        if enabling:
-            subscription.consecutive_failures = 0
-            subscription.disabled_at = None
-            subscription.disabled_reason = ""
-            fields += ["consecutive_failures", "disabled_at", "disabled_reason"]
-            fan_out_on_commit()
-        try:
-            with transaction.atomic():
-                subscription.save(update_fields=fields)
-        except IntegrityError:
-            raise SubscriptionExists(
-                _("This key already has a subscription to this URL.")
-            ) from None
-    return subscription
-
-
-def enable_subscriptions(*, subscription_ids: list[UUID]) -> int:
-    """Enable these subscriptions again (admin, after a receiver was fixed): active, the
-    failure count at zero; their waiting deliveries go out. How many were inactive."""
-    with transaction.atomic():
-        count = WebhookSubscription.objects.filter(pk__in=subscription_ids, active=False).update(
-            active=True,
-            consecutive_failures=0,
-            disabled_at=None,
-            disabled_reason="",
-            updated_at=timezone.now(),
-        )
-        if count:
-            fan_out_on_commit()
-    return count
-
-
-def delete_subscription(*, subscription_id: UUID, api_key: ApiKey | None = None) -> bool:
-    """Delete a subscription (of `api_key` only, when given) with its deliveries and
-    their attempts, in set-based deletes (there may be many). False when there is no
-    such subscription. A worker sending one of its deliveries at that moment records
-    nothing (its rows are gone)."""
-    with transaction.atomic():
-        found = WebhookSubscription.objects.select_for_update().filter(pk=subscription_id)
-        if api_key is not None:
-            found = found.filter(api_key=api_key)
-        if found.first() is None:
-            return False
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM helpdesk_webhookattempt a USING helpdesk_webhookdelivery d "
-                "WHERE a.delivery_id = d.id AND d.subscription_id = %s",
-                [subscription_id],
-            )
-            cursor.execute(
-                "DELETE FROM helpdesk_webhookdelivery WHERE subscription_id = %s",
-                [subscription_id],
-            )
-            cursor.execute(
-                "DELETE FROM helpdesk_webhooksubscription WHERE id = %s", [subscription_id]
-            )
-    return True
-
-
-def send_test_event(*, subscription_id: UUID) -> WebhookDelivery:
-    """A `webhook.test` event for this one subscription (admin's "send test event"),
-    ready to send: call `deliver_due(only=delivery.pk)` after commit. Sent once, not
-    retried; sent even while the subscription is disabled (to try a fixed receiver)."""
-    with transaction.atomic():
-        subscription = WebhookSubscription.objects.get(pk=subscription_id)
-        now = timezone.now()
-        event = OutboundEvent.objects.create(
-            event=TEST_EVENT,
-            data={
-                "subscription": str(subscription.pk),
-                "message": "A test event from Lumen Helpdesk.",
-            },
-            fanned_out_at=now,
-        )
-        return WebhookDelivery.objects.create(
-            event=event, subscription=subscription, seq=event.seq, due_at=now, created_at=now
-        )
 
 
 # --- fan-out ----------------------------------------------------------------------------------

@@ -29,12 +29,7 @@ from customers.models import Customer
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from helpdesk.pagination import PartnerCursor
-from helpdesk.serializers import (
-    StrictBooleanField,
-    StrictCharField,
-    StrictSerializer,
-    utc_time,
-)
+from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer, utc_time
 from tickets import selectors, services
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketType, number_of, pk_of

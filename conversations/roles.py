@@ -5,7 +5,8 @@ from django.contrib.auth.models import Group, Permission
 SUPERVISORS = "Supervisors"
 AGENTS = "Agents"
 
-_SUPERVISOR_APPS = ["conversations", "customers", "knowledge", "tickets", "analytics"]
+# helpdesk: partner API keys, webhook subscriptions and their deliveries.
+_SUPERVISOR_APPS = ["conversations", "customers", "knowledge", "tickets", "analytics", "helpdesk"]
 _AGENT_PERMISSIONS = [
     "conversations.view_conversation",
     "conversations.view_message",

@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,6 +87,21 @@ WEBHOOK_EVENTS = [
 ]
 
 
+# What a supervisor's "send test event" sends: an event of its own kind, which no
+# subscription can choose, delivered to the one subscription it was sent for.
+TEST_EVENT = "webhook.test"
+
+
+class NextVal(models.Func):
+    """The next value of a PostgreSQL sequence (a column's database default)."""
+
+    function = "nextval"
+    output_field = models.BigIntegerField()
+
+
+OUTBOUND_EVENT_SEQUENCE = "helpdesk_outboundevent_seq"
+
+
 class OutboundEvent(models.Model):
     """An event of the partner contract's webhooks ("Webhooks"), written in the transaction
     of the change it tells of: the outbox that deliveries to subscriptions are made from.
@@ -93,14 +109,31 @@ class OutboundEvent(models.Model):
 
     # Time-ordered: the outbox is written in bulk (the breach job) and read in order.
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    event = models.CharField(_("event"), max_length=40, choices=[(e, e) for e in WEBHOOK_EVENTS])
+    event = models.CharField(
+        _("event"), max_length=40, choices=[(e, e) for e in [*WEBHOOK_EVENTS, TEST_EVENT]]
+    )
     data = models.JSONField(_("data"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    # The order events were written in, from a sequence PostgreSQL fills in (also for the
+    # rows the breach job inserts by SQL). Two events of one ticket are written under its
+    # row lock, so the later change always has the larger number: deliveries keep that
+    # order per subscription (helpdesk/webhooks/services.py).
+    seq = models.BigIntegerField(
+        _("sequence"), db_default=NextVal(models.Value(OUTBOUND_EVENT_SEQUENCE)), editable=False
+    )
+    # When its deliveries were made (one per subscription of the event); NULL until then.
+    fanned_out_at = models.DateTimeField(_("fanned out"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("outbound event")
         verbose_name_plural = _("outbound events")
         ordering = ["-created_at"]
+        indexes = [
+            # Only the events still to fan out: a few rows, whatever the outbox's size.
+            models.Index(
+                fields=["seq"], condition=Q(fanned_out_at__isnull=True), name="outbound_to_fan_out"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.id}"
@@ -113,6 +146,154 @@ class OutboundEvent(models.Model):
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "data": self.data,
         }
+
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+
+
+def new_webhook_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+class WebhookSubscription(models.Model):
+    """A partner's subscription (contracts/partner-api.md, "Webhooks"): the events it wants
+    POSTed to its URL, signed with its secret. Owned by the API key that made it (a
+    supervisor may make one for a key in admin); only that key sees it through the API.
+
+    The secret is kept as it is (signing needs it) and shown once, when it is made.
+    `consecutive_failures` counts failed attempts since the last success; at
+    WEBHOOK_DISABLE_AFTER the subscription is disabled (`disabled_at`, with the reason)
+    and the supervisors are told, once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="webhooks", verbose_name=_("API key")
+    )
+    url = models.URLField(_("URL"), max_length=2000)
+    secret = models.CharField(_("secret"), max_length=100, default=new_webhook_secret)
+    events = ArrayField(
+        models.CharField(max_length=40, choices=[(e, e) for e in WEBHOOK_EVENTS]),
+        verbose_name=_("events"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    consecutive_failures = models.PositiveIntegerField(
+        _("consecutive failures"), default=0, editable=False
+    )
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(
+        _("why disabled"), max_length=300, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "url"], name="webhook_url_once_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+# A delivery in one of these states is still to be made (or being made).
+OPEN_DELIVERY_STATES = ["pending", "sending"]
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: made once (unique), claimed by one worker at a time
+    (SELECT … FOR UPDATE SKIP LOCKED), retried until it is delivered or given up.
+
+    `due_at` is when it is next attempted while pending, and when the worker's claim
+    lapses while sending (a worker that died: another takes it again). `attempts` is the
+    claim's number: a result is recorded only by the claim that still holds it, so a
+    delivery is never finished twice. `seq` and `subject` (the event's sequence number
+    and its ticket or conversation) keep one subject's events in order."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event = models.ForeignKey(
+        OutboundEvent,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("event"),
+        db_index=False,  # the unique constraint's index begins with it
+    )
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+        db_index=False,  # delivery_by_subscription
+    )
+    seq = models.BigIntegerField(_("sequence"))
+    subject = models.CharField(_("subject"), max_length=100, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    due_at = models.DateTimeField(_("due"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # What is due, in the outbox's order (a burst fans out with one due time).
+            models.Index(
+                fields=["due_at", "seq"],
+                condition=Q(state__in=OPEN_DELIVERY_STATES),
+                name="delivery_due",
+            ),
+            models.Index(
+                fields=["subscription", "subject", "seq"],
+                condition=Q(state__in=OPEN_DELIVERY_STATES),
+                name="delivery_open_by_subject",
+            ),
+            models.Index(fields=["subscription", "-id"], name="delivery_by_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.subscription_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery, as it went: the status code or the error, how long it took
+    and the beginning of the response."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("delivery"),
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    response_excerpt = models.TextField(_("response (beginning)"), blank=True)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.status_code or self.error}"
 
 
 class IdempotencyKey(models.Model):

@@ -1,6 +1,7 @@
 """Serializer fields shared by the APIs."""
 
 from collections.abc import Mapping
+from datetime import UTC
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -52,3 +53,8 @@ class StrictSerializer(serializers.Serializer):
         if refused:
             raise serializers.ValidationError(refused)
         return value
+
+
+def utc_time(**kwargs) -> serializers.DateTimeField:
+    """An ISO-8601 time in UTC (…Z), whatever the server's TIME_ZONE."""
+    return serializers.DateTimeField(default_timezone=UTC, read_only=True, **kwargs)

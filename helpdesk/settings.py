@@ -202,6 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.run_time_rules_task",
         "schedule": 300.0,
     },
+    # Webhooks (helpdesk/webhooks/deliveries.py): what an on-commit task missed, retries.
+    "deliver-webhooks": {
+        "task": "helpdesk.tasks.deliver_webhooks_task",
+        "schedule": 15.0,
+    },
     "forget-idempotency-keys": {
         "task": "helpdesk.tasks.forget_idempotency_keys_task",
         "schedule": 3600.0,
@@ -322,6 +327,21 @@ COMMERCE_TIMEOUT = env.float("COMMERCE_TIMEOUT", default=3.0)
 
 # --- Partner API -------------------------------------------------------------------
 API_KEY_RATE = env.str("API_KEY_RATE", default="600/min")  # requests per key
+
+# --- Webhooks (helpdesk/webhooks/) ------------------------------------------------------
+# Loopback, private and link-local targets are refused unless this is set (tests, local
+# development): a partner's URL must not reach into the shop's own network.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds; twice for a whole attempt
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE = env.float("WEBHOOK_RETRY_BASE", default=30.0)  # doubled each attempt
+WEBHOOK_RETRY_MAX = env.float("WEBHOOK_RETRY_MAX", default=3600.0)
+# Failed attempts in a row that disable a subscription (a notice tells the supervisors).
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=50)
+WEBHOOK_MAX_SUBSCRIPTIONS = env.int("WEBHOOK_MAX_SUBSCRIPTIONS", default=20)  # per API key
+WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=50)  # deliveries a worker claims at once
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)  # POSTs at once per worker
+WEBHOOK_RESPONSE_EXCERPT = 1024  # bytes of a receiver's answer kept with the attempt
 
 # --- Attachments -----------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(embedded.data_dir() / "media")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from helpdesk.idempotency import forget_expired_keys
+from helpdesk.webhooks import deliveries
 
 
 @shared_task(acks_late=True)
@@ -12,3 +13,16 @@ def forget_idempotency_keys_task() -> int:
     """Every hour: partners' Idempotency-Keys older than 24 h are deleted (an expired key
     is ignored anyway; this keeps the table small)."""
     return forget_expired_keys()
+
+
+@shared_task(acks_late=True)
+def deliver_webhooks_task() -> int:
+    """After a commit that emitted partner events, and every 15 s (the sweep): make the
+    deliveries of the new events and send what is due (helpdesk/webhooks/deliveries.py).
+    Safe on many workers at once. A run that used its time hands on to a fresh task.
+    Returns how many were delivered."""
+    deliveries.fan_out()
+    run = deliveries.deliver_due()
+    if run.more:
+        deliver_webhooks_task.delay()
+    return run.delivered

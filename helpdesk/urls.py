@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.views import attachment_file, chat_page
 from helpdesk.health import healthz
+from helpdesk.webhooks.api import WebhookDetailView, WebhookListView
 from knowledge.api import ArticleDetailView, ArticleListView
 from tickets.api import TicketCommentView, TicketDetailView, TicketListView
 
@@ -18,6 +19,8 @@ api_v1 = [
     path("tickets/", TicketListView.as_view(), name="tickets"),
     path("tickets/<str:id>/", TicketDetailView.as_view(), name="ticket"),
     path("tickets/<str:id>/comments/", TicketCommentView.as_view(), name="ticket-comments"),
+    path("webhooks/", WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<str:id>/", WebhookDetailView.as_view(), name="webhook"),
 ]
 
 urlpatterns = [

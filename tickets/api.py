@@ -8,7 +8,6 @@ its number, T-000123.
 from __future__ import annotations
 
 import re
-from datetime import UTC
 
 from django.core.validators import RegexValidator
 from django.db.models import Q
@@ -23,7 +22,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from conversations.models import Agent, SkillGroup
@@ -31,7 +29,8 @@ from customers.models import Customer, CustomerIdentity
 from customers.services.identities import verified_holder
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer
+from helpdesk.pagination import PartnerCursor
+from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer, utc_time
 from tickets import selectors, services
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketType, number_of, pk_of
@@ -87,11 +86,6 @@ class PriorityField(serializers.ChoiceField):
 
     def to_internal_value(self, data):
         return WORD_PRIORITIES[super().to_internal_value(data)]
-
-
-def utc_time(**kwargs) -> serializers.DateTimeField:
-    """An ISO-8601 time in UTC (…Z), whatever the server's TIME_ZONE."""
-    return serializers.DateTimeField(default_timezone=UTC, read_only=True, **kwargs)
 
 
 # --- what a ticket looks like -----------------------------------------------------------
@@ -319,21 +313,9 @@ class TicketFilter(filters.FilterSet):
         return queryset.filter(BREACHED) if value == "true" else queryset.exclude(BREACHED)
 
 
-class TicketCursor(CursorPagination):
-    # Newest first by number, a unique key: the cursor is an exact position, so a page
-    # never repeats or skips a ticket, and tickets opened meanwhile only ever come first.
-    ordering = "-pk"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-    def decode_cursor(self, request):
-        # A cursor is opaque but not signed: a forged position must be a 404 like any
-        # other bad cursor, not a number the database cannot compare with.
-        cursor = super().decode_cursor(request)
-        if cursor and cursor.position is not None and not POSITION.fullmatch(cursor.position):
-            raise NotFound(self.invalid_cursor_message)
-        return cursor
+class TicketCursor(PartnerCursor):
+    ordering = "-pk"  # newest first by number, a unique key
+    position = POSITION
 
 
 # --- examples for the schema ---------------------------------------------------------------

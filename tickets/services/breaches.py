@@ -22,6 +22,7 @@ from django.utils.translation import override, pgettext
 
 from conversations.models import Agent, SkillGroup
 from conversations.services.notices import MAX_TEXT, Draft, notify_many, publish_notices
+from helpdesk import webhooks
 from helpdesk.ids import UUID7_SQL
 from tickets.events import number_sql, ticket_json_sql, utc_sql
 from tickets.models import CLOCK_LABELS, CLOCKS, Priority, Ticket, TicketEvent
@@ -241,6 +242,8 @@ def _breach_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
             },
         )
         marked, made, escalate = cursor.fetchone()
+    if marked:
+        webhooks.fan_out_on_commit()  # the partner events it wrote go out after commit
     publish_notices(made)
     if escalate:
         _escalate(escalate)

@@ -15,3 +15,8 @@ def plan_birthdays_task() -> int:
 @shared_task
 def plan_order_reminders_task() -> int:
     return care.plan_order_reminders()
+
+
+@shared_task
+def plan_vip_revisits_task() -> int:
+    return care.plan_vip_revisits()

@@ -9,7 +9,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from conversations import hooks
         from tickets.selectors import customer_tickets
-        from tickets.services import chat, ticket_for_closed_conversation
+        from tickets.services import care, chat, ticket_for_closed_conversation
         from tickets.services.tickets import deliver_waiting_replies
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
@@ -17,3 +17,5 @@ class TicketsConfig(AppConfig):
         hooks.on_conversation_started(deliver_waiting_replies)
         hooks.on_customer_text(chat.customer_wrote)
         hooks.on_bot_understood(chat.ticket_from_understanding)
+        hooks.on_outreach_due(care.resolved_tickets)
+        hooks.on_desk_outreach(care.open_vip_revisit)

@@ -529,12 +529,20 @@ class Outreach(models.Model):
             )
         ]
         indexes = [
+            # The sender's queue, in its order (due, then id): a batch is the index's
+            # first rows, never a sort of everything pending (a million at 09:00).
             models.Index(
-                fields=["due_at"],
+                fields=["due_at", "id"],
                 condition=models.Q(status="pending"),
-                name="outreach_due",
+                name="outreach_due_queue",
             ),
-            models.Index("customer", models.F("sent_at").desc(), name="outreach_customer_sent"),
+            # A customer's messages of the last day (the daily cap): only what went out.
+            models.Index(
+                "customer",
+                models.F("sent_at").desc(),
+                condition=models.Q(sent_at__isnull=False),
+                name="outreach_customer_recent",
+            ),
         ]
 
     def __str__(self) -> str:

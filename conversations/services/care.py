@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -310,13 +310,17 @@ def _settled_since(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, 
 
 def _open_chats(customer_ids) -> dict[int, UUID]:
     """Each customer's latest open chat, where they read a message now: one query."""
-    return dict(
-        Conversation.objects.filter(customer_id__in=customer_ids)
-        .exclude(status=Conversation.Status.CLOSED)
-        .order_by("customer_id", "-created_at")
-        .distinct("customer_id")
-        .values_list("customer_id", "pk")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (customer_id) customer_id, id
+            FROM conversations_conversation
+            WHERE customer_id = ANY(%s::bigint[]) AND status <> %s
+            ORDER BY customer_id, created_at DESC
+            """,
+            [claims.int_array(customer_ids), Conversation.Status.CLOSED.value],
+        )
+        return dict(cursor.fetchall())
 
 
 def _surveyed_chats(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, UUID]:

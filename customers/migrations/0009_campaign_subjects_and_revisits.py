@@ -112,5 +112,21 @@ class Migration(migrations.Migration):
             model_name='coupon',
             constraint=models.UniqueConstraint(fields=('code',), name='coupon_code_unique'),
         ),
+        migrations.RemoveIndex(
+            model_name='outreach',
+            name='outreach_due',
+        ),
+        migrations.AddIndex(
+            model_name='outreach',
+            index=models.Index(condition=models.Q(('status', 'pending')), fields=['due_at', 'id'], name='outreach_due_queue'),
+        ),
+        migrations.RemoveIndex(
+            model_name='outreach',
+            name='outreach_customer_sent',
+        ),
+        migrations.AddIndex(
+            model_name='outreach',
+            index=models.Index(models.F('customer'), models.OrderBy(models.F('sent_at'), descending=True), condition=models.Q(('sent_at__isnull', False)), name='outreach_customer_recent'),
+        ),
         migrations.RunPython(add_subjects_and_campaigns, migrations.RunPython.noop),
     ]

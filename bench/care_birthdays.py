@@ -231,7 +231,11 @@ def send(at: datetime, workers: int) -> dict:
             "stats": dict(countingmail.stats),
             "worker_peaks": [],
         }
-    connections.close_all()  # every forked worker opens its own
+    # Every forked worker opens its own connections: none (nor a pool's) may be inherited.
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
     for _n in range(workers):

@@ -1,7 +1,8 @@
 """Sending what the care campaigns claimed (docs/care.md), and the survey after a chat.
 
 The claims are customers' (customers/services/care.py): one row per campaign,
-customer and occasion. Here the due ones are sent, each exactly once:
+customer and occasion. Here the due ones are sent, a batch at a time with a fixed
+number of queries per batch (a million birthdays at 09:00), each exactly once:
 
 - Into a conversation (the survey's own, or the customer's open chat): the
   message is written in the same transaction that marks the outreach sent, so
@@ -10,6 +11,9 @@ customer and occasion. Here the due ones are sent, each exactly once:
   marked "sending" and committed first, the email goes out after, then "sent".
   A worker killed between the two leaves it "sending": never sent twice, and
   admin shows the few that may not have gone (at most once, never twice).
+
+- As work for an agent (a VIP revisit): made in the desk by the tickets app's hook,
+  in the batch's transaction.
 
 Opt-out, quiet hours (local, in the customer's timezone) and a daily cap per
 customer are respected; what waits too long (`expires_at`) is not sent at all.
@@ -170,7 +174,7 @@ def _send_batch(due: list[claims.DueOutreach], now: datetime) -> tuple[list[_Ema
         else:
             sends = recent.setdefault(row.customer_id, [])
             later = _quiet_until(row, now) or (
-                sends[cap - 1] + timedelta(days=1) if len(sends) >= cap else None
+                sends[cap - 1] + timedelta(days=1) if len(sends) >= cap > 0 else None
             )
             conversation_id = chats.get(row.customer_id) or surveyed.get(row.id)
             if later is not None:

@@ -99,3 +99,45 @@ def on_bot_understood(hook: UnderstoodHook) -> UnderstoodHook:
 def bot_understood(*, conversation: Conversation, text: str, meta: dict) -> None:
     for hook in _understood:
         hook(conversation=conversation, text=text, meta=meta)
+
+
+OutreachDueHook = Callable[..., dict]
+DeskOutreachHook = Callable[..., "str | None"]
+
+_outreach_due: list[OutreachDueHook] = []
+_desk_outreach: list[DeskOutreachHook] = []
+
+
+def on_outreach_due(hook: OutreachDueHook) -> OutreachDueHook:
+    """Register `hook(*, due, campaigns) -> {outreach id: reason}`: a batch of care
+    outreach about to be sent (`customers.services.care.DueOutreach` rows, the campaigns by
+    id); the rows named are not sent, with the reason recorded (a ticket resolved since
+    its follow-up was claimed). A fixed number of queries per batch."""
+    if hook not in _outreach_due:
+        _outreach_due.append(hook)
+    return hook
+
+
+def outreach_due(*, due: list, campaigns: dict) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    for hook in _outreach_due:
+        reasons.update(hook(due=due, campaigns=campaigns))
+    return reasons
+
+
+def on_desk_outreach(hook: DeskOutreachHook) -> DeskOutreachHook:
+    """Register `hook(*, outreach, campaign) -> str | None`: an outreach that is work for
+    an agent (a VIP revisit) is due; the hook makes it in the desk, in the sender's
+    transaction, and returns what it made (a ticket's number), or None when it is not
+    its kind."""
+    if hook not in _desk_outreach:
+        _desk_outreach.append(hook)
+    return hook
+
+
+def desk_outreach(*, outreach, campaign) -> str | None:
+    for hook in _desk_outreach:
+        made = hook(outreach=outreach, campaign=campaign)
+        if made:
+            return made
+    return None

@@ -256,9 +256,31 @@ PREVIEW_CUSTOMER = Customer(name="王芳")
 
 @admin.register(CareCampaign)
 class CareCampaignAdmin(admin.ModelAdmin):
-    list_display = ["kind", "enabled", "delay_minutes", "expire_hours", "reward_points"]
+    list_display = [
+        "kind",
+        "enabled",
+        "delay_minutes",
+        "expire_hours",
+        "every_days",
+        "reward_points",
+    ]
     list_editable = ["enabled"]
     readonly_fields = ["preview"]
+    fields = [
+        "kind",
+        "enabled",
+        "delay_minutes",
+        "expire_hours",
+        "every_days",
+        "reward_points",
+        "coupon_amount",
+        "coupon_days",
+        "subject_zh",
+        "text_zh",
+        "subject_en",
+        "text_en",
+        "preview",
+    ]
 
     @admin.display(description=_("preview"))
     def preview(self, obj: CareCampaign) -> str:
@@ -268,20 +290,22 @@ class CareCampaignAdmin(admin.ModelAdmin):
             number="LM20261103", carrier="顺丰速运", tracking_number="SF1234567890"
         )
         sample_coupon = Coupon(code="BDAY8K2Q", amount=obj.coupon_amount)
+        samples = {
+            "customer": PREVIEW_CUSTOMER,
+            "order": sample_order,
+            "coupon": sample_coupon if obj.coupon_amount else None,
+            "level": Customer.Level.GOLD,
+            "ticket": "T-000123",
+        }
         rows = [
             (
                 label,
-                render(
-                    obj,
-                    customer=PREVIEW_CUSTOMER,
-                    language=language,
-                    order=sample_order,
-                    coupon=sample_coupon if obj.coupon_amount else None,
-                ),
+                render(obj, language=language, subject=True, **samples),
+                render(obj, language=language, **samples),
             )
             for label, language in (("中文", "zh-hans"), ("English", "en"))
         ]
-        return format_html_join("", "<p><strong>{}</strong>: {}</p>", rows)
+        return format_html_join("", "<p><strong>{}</strong>: <em>{}</em><br>{}</p>", rows)
 
 
 @admin.register(Outreach)

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -168,11 +169,19 @@ class Order(models.Model):
 class Coupon(models.Model):
     """A coupon issued to a customer: claimed, then redeemed once, until it expires."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    # Unique by `coupon_code_unique` (a constraint: no second, LIKE index as a unique
+    # field would get; the birthday job issues a million coupons at once).
+    code = models.CharField(_("code"), max_length=40)
+    # Indexed by `coupon_once_per_campaign`, which begins with the customer.
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="coupons", verbose_name=_("customer")
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="coupons",
+        verbose_name=_("customer"),
+        db_index=False,
     )
-    campaign = models.SlugField(_("campaign"), max_length=60)
+    # Indexed by `coupon_once_per_campaign` with the customer.
+    campaign = models.SlugField(_("campaign"), max_length=60, db_index=False)
     title = models.CharField(_("title"), max_length=120)
     amount = models.DecimalField(_("amount off"), max_digits=10, decimal_places=2)
     minimum_spend = models.DecimalField(
@@ -190,6 +199,7 @@ class Coupon(models.Model):
             models.UniqueConstraint(
                 fields=["customer", "campaign"], name="coupon_once_per_campaign"
             ),
+            models.UniqueConstraint(fields=["code"], name="coupon_code_unique"),
         ]
 
     def __str__(self) -> str:
@@ -371,7 +381,8 @@ class PointsEntry(models.Model):
 
 class CareCampaign(models.Model):
     """One kind of outreach the shop makes by itself (a survey after a chat, a birthday
-    greeting, an order reminder): its timing, its message in both languages, its reward."""
+    greeting, an order reminder, a VIP's regular check-in): its timing, its message and
+    email subject in both languages, its reward."""
 
     class Kind(models.TextChoices):
         SURVEY = "survey", _("Satisfaction survey after a conversation")
@@ -380,6 +391,26 @@ class CareCampaign(models.Model):
         ORDER_DELIVERED = "order_delivered", _("Order delivered")
         FOLLOW_UP = "follow_up", _("Follow-up of a problem left unresolved")
         LEVEL_UP = "level_up", _("Membership upgrade")
+        TICKET_FOLLOW_UP = "ticket_follow_up", _("Follow-up of a ticket still open")
+        VIP_REVISIT = "vip_revisit", _("VIP revisit by their dedicated agent")
+
+    # Campaigns whose outreach is work for an agent (a check-in to make), not a message
+    # to the customer: neither quiet hours nor the customer's daily cap apply.
+    AGENT_KINDS = frozenset({Kind.VIP_REVISIT})
+
+    # What a message or subject may name, each filled by plain replacement.
+    PLACEHOLDERS = (
+        "name",
+        "order",
+        "carrier",
+        "tracking",
+        "coupon",
+        "amount",
+        "level",
+        "benefits",
+        "ticket",
+    )
+    MAX_SUBJECT = 200
 
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -393,6 +424,12 @@ class CareCampaign(models.Model):
         default=24,
         help_text=_("Not sent at all when it could not go out this long after it was due."),
     )
+    every_days = models.PositiveIntegerField(
+        _("every (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("VIP revisit: one check-in per customer in each period of this many days."),
+    )
     reward_points = models.PositiveIntegerField(
         _("reward (points)"), default=0, help_text=_("For answering a survey.")
     )
@@ -404,11 +441,21 @@ class CareCampaign(models.Model):
         help_text=_("A coupon issued with the message; 0 for none."),
     )
     coupon_days = models.PositiveIntegerField(_("coupon valid (days)"), default=30)
+    subject_zh = models.CharField(
+        _("email subject (Chinese)"),
+        max_length=MAX_SUBJECT,
+        default="",
+        help_text=_(
+            "The subject of the email (for a VIP revisit: of the agent's ticket); the same "
+            "placeholders as the message."
+        ),
+    )
+    subject_en = models.CharField(_("email subject (English)"), max_length=MAX_SUBJECT, default="")
     text_zh = models.TextField(
         _("message (Chinese)"),
         help_text=_(
             "Placeholders: {name}, {order}, {carrier}, {tracking}, {coupon}, {amount}, "
-            "{level}, {benefits}."
+            "{level}, {benefits}, {ticket}."
         ),
     )
     text_en = models.TextField(_("message (English)"))
@@ -424,6 +471,33 @@ class CareCampaign(models.Model):
     def text_in(self, language: str) -> str:
         return self.text_zh if language.startswith("zh") else self.text_en
 
+    def subject_in(self, language: str) -> str:
+        return self.subject_zh if language.startswith("zh") else self.subject_en
+
+    def clean(self) -> None:
+        """A subject is one line; a text names only the placeholders there are (a typo
+        such as {nmae} would reach every customer as it is)."""
+        errors = {}
+        for field in ("subject_zh", "subject_en"):
+            value = getattr(self, field) or ""
+            if "\r" in value or "\n" in value:
+                errors[field] = _("A subject is one line.")
+        for field in ("subject_zh", "subject_en", "text_zh", "text_en"):
+            unknown = sorted(
+                set(_BRACED.findall(getattr(self, field) or "")) - set(self.PLACEHOLDERS)
+            )
+            if unknown and field not in errors:
+                errors[field] = _("Unknown placeholder: %(names)s. Known: %(known)s.") % {
+                    "names": ", ".join("{" + name + "}" for name in unknown),
+                    "known": ", ".join("{" + name + "}" for name in self.PLACEHOLDERS),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+
+# A word in braces: what a template author meant as a placeholder.
+_BRACED = re.compile(r"\{(\w+)\}")
+
 
 class Outreach(models.Model):
     """This outreach to this customer for this occasion ("birthday:2026",
@@ -438,11 +512,22 @@ class Outreach(models.Model):
         SKIPPED = "skipped", _("Not sent")
         EXPIRED = "expired", _("Too late, not sent")
 
+    # No index of their own: `outreach_once_per_occasion` begins with the campaign and
+    # `outreach_customer_sent` with the customer (the birthday job writes a million rows,
+    # and every index is written for each).
     campaign = models.ForeignKey(
-        CareCampaign, on_delete=models.CASCADE, related_name="outreach", verbose_name=_("campaign")
+        CareCampaign,
+        on_delete=models.CASCADE,
+        related_name="outreach",
+        verbose_name=_("campaign"),
+        db_index=False,
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="outreach", verbose_name=_("customer")
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="outreach",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     occasion = models.CharField(_("occasion"), max_length=120)
     due_at = models.DateTimeField(_("due"))
@@ -456,6 +541,8 @@ class Outreach(models.Model):
     subject = models.CharField(_("about"), max_length=64, blank=True)
     conversation_id = models.UUIDField(_("conversation"), null=True, blank=True)
     created_at = models.DateTimeField(_("claimed"), auto_now_add=True)
+    # An email's is when it was handed to the mail backend: while it is "being sent" it
+    # already counts towards the customer's daily cap.
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
@@ -468,12 +555,20 @@ class Outreach(models.Model):
             )
         ]
         indexes = [
+            # The sender's queue, in its order (due, then id): a batch is the index's
+            # first rows, never a sort of everything pending (a million at 09:00).
             models.Index(
-                fields=["due_at"],
+                fields=["due_at", "id"],
                 condition=models.Q(status="pending"),
-                name="outreach_due",
+                name="outreach_due_queue",
             ),
-            models.Index("customer", models.F("sent_at").desc(), name="outreach_customer_sent"),
+            # A customer's messages of the last day (the daily cap): only what went out.
+            models.Index(
+                "customer",
+                models.F("sent_at").desc(),
+                condition=models.Q(sent_at__isnull=False),
+                name="outreach_customer_recent",
+            ),
         ]
 
     def __str__(self) -> str:

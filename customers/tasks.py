@@ -19,6 +19,11 @@ def plan_order_reminders_task() -> int:
 
 
 @shared_task
+def plan_vip_revisits_task() -> int:
+    return care.plan_vip_revisits()
+
+
+@shared_task
 def evaluate_tags_task(customer_ids: list[int]) -> tuple[int, int]:
     """These customers' automatic tags, after a chat closed, an order changed, a merge."""
     return tag_rules.evaluate_customers(customer_ids=customer_ids)

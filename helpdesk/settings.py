@@ -168,6 +168,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task whose worker died without acknowledging it goes back to its queue after this
+# many seconds (Redis has no other way to know; tasks are acknowledged late).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -224,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.plan_order_reminders_task",
         "schedule": 300.0,
     },
+    "care-plan-vip-revisits": {
+        "task": "customers.tasks.plan_vip_revisits_task",
+        "schedule": 3600.0,
+    },
     "care-send-due": {
         "task": "conversations.tasks.send_due_outreach_task",
         "schedule": 60.0,
@@ -231,6 +240,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
+# Outreach rows the sender takes, decides and records at a time (one transaction each).
+CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

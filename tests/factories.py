@@ -153,9 +153,39 @@ CARE_TEXTS = {
 }
 
 
+CARE_TEXTS.update(
+    {
+        CareCampaign.Kind.TICKET_FOLLOW_UP: (
+            "{name}，工单 {ticket} 仍在处理中。",
+            "{name}, ticket {ticket} is still being worked on.",
+        ),
+        CareCampaign.Kind.VIP_REVISIT: ("回访 {name}。", "Check in with {name}."),
+    }
+)
+
+CARE_SUBJECTS = {
+    CareCampaign.Kind.SURVEY: ("请评价", "Rate us"),
+    CareCampaign.Kind.BIRTHDAY: ("{name}，生日快乐", "Happy birthday, {name}"),
+    CareCampaign.Kind.ORDER_SHIPPED: ("订单 {order} 已发货", "Order {order} shipped"),
+    CareCampaign.Kind.ORDER_DELIVERED: ("订单 {order} 已送达", "Order {order} delivered"),
+    CareCampaign.Kind.FOLLOW_UP: ("问题解决了吗", "Is it settled?"),
+    CareCampaign.Kind.LEVEL_UP: ("升级为{level}", "Now {level}"),
+    CareCampaign.Kind.TICKET_FOLLOW_UP: ("工单 {ticket} 的进展", "Ticket {ticket}: an update"),
+    CareCampaign.Kind.VIP_REVISIT: ("VIP 回访：{name}", "VIP check-in: {name}"),
+}
+
+
 def care_campaign(kind: str, **fields) -> CareCampaign:
     """A care campaign as a test needs it (transactional tests empty the migration's)."""
     text_zh, text_en = CARE_TEXTS[kind]
-    defaults = {"text_zh": text_zh, "text_en": text_en, "delay_minutes": 0, **fields}
+    subject_zh, subject_en = CARE_SUBJECTS[kind]
+    defaults = {
+        "text_zh": text_zh,
+        "text_en": text_en,
+        "subject_zh": subject_zh,
+        "subject_en": subject_en,
+        "delay_minutes": 0,
+        **fields,
+    }
     campaign, _ = CareCampaign.objects.update_or_create(kind=kind, defaults=defaults)
     return campaign

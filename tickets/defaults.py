@@ -10,7 +10,12 @@ TICKET_TYPES = [
     ("repair", "维修", "Repair", 20, 40),
     ("after_sales", "售后", "After-sales", 20, 50),
     ("billing", "账务", "Billing", 30, 60),
+    # A VIP's regular check-in (care campaign "VIP revisit"): work for their agent, not a
+    # problem of the customer's, so it is not followed up with the customer.
+    ("vip_revisit", "VIP 回访", "VIP revisit", 10, 70),
 ]
+# Types whose tickets are the shop's own work: the customer is not told about them.
+INTERNAL_TYPES = frozenset({"vip_revisit"})
 
 # priority → minutes to the first response, between responses, to the resolution
 DEFAULT_TARGETS = {

@@ -1,7 +1,8 @@
 """Sending what the care campaigns claimed (docs/care.md), and the survey after a chat.
 
 The claims are customers' (customers/services/care.py): one row per campaign,
-customer and occasion. Here the due ones are sent, each exactly once:
+customer and occasion. Here the due ones are sent, a batch at a time with a fixed
+number of queries per batch (a million birthdays at 09:00), each exactly once:
 
 - Into a conversation (the survey's own, or the customer's open chat): the
   message is written in the same transaction that marks the outreach sent, so
@@ -11,6 +12,9 @@ customer and occasion. Here the due ones are sent, each exactly once:
   A worker killed between the two leaves it "sending": never sent twice, and
   admin shows the few that may not have gone (at most once, never twice).
 
+- As work for an agent (a VIP revisit): made in the desk by the tickets app's hook,
+  in the batch's transaction.
+
 Opt-out, quiet hours (local, in the customer's timezone) and a daily cap per
 customer are respected; what waits too long (`expires_at`) is not sent at all.
 """
@@ -18,19 +22,20 @@ customer are respected; what waits too long (`expires_at`) is not sent at all.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Q
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations import events
+from conversations import events, hooks
 from conversations.models import Conversation, Message, Survey
 from conversations.services.messages import post_system_message
 from customers.models import CareCampaign, Customer, Outreach
@@ -41,7 +46,8 @@ from helpdesk.webhooks import emit
 
 logger = logging.getLogger(__name__)
 
-SEND_BATCH = 200
+# A batch the mail server could not even be reached for is tried again this much later.
+MAIL_RETRY = timedelta(minutes=5)
 SURVEY_SCALE = 5
 MAX_COMMENT = 1000
 
@@ -114,92 +120,165 @@ def _enqueue(outreach_id: int, countdown: int) -> None:
 
 
 def send_due_outreach(*, now: datetime | None = None, only: int | None = None) -> int:
-    """Send every claimed outreach that is due (or the one with id `only`), in batches
-    of SEND_BATCH rows locked with SKIP LOCKED: two workers never take the same row.
-    Returns how many were sent."""
+    """Send every claimed outreach that is due (or the one with id `only`), a batch of
+    CARE_SEND_BATCH rows at a time, each batch set-based: taken with SKIP LOCKED (two
+    workers never take the same row), its customers held while their daily cap is
+    counted in one query, its coupons issued in one INSERT, its texts filled from
+    templates compiled once per language, its outcomes recorded in one UPDATE; its
+    emails then go out over one connection and are confirmed in one UPDATE.
+    Returns how many were sent (in a chat, by email, or as work in the desk)."""
     sent = 0
+    size = settings.CARE_SEND_BATCH
     while True:
-        emails: list[tuple[int, str, str, str]] = []
         with transaction.atomic():
             now_at = now or timezone.now()
-            rows = list(
-                Outreach.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("campaign", "customer")
-                .filter(status=Outreach.Status.PENDING, due_at__lte=now_at)
-                .filter(**({"pk": only} if only is not None else {}))
-                .order_by("due_at", "pk")[:SEND_BATCH]
-            )
-            for outreach in rows:
-                outcome = _send_one(outreach, now_at)
-                if outcome == "sent":
-                    sent += 1
-                elif isinstance(outcome, tuple):
-                    emails.append(outcome)
-        for outreach_id, address, subject, body in emails:
-            sent += _send_email(outreach_id, address, subject, body)
-        if len(rows) < SEND_BATCH or only is not None:
+            due = claims.take_due(now=now_at, limit=size, only=only)
+            emails, delivered = _send_batch(due, now_at) if due else ([], 0)
+        sent += delivered + _send_emails(emails, now_at)
+        if len(due) < size or only is not None:
             return sent
 
 
-def _send_one(outreach: Outreach, now: datetime):
-    campaign, customer = outreach.campaign, outreach.customer
-    if outreach.expires_at <= now:
-        return _close(outreach, Outreach.Status.EXPIRED, "")
-    if not campaign.enabled:
-        return _close(outreach, Outreach.Status.SKIPPED, "campaign disabled")
-    if customer.care_opt_out:
-        return _close(outreach, Outreach.Status.SKIPPED, "customer opted out")
-    if campaign.kind == CareCampaign.Kind.FOLLOW_UP and _settled_since(outreach):
-        return _close(outreach, Outreach.Status.SKIPPED, "resolved in a later chat")
-    later = _quiet_until(customer, now) or _capped_until(customer, now)
-    if later is not None:
-        outreach.due_at = later
-        outreach.save(update_fields=["due_at"])
-        return "deferred"
-    language = django_language(customer.language)
-    conversation = _conversation_for(outreach)
-    if conversation is None and not customer.email:
-        return _close(outreach, Outreach.Status.SKIPPED, "no open chat and no email")
-    with override(language):
-        coupon = claims.issue_coupon(outreach) if campaign.coupon_amount > 0 else None
-        body = claims.render(
-            campaign,
-            customer=customer,
-            language=language,
-            order=claims.order_of(outreach),
-            coupon=coupon,
-            level=claims.level_of(outreach),
+@dataclass(slots=True)
+class _Email:
+    outreach_id: int
+    address: str
+    subject: str
+    body: str
+
+
+def _send_batch(due: list[claims.DueOutreach], now: datetime) -> tuple[list[_Email], int]:
+    """Decide and record every row of a locked batch, in the caller's transaction: chat
+    messages and desk work are written here with the rows marked sent; emails are
+    marked "being sent" and returned, to go out after the commit."""
+    campaigns = {campaign.pk: campaign for campaign in CareCampaign.objects.all()}
+    customer_ids = {row.customer_id for row in due}
+    claims.lock_customers(customer_ids)
+    skip = {**_settled_since(due, campaigns), **hooks.outreach_due(due=due, campaigns=campaigns)}
+    recent = claims.recent_sends(customer_ids, now=now)
+    chats = _open_chats(customer_ids)
+    surveyed = _surveyed_chats(due, campaigns)
+    cap = settings.CARE_DAILY_CAP
+    outcomes: list[claims.Outcome] = []
+    to_send: list[tuple[claims.DueOutreach, CareCampaign, UUID | None]] = []
+    desk: list[tuple[claims.DueOutreach, CareCampaign]] = []
+    for row in due:
+        campaign = campaigns[row.campaign_id]
+        reason = _skip_reason(row, campaign, skip)
+        if row.expires_at <= now:
+            outcomes.append(claims.Outcome(row.id, Outreach.Status.EXPIRED))
+        elif reason:
+            outcomes.append(claims.Outcome(row.id, Outreach.Status.SKIPPED, detail=reason))
+        elif campaign.kind in CareCampaign.AGENT_KINDS:
+            desk.append((row, campaign))
+        else:
+            sends = recent.setdefault(row.customer_id, [])
+            later = _quiet_until(row, now) or (
+                sends[cap - 1] + timedelta(days=1) if len(sends) >= cap > 0 else None
+            )
+            conversation_id = chats.get(row.customer_id) or surveyed.get(row.id)
+            if later is not None:
+                outcomes.append(claims.Outcome(row.id, Outreach.Status.PENDING, due_at=later))
+            elif conversation_id is None and not row.email:
+                outcomes.append(
+                    claims.Outcome(
+                        row.id, Outreach.Status.SKIPPED, detail="no open chat and no email"
+                    )
+                )
+            else:
+                to_send.append((row, campaign, conversation_id))
+                sends.insert(0, now)
+    emails = _write(to_send, now, outcomes)
+    for row, campaign in desk:
+        made = hooks.desk_outreach(outreach=row, campaign=campaign)
+        outcomes.append(
+            claims.Outcome(row.id, Outreach.Status.SENT, "desk", made, sent_at=now)
+            if made
+            else claims.Outcome(row.id, Outreach.Status.SKIPPED, detail="nothing in the desk")
         )
-        if conversation is not None:
-            _post(outreach, conversation, body)
-            claims.outreach_sent(outreach, channel="chat", conversation_id=conversation.pk)
-            return "sent"
-        outreach.status = Outreach.Status.SENDING
-        outreach.channel = "email"
-        outreach.save(update_fields=["status", "channel"])
-        return (outreach.pk, customer.email, campaign.get_kind_display(), body)
+    claims.record_outcomes(outcomes)
+    delivered = sum(1 for o in outcomes if o.status == Outreach.Status.SENT)
+    return emails, delivered
 
 
-def _close(outreach: Outreach, status: str, detail: str) -> str:
-    outreach.status, outreach.detail = status, detail
-    outreach.save(update_fields=["status", "detail"])
-    return status
+def _skip_reason(row: claims.DueOutreach, campaign: CareCampaign, skip: dict[int, str]) -> str:
+    if not campaign.enabled:
+        return "campaign disabled"
+    if row.opted_out:
+        return "customer opted out"
+    if campaign.kind == CareCampaign.Kind.VIP_REVISIT and row.level != Customer.Level.VIP:
+        return "no longer VIP"
+    return skip.get(row.id, "")
 
 
-def _zone(customer: Customer) -> ZoneInfo:
+def _write(
+    to_send: list[tuple[claims.DueOutreach, CareCampaign, UUID | None]],
+    now: datetime,
+    outcomes: list[claims.Outcome],
+) -> list[_Email]:
+    """Fill the texts of what is sent (coupons and orders fetched for all at once),
+    post those going into a chat, and return the emails."""
+    coupons = claims.issue_coupons(
+        [
+            (row.customer_id, campaign, row.occasion)
+            for row, campaign, _c in to_send
+            if campaign.coupon_amount > 0
+        ],
+        now=now,
+    )
+    orders = claims.orders_of(
+        (row.customer_id, row.subject)
+        for row, _campaign, _c in to_send
+        if row.occasion.startswith("order:")
+    )
+    emails: list[_Email] = []
+    for row, campaign, conversation_id in to_send:
+        language = django_language(row.language)
+        values = claims.placeholder_values(
+            language=language,
+            name=row.name,
+            order=orders.get((row.customer_id, row.subject)),
+            coupon=coupons.get((row.customer_id, claims.coupon_campaign(campaign, row.occasion))),
+            level=row.subject if campaign.kind == CareCampaign.Kind.LEVEL_UP else "",
+            ticket=row.subject if campaign.kind == CareCampaign.Kind.TICKET_FOLLOW_UP else "",
+        )
+        body = claims.fill(claims.compiled(campaign.text_in(language)), values)
+        if conversation_id is not None:
+            with override(language):
+                _post(row, campaign, conversation_id, body)
+            outcomes.append(
+                claims.Outcome(
+                    row.id,
+                    Outreach.Status.SENT,
+                    "chat",
+                    sent_at=now,
+                    conversation_id=conversation_id,
+                )
+            )
+            continue
+        subject = claims.one_line(
+            claims.fill(claims.compiled(campaign.subject_in(language)), values)
+        )
+        emails.append(_Email(row.id, row.email, subject or str(campaign), body))
+        # Committed before the email goes out, and counted in the daily cap from now on.
+        outcomes.append(claims.Outcome(row.id, Outreach.Status.SENDING, "email", sent_at=now))
+    return emails
+
+
+def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(customer.timezone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(settings.TIME_ZONE)
 
 
-def _quiet_until(customer: Customer, now: datetime) -> datetime | None:
+def _quiet_until(row: claims.DueOutreach, now: datetime) -> datetime | None:
     """The end of the customer's quiet hours when `now` falls in them (a window may span
     midnight, 22:00–08:00), else None."""
-    start, end = customer.quiet_start, customer.quiet_end
+    start, end = row.quiet_start, row.quiet_end
     if start is None or end is None or start == end:
         return None
-    local = now.astimezone(_zone(customer))
+    local = now.astimezone(_zone(row.timezone))
     clock = local.time()
     inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
     if not inside:
@@ -208,75 +287,123 @@ def _quiet_until(customer: Customer, now: datetime) -> datetime | None:
     return datetime.combine(day, end, tzinfo=local.tzinfo)
 
 
-def _capped_until(customer: Customer, now: datetime) -> datetime | None:
-    """When the customer had CARE_DAILY_CAP messages in the last 24 hours: when the
-    oldest of them is a day old."""
-    cap = settings.CARE_DAILY_CAP
-    recent = list(
-        Outreach.objects.filter(
-            customer=customer, status=Outreach.Status.SENT, sent_at__gt=now - timedelta(days=1)
+def _settled_since(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, str]:
+    """Follow-ups of chats whose customer had a problem resolved in a later chat since
+    the follow-up was claimed: one query for the batch."""
+    follow_ups = [
+        row for row in due if campaigns[row.campaign_id].kind == CareCampaign.Kind.FOLLOW_UP
+    ]
+    if not follow_ups:
+        return {}
+    last_resolved = dict(
+        Conversation.objects.filter(
+            customer_id__in={row.customer_id for row in follow_ups},
+            resolution=Conversation.Resolution.RESOLVED,
+            closed_at__gt=min(row.created_at for row in follow_ups),
         )
-        .order_by("-sent_at")
-        .values_list("sent_at", flat=True)[:cap]
+        .values("customer_id")
+        .annotate(last=Max("closed_at"))
+        .values_list("customer_id", "last")
     )
-    if len(recent) < cap:
-        return None
-    return recent[-1] + timedelta(days=1)
+    return {
+        row.id: "resolved in a later chat"
+        for row in follow_ups
+        if last_resolved.get(row.customer_id) and last_resolved[row.customer_id] > row.created_at
+    }
 
 
-def _settled_since(outreach: Outreach) -> bool:
-    return Conversation.objects.filter(
-        customer_id=outreach.customer_id,
-        resolution=Conversation.Resolution.RESOLVED,
-        closed_at__gt=outreach.created_at,
-    ).exists()
+def _open_chats(customer_ids) -> dict[int, UUID]:
+    """Each customer's latest open chat, where they read a message now: one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (customer_id) customer_id, id
+            FROM conversations_conversation
+            WHERE customer_id = ANY(%s::bigint[]) AND status <> %s
+            ORDER BY customer_id, created_at DESC
+            """,
+            [claims.int_array(customer_ids), Conversation.Status.CLOSED.value],
+        )
+        return dict(cursor.fetchall())
 
 
-def _conversation_for(outreach: Outreach) -> Conversation | None:
-    """Where the customer reads it: their open chat, else (a survey) the conversation it
-    is about, which they may still have open on the page."""
-    open_chat = (
-        Conversation.objects.filter(customer_id=outreach.customer_id)
-        .exclude(status=Conversation.Status.CLOSED)
-        .order_by("-created_at")
-        .first()
+def _surveyed_chats(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, UUID]:
+    """A survey's own conversation (the customer may still have it open on the page),
+    for the surveys of the batch whose conversation is still there."""
+    surveys = {
+        row.id: row.conversation_id
+        for row in due
+        if campaigns[row.campaign_id].kind == CareCampaign.Kind.SURVEY and row.conversation_id
+    }
+    if not surveys:
+        return {}
+    there = set(
+        Conversation.objects.filter(pk__in=set(surveys.values())).values_list("pk", flat=True)
     )
-    if open_chat is not None or outreach.campaign.kind != CareCampaign.Kind.SURVEY:
-        return open_chat
-    return Conversation.objects.filter(pk=outreach.conversation_id).first()
+    return {row_id: pk for row_id, pk in surveys.items() if pk in there}
 
 
-def _post(outreach: Outreach, conversation: Conversation, body: str) -> None:
-    meta = {"event": "care", "campaign": outreach.campaign.kind}
+def _post(
+    row: claims.DueOutreach, campaign: CareCampaign, conversation_id: UUID, body: str
+) -> None:
+    meta = {"event": "care", "campaign": campaign.kind}
     survey = None
-    if outreach.campaign.kind == CareCampaign.Kind.SURVEY:
+    if campaign.kind == CareCampaign.Kind.SURVEY:
         survey = Survey.objects.create(
-            conversation_id=outreach.conversation_id,
-            delivered_in=conversation,
-            customer_id=outreach.customer_id,
-            outreach=outreach,
+            conversation_id=row.conversation_id,
+            delivered_in_id=conversation_id,
+            customer_id=row.customer_id,
+            outreach_id=row.id,
             question=body[:500],
-            reward_points=outreach.campaign.reward_points,
+            reward_points=campaign.reward_points,
         )
         meta.update(event="survey", survey=str(survey.pk), scale=SURVEY_SCALE)
-    post_system_message(conversation_id=conversation.pk, body=body, meta=meta)
+    post_system_message(conversation_id=conversation_id, body=body, meta=meta)
     if survey is not None:
         publish_on_commit(
-            events.conversation_group(conversation.pk), events.survey_event(survey_payload(survey))
+            events.conversation_group(conversation_id), events.survey_event(survey_payload(survey))
         )
 
 
-def _send_email(outreach_id: int, address: str, subject: str, body: str) -> int:
-    try:
-        send_mail(subject, body, None, [address])
-    except Exception:  # the outreach stays "sending": at most once, shown in admin
-        logger.exception("care email for outreach %s failed", outreach_id)
-        Outreach.objects.filter(pk=outreach_id).update(detail="email failed")
+def _send_emails(emails: list[_Email], now: datetime) -> int:
+    """The batch's emails over one connection of the mail backend, each handed to its
+    `send_messages`, then confirmed in one UPDATE. What the backend refused stays "being
+    sent" (it may have gone: never tried again); when the connection cannot even be
+    opened nothing went out, and the batch waits for the next run."""
+    if not emails:
         return 0
-    Outreach.objects.filter(pk=outreach_id, status=Outreach.Status.SENDING).update(
-        status=Outreach.Status.SENT, sent_at=timezone.now()
-    )
-    return 1
+    mail = get_connection()
+    try:
+        mail.open()
+    except Exception:
+        logger.exception("care emails: the mail backend could not be reached")
+        claims.release_unsent(
+            [email.outreach_id for email in emails],
+            due_at=now + MAIL_RETRY,
+            detail="mail server unreachable",
+        )
+        return 0
+    sent: list[int] = []
+    failed: list[int] = []
+    try:
+        for email in emails:
+            message = EmailMessage(
+                email.subject,
+                email.body,
+                to=[email.address],
+                headers={"X-Lumen-Outreach": str(email.outreach_id)},
+                connection=mail,
+            )
+            try:
+                went = mail.send_messages([message])
+            except Exception:
+                logger.exception("care email for outreach %s failed", email.outreach_id)
+                went = 0
+            (sent if went else failed).append(email.outreach_id)
+    finally:
+        mail.close()
+    claims.confirm_emails(sent=sent, failed=failed)
+    return len(sent)
 
 
 def survey_payload(survey: Survey) -> dict:

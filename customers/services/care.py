@@ -3,18 +3,26 @@
 An outreach is claimed (`claim_outreach`, or the planners' `INSERT … SELECT`) before
 anything is sent: one row per campaign, customer and occasion, by a unique
 constraint, so a retried task, a second worker or a second Beat adds nothing. The
-conversations app sends what is due (conversations/services/care.py).
+conversations app sends what is due (conversations/services/care.py) a batch at a
+time, with the set-based steps below: take a batch (SKIP LOCKED), lock its customers,
+count their recent sends, issue its coupons, record every row's outcome — each one
+statement for the whole batch.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.translation import override, pgettext
 
 from customers.models import CareCampaign, Coupon, Customer, Order, Outreach
@@ -79,28 +87,32 @@ def plan_birthdays(*, now: datetime | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
-            local AS (
-                -- The zone's name from the list, never the row's own: a name PostgreSQL
-                -- does not know skips that customer instead of failing the statement.
-                SELECT c.id, c.birthday, (%(now)s::timestamptz AT TIME ZONE z.name) AS at
-                FROM customers_customer c JOIN zones z ON z.name = c.timezone
-                WHERE c.birthday IS NOT NULL AND NOT c.care_opt_out
-                  AND c.birthday_md = ANY(%(days)s)
+            -- Each zone's local time, once per zone (not per customer), where it is
+            -- 09:00 or later. A customer's zone is taken from this list, never the
+            -- row's own name: a name PostgreSQL does not know skips that customer
+            -- instead of failing the statement.
+            WITH local AS (
+                SELECT name, at, (extract(month FROM at) * 100 + extract(day FROM at))::int AS md,
+                       extract(year FROM at)::int AS year
+                FROM (SELECT name, (%(now)s::timestamptz AT TIME ZONE name) AS at
+                      FROM pg_timezone_names) zone
+                WHERE extract(hour FROM at) >= %(hour)s
+            ),
+            zones AS MATERIALIZED (
+                SELECT name, md, year,
+                       (year %% 4 = 0 AND (year %% 100 <> 0 OR year %% 400 = 0)) AS leap
+                FROM local
             )
             INSERT INTO customers_outreach (campaign_id, customer_id, occasion, due_at,
                 expires_at, status, channel, detail, subject, conversation_id, created_at)
-            SELECT %(campaign)s, l.id, 'birthday:' || extract(year FROM l.at)::int,
+            SELECT %(campaign)s, c.id, 'birthday:' || z.year,
                    %(now)s, %(now)s + interval '1 hour' * %(expire)s,
                    'pending', '', '', '', NULL, now()
-            FROM local l
-            WHERE extract(hour FROM l.at) >= %(hour)s
-              AND (to_char(l.birthday, 'MM-DD') = to_char(l.at, 'MM-DD')
-                   OR (to_char(l.birthday, 'MM-DD') = '02-29'
-                       AND to_char(l.at, 'MM-DD') = '02-28'
-                       AND NOT (extract(year FROM l.at)::int %% 4 = 0
-                                AND (extract(year FROM l.at)::int %% 100 <> 0
-                                     OR extract(year FROM l.at)::int %% 400 = 0))))
+            FROM customers_customer c JOIN zones z ON z.name = c.timezone
+            WHERE c.birthday IS NOT NULL AND NOT c.care_opt_out
+              AND c.birthday_md = ANY(%(days)s)
+              AND (c.birthday_md = z.md
+                   OR (c.birthday_md = 229 AND z.md = 228 AND NOT z.leap))
             ON CONFLICT ON CONSTRAINT outreach_once_per_occasion DO NOTHING
             """,
             {
@@ -168,6 +180,43 @@ def plan_order_reminders(*, now: datetime | None = None, order_number: str | Non
     return claimed
 
 
+def plan_vip_revisits(*, now: datetime | None = None) -> int:
+    """Claim the VIP revisits due: one per VIP customer (not opted out) in each period of
+    the campaign's `every_days` days of their local calendar. The periods are staggered
+    by the customer's id, so an agent's VIPs do not all fall due on one day. A second
+    Beat, a retry or a run in another hour of the same period adds nothing (the occasion
+    names the period). Returns how many were claimed."""
+    campaign = enabled_campaign(CareCampaign.Kind.VIP_REVISIT)
+    if campaign is None:
+        return 0
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names)
+            INSERT INTO customers_outreach (campaign_id, customer_id, occasion, due_at,
+                expires_at, status, channel, detail, subject, conversation_id, created_at)
+            SELECT %(campaign)s, c.id,
+                   'vip_revisit:' || %(every)s || 'd:'
+                       || ((((%(now)s::timestamptz AT TIME ZONE z.name)::date
+                             - DATE '2000-01-01') + c.id) / %(every)s),
+                   %(now)s, %(now)s + interval '1 hour' * %(expire)s,
+                   'pending', '', '', '', NULL, now()
+            FROM customers_customer c JOIN zones z ON z.name = c.timezone
+            WHERE c.level = %(vip)s AND NOT c.care_opt_out
+            ON CONFLICT ON CONSTRAINT outreach_once_per_occasion DO NOTHING
+            """,
+            {
+                "campaign": campaign.pk,
+                "every": campaign.every_days,
+                "expire": campaign.expire_hours,
+                "now": now,
+                "vip": Customer.Level.VIP,
+            },
+        )
+        return cursor.rowcount
+
+
 def grant_points(*, customer_id: int, points: int, reason: str, key: str) -> bool:
     """Add `points` to the customer's balance once per `key`; False when it was granted
     before. The entry and the balance change in one transaction."""
@@ -187,12 +236,71 @@ def grant_points(*, customer_id: int, points: int, reason: str, key: str) -> boo
     return True
 
 
-def outreach_sent(outreach: Outreach, *, channel: str, conversation_id: UUID | None = None):
-    outreach.status = Outreach.Status.SENT
-    outreach.channel = channel
-    outreach.sent_at = timezone.now()
-    outreach.conversation_id = conversation_id or outreach.conversation_id
-    outreach.save(update_fields=["status", "channel", "sent_at", "conversation_id"])
+# --- templates ----------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(CareCampaign.PLACEHOLDERS) + r")\}")
+
+
+@lru_cache(maxsize=512)
+def compiled(text: str) -> tuple[str, ...]:
+    """A template split once into literal text and placeholder names (odd positions):
+    filling it is a join, whatever the number of customers."""
+    return tuple(_PLACEHOLDER.split(text))
+
+
+def fill(parts: tuple[str, ...], values: dict[str, str]) -> str:
+    """The template with each placeholder replaced once: a value that looks like a
+    placeholder ("{coupon}" as a customer's name) stays as it is."""
+    return "".join(values[part] if index % 2 else part for index, part in enumerate(parts))
+
+
+def one_line(text: str) -> str:
+    """An email subject: one line (a name with a line break must not break the header)."""
+    return " ".join(text.split())[: CareCampaign.MAX_SUBJECT]
+
+
+def amount_text(amount: Decimal | None) -> str:
+    if amount is None:
+        return ""
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@lru_cache(maxsize=8)
+def language_words(language: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """What a language fills in whatever the customer: the word for a customer without a
+    name, the levels' names and their benefits (translated once per process)."""
+    with override(language):
+        nameless = pgettext("a customer without a name", "there")
+        labels = {value: str(label) for value, label in Customer.Level.choices}
+        benefits = {str(level): str(text) for level, text in Customer.LEVEL_BENEFITS.items()}
+    return str(nameless), labels, benefits
+
+
+def placeholder_values(
+    *,
+    language: str,
+    name: str,
+    order: tuple[str, str, str] | None = None,
+    coupon: tuple[str, Decimal] | None = None,
+    level: str = "",
+    ticket: str = "",
+) -> dict[str, str]:
+    """Every placeholder's value for one customer: `order` is (number, carrier,
+    tracking), `coupon` (code, amount)."""
+    nameless, labels, benefits = language_words(language)
+    number, carrier, tracking = order or ("", "", "")
+    return {
+        "name": name or nameless,
+        "order": number,
+        "carrier": carrier,
+        "tracking": tracking,
+        "coupon": coupon[0] if coupon else "",
+        "amount": amount_text(coupon[1]) if coupon else "",
+        "level": labels.get(level, "") if level else "",
+        "benefits": benefits.get(level, "") if level else "",
+        "ticket": ticket,
+    }
 
 
 def render(
@@ -203,51 +311,325 @@ def render(
     order: Order | None = None,
     coupon: Coupon | None = None,
     level: str = "",
+    ticket: str = "",
+    subject: bool = False,
 ) -> str:
-    """The campaign's message in `language` (zh-hans or en), its placeholders filled by
-    plain replacement: a template can reach nothing but these values."""
-    with override(language):
-        name = customer.name or pgettext("a customer without a name", "there")
-    values = {
-        "name": name,
-        "order": order.number if order else "",
-        "carrier": order.carrier if order else "",
-        "tracking": order.tracking_number if order else "",
-        "coupon": coupon.code if coupon else "",
-        "amount": f"{coupon.amount:f}".rstrip("0").rstrip(".") if coupon else "",
-    }
-    with override(language):
-        values["level"] = str(Customer.Level(level).label) if level else ""
-        values["benefits"] = str(Customer.LEVEL_BENEFITS.get(level, "")) if level else ""
-    text = campaign.text_in(language)
-    for placeholder, value in values.items():
-        text = text.replace("{" + placeholder + "}", value)
-    return text
-
-
-def level_of(outreach: Outreach) -> str:
-    """The level a membership-upgrade outreach congratulates on."""
-    return outreach.subject if outreach.campaign.kind == CareCampaign.Kind.LEVEL_UP else ""
-
-
-def order_of(outreach: Outreach) -> Order | None:
-    """The order an order reminder is about."""
-    if not outreach.occasion.startswith("order:"):
-        return None
-    return Order.objects.filter(number=outreach.subject, customer_id=outreach.customer_id).first()
-
-
-def issue_coupon(outreach: Outreach) -> Coupon:
-    """The outreach's coupon (a birthday's), issued once: a retry finds the first."""
-    campaign = outreach.campaign
-    coupon, _ = Coupon.objects.get_or_create(
-        customer_id=outreach.customer_id,
-        campaign=f"{campaign.kind}-{outreach.occasion}".replace(":", "-")[:60],
-        defaults={
-            "code": get_random_string(10, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"),
-            "title": campaign.get_kind_display(),
-            "amount": campaign.coupon_amount,
-            "expires_at": timezone.now() + timedelta(days=campaign.coupon_days),
-        },
+    """The campaign's message (or, with `subject`, its email subject) in `language`
+    (zh-hans or en), its placeholders filled by plain replacement: a template can reach
+    nothing but these values."""
+    values = placeholder_values(
+        language=language,
+        name=customer.name,
+        order=(order.number, order.carrier, order.tracking_number) if order else None,
+        coupon=(coupon.code, coupon.amount) if coupon else None,
+        level=level,
+        ticket=ticket,
     )
-    return coupon
+    if subject:
+        return one_line(fill(compiled(campaign.subject_in(language)), values))
+    return fill(compiled(campaign.text_in(language)), values)
+
+
+# --- sending a batch (called by conversations/services/care.py) ----------------------
+
+
+@dataclass(slots=True)
+class DueOutreach:
+    """A claimed outreach taken for sending, with what its sender needs of the customer."""
+
+    id: int
+    campaign_id: int
+    customer_id: int
+    occasion: str
+    subject: str
+    conversation_id: UUID | None
+    created_at: datetime
+    expires_at: datetime
+    name: str
+    email: str
+    language: str
+    timezone: str
+    quiet_start: time | None
+    quiet_end: time | None
+    opted_out: bool
+    level: str
+
+
+def take_due(*, now: datetime, limit: int, only: int | None = None) -> list[DueOutreach]:
+    """Up to `limit` pending outreach rows due by `now` (or the one with id `only`),
+    oldest first (the `outreach_due_queue` index's order), locked FOR UPDATE SKIP LOCKED
+    for the caller's transaction: another worker takes other rows, never these."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT o.id, o.campaign_id, o.customer_id, o.occasion, o.subject,
+                   o.conversation_id, o.created_at, o.expires_at, c.name, c.email,
+                   c.language, c.timezone, c.quiet_start, c.quiet_end, c.care_opt_out, c.level
+            FROM customers_outreach o JOIN customers_customer c ON c.id = o.customer_id
+            WHERE o.status = 'pending' AND o.due_at <= %(now)s
+              AND (%(only)s::bigint IS NULL OR o.id = %(only)s)
+            ORDER BY o.due_at, o.id
+            LIMIT %(limit)s
+            FOR UPDATE OF o SKIP LOCKED
+            """,
+            {"now": now, "only": only, "limit": limit},
+        )
+        return [DueOutreach(*row) for row in cursor.fetchall()]
+
+
+def int_array(values) -> str:
+    """A PostgreSQL array literal of integers, made in one join: psycopg would quote a
+    list of a thousand one element at a time (most of a batch's time went there)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def text_array(values) -> str:
+    """A PostgreSQL array literal of texts, each quoted and escaped."""
+    return (
+        "{"
+        + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+        + "}"
+    )
+
+
+# Advisory lock keys (namespace, customer) of the sender: the daily cap is counted and
+# used by one worker at a time per customer.
+CUSTOMER_LOCK_NAMESPACE = 0xCA4E
+
+
+def lock_customers(customer_ids) -> None:
+    """Hold every one of these customers for the caller's transaction, in a fixed order
+    (two workers never wait on each other in a circle). A second worker with another
+    outreach of the same customer waits here until the first has recorded its sends,
+    so the daily cap it then counts includes them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(pg_advisory_xact_lock(%s, k))
+            FROM (SELECT DISTINCT (c %% 2147483647)::int AS k FROM unnest(%s::bigint[]) c
+                  ORDER BY 1) keys
+            """,
+            [CUSTOMER_LOCK_NAMESPACE, int_array(sorted(set(customer_ids)))],
+        )
+
+
+def recent_sends(customer_ids, *, now: datetime) -> dict[int, list[datetime]]:
+    """Per customer, the times of their last CARE_DAILY_CAP messages in the 24 hours
+    before `now` (newest first): those sent, and emails still being sent. One query."""
+    cap = settings.CARE_DAILY_CAP
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT customer_id, array_agg(sent_at ORDER BY sent_at DESC)
+            FROM (SELECT customer_id, sent_at,
+                         row_number() OVER (PARTITION BY customer_id ORDER BY sent_at DESC) n
+                  FROM customers_outreach
+                  WHERE customer_id = ANY(%(customers)s) AND sent_at > %(since)s
+                    AND status IN ('sent', 'sending') AND channel IN ('chat', 'email')) r
+            WHERE n <= %(cap)s
+            GROUP BY customer_id
+            """,
+            {
+                "customers": int_array(set(customer_ids)),
+                "since": now - timedelta(days=1),
+                "cap": cap,
+            },
+        )
+        return dict(cursor.fetchall())
+
+
+def coupon_campaign(campaign: CareCampaign, occasion: str) -> str:
+    """The coupon's campaign slug: one coupon per customer and outreach."""
+    return f"{campaign.kind}-{occasion}".replace(":", "-")[:60]
+
+
+COUPON_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters and digits, none alike
+
+
+def coupon_code() -> str:
+    """Ten random characters of COUPON_ALPHABET (50 bits; 256 is a multiple of 32, so
+    each is uniform)."""
+    return "".join(COUPON_ALPHABET[byte & 31] for byte in secrets.token_bytes(10))
+
+
+def issue_coupons(
+    wanted: list[tuple[int, CareCampaign, str]], *, now: datetime
+) -> dict[tuple[int, str], tuple[str, Decimal]]:
+    """The coupons of these (customer, campaign, occasion) outreach, issued once each:
+    one INSERT for all; a retry finds the ones issued before, and a code that another
+    coupon has is drawn again. Returns (code, amount) per (customer, coupon campaign
+    slug)."""
+    keys: dict[tuple[int, str], CareCampaign] = {
+        (customer_id, coupon_campaign(campaign, occasion)): campaign
+        for customer_id, campaign, occasion in wanted
+    }
+    campaigns = list({campaign.pk: campaign for campaign in keys.values()}.values())
+    position = {campaign.pk: index for index, campaign in enumerate(campaigns, start=1)}
+    issued: dict[tuple[int, str], tuple[str, Decimal]] = {}
+    for attempt in range(5):
+        missing = [key for key in keys if key not in issued]
+        if not missing:
+            break
+        if attempt > 0:  # issued before (a retry), or a code taken: look, then draw again
+            issued.update(_coupons_of(missing))
+            missing = [key for key in missing if key not in issued]
+            if not missing:
+                break
+        slugs = list(dict.fromkeys(slug for _customer_id, slug in missing))
+        slug_at = {slug: index for index, slug in enumerate(slugs, start=1)}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO customers_coupon (code, customer_id, campaign, title, amount,
+                    minimum_spend, issued_at, expires_at, redeemed_at)
+                SELECT w.code, w.customer_id, (%(slugs)s::text[])[w.slug],
+                       (%(titles)s::text[])[w.campaign], (%(amounts)s::numeric[])[w.campaign],
+                       0, now(), (%(expires)s::timestamptz[])[w.campaign], NULL
+                FROM unnest(%(codes)s::text[], %(customers)s::bigint[], %(slug_at)s::int[],
+                            %(campaign_at)s::int[]) AS w(code, customer_id, slug, campaign)
+                ON CONFLICT DO NOTHING
+                RETURNING customer_id, campaign, code, amount
+                """,
+                {
+                    "codes": text_array(coupon_code() for _key in missing),
+                    "customers": int_array(customer_id for customer_id, _slug in missing),
+                    "slug_at": int_array(slug_at[slug] for _customer_id, slug in missing),
+                    "campaign_at": int_array(position[keys[key].pk] for key in missing),
+                    "slugs": slugs,
+                    "titles": [str(campaign) for campaign in campaigns],
+                    "amounts": [campaign.coupon_amount for campaign in campaigns],
+                    "expires": [now + timedelta(days=c.coupon_days) for c in campaigns],
+                },
+            )
+            for customer_id, slug, code, amount in cursor.fetchall():
+                issued[(customer_id, slug)] = (code, amount)
+    return issued
+
+
+def _coupons_of(keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, Decimal]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.customer_id, c.campaign, c.code, c.amount
+            FROM customers_coupon c
+            JOIN unnest(%s::bigint[], %s::text[]) AS k(customer_id, campaign)
+              ON k.customer_id = c.customer_id AND k.campaign = c.campaign
+            """,
+            [
+                int_array(customer_id for customer_id, _slug in keys),
+                text_array(slug for _customer_id, slug in keys),
+            ],
+        )
+        return {(customer_id, slug): (code, amount) for customer_id, slug, code, amount in cursor}
+
+
+def orders_of(pairs) -> dict[tuple[int, str], tuple[str, str, str]]:
+    """(number, carrier, tracking) of these (customer, order number) pairs, in one query."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = Order.objects.filter(
+        number__in={number for _customer, number in pairs},
+        customer_id__in={customer for customer, _number in pairs},
+    ).values_list("customer_id", "number", "carrier", "tracking_number")
+    return {
+        (customer, number): (number, carrier, tracking)
+        for customer, number, carrier, tracking in rows
+        if (customer, number) in pairs
+    }
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one outreach of a batch."""
+
+    id: int
+    status: str
+    channel: str = ""
+    detail: str = ""
+    sent_at: datetime | None = None
+    due_at: datetime | None = None
+    conversation_id: UUID | None = None
+
+
+def record_outcomes(outcomes: list[Outcome]) -> None:
+    """Every outcome of a batch in one UPDATE (sent, being sent, skipped, expired, or
+    due later). Rows that came out alike (a thousand emails being sent) share one set of
+    values: each row names its set by number."""
+    if not outcomes:
+        return
+    shapes: dict[tuple, int] = {}
+    for outcome in outcomes:
+        shapes.setdefault(
+            (
+                outcome.status,
+                outcome.channel,
+                outcome.detail[:300],
+                outcome.sent_at,
+                outcome.due_at,
+                outcome.conversation_id,
+            ),
+            len(shapes) + 1,
+        )
+    columns = list(zip(*shapes, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE customers_outreach o
+            SET status = (%(status)s::text[])[v.shape],
+                channel = (%(channel)s::text[])[v.shape],
+                detail = (%(detail)s::text[])[v.shape],
+                sent_at = COALESCE((%(sent_at)s::timestamptz[])[v.shape], o.sent_at),
+                due_at = COALESCE((%(due_at)s::timestamptz[])[v.shape], o.due_at),
+                conversation_id = COALESCE((%(conversation)s::uuid[])[v.shape], o.conversation_id)
+            FROM unnest(%(ids)s::bigint[], %(shapes)s::int[]) AS v(id, shape)
+            WHERE o.id = v.id
+            """,
+            {
+                "ids": int_array(outcome.id for outcome in outcomes),
+                "shapes": int_array(
+                    shapes[
+                        (
+                            outcome.status,
+                            outcome.channel,
+                            outcome.detail[:300],
+                            outcome.sent_at,
+                            outcome.due_at,
+                            outcome.conversation_id,
+                        )
+                    ]
+                    for outcome in outcomes
+                ),
+                "status": list(columns[0]),
+                "channel": list(columns[1]),
+                "detail": list(columns[2]),
+                "sent_at": list(columns[3]),
+                "due_at": list(columns[4]),
+                "conversation": list(columns[5]),
+            },
+        )
+
+
+def confirm_emails(*, sent: list[int], failed: list[int]) -> None:
+    """After the mail backend answered: what it took is sent, what it refused keeps
+    "being sent" (never tried again) with the reason."""
+    with connection.cursor() as cursor:
+        if sent:
+            cursor.execute(
+                "UPDATE customers_outreach SET status = 'sent' "
+                "WHERE id = ANY(%s::bigint[]) AND status = 'sending'",
+                [int_array(sent)],
+            )
+        if failed:
+            cursor.execute(
+                "UPDATE customers_outreach SET detail = 'email failed' WHERE id = ANY(%s::bigint[])",
+                [int_array(failed)],
+            )
+
+
+def release_unsent(outreach_ids: list[int], *, due_at: datetime, detail: str) -> None:
+    """Emails marked "being sent" that certainly did not go out (the mail server could
+    not be reached): pending again, due at `due_at`."""
+    Outreach.objects.filter(pk__in=outreach_ids, status=Outreach.Status.SENDING).update(
+        status=Outreach.Status.PENDING, channel="", sent_at=None, due_at=due_at, detail=detail
+    )

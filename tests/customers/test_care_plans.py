@@ -4,6 +4,7 @@ reminders once per order and state, points once per reason."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -107,6 +108,25 @@ def test_29_february_birthdays_are_kept_on_28_february_in_other_years(now, claim
     CustomerFactory(timezone="Asia/Shanghai", birthday=date(2000, 2, 29))
 
     care.plan_birthdays(now=now)
+
+    assert Outreach.objects.exists() is claimed
+
+
+@pytest.mark.parametrize(
+    ("now", "claimed"),
+    [
+        (datetime(2027, 3, 14, 12, 59, tzinfo=UTC), False),  # 08:59 in New York (EDT since 02:00)
+        (datetime(2027, 3, 14, 13, 0, tzinfo=UTC), True),  # 09:00 EDT
+        (datetime(2027, 11, 7, 13, 59, tzinfo=UTC), False),  # 08:59 (EST again since 02:00)
+        (datetime(2027, 11, 7, 14, 0, tzinfo=UTC), True),  # 09:00 EST
+    ],
+)
+def test_nine_o_clock_follows_the_customers_dst(now, claimed):
+    care_campaign(CareCampaign.Kind.BIRTHDAY)
+    CustomerFactory(timezone="America/New_York", birthday=date(1990, now.month, now.day))
+
+    with time_machine.travel(now, tick=False):
+        care.plan_birthdays()
 
     assert Outreach.objects.exists() is claimed
 

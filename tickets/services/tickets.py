@@ -26,7 +26,7 @@ from helpdesk.languages import django_language
 from tickets import events
 from tickets.defaults import TICKET_TYPES
 from tickets.models import Priority, Ticket, TicketComment, TicketEvent, TicketType
-from tickets.services import assignment, automation, flows
+from tickets.services import assignment, automation, care, flows
 from tickets.services.clock import (
     default_policy,
     pause_clocks,
@@ -154,7 +154,8 @@ def open_ticket(
     the default SLA policy with its due times, with a "created" timeline row; given to
     `assignee`, else to the agent the group's strategy picks (tickets/services/
     assignment.py), who is told. When it comes from a conversation, the customer is told
-    its number there. Emits `ticket.created`."""
+    its number there. Its follow-up with the customer a day later is claimed (care).
+    Emits `ticket.created`."""
     subject = _clean_text(subject, field=_("The subject"), limit=MAX_SUBJECT)
     description = _clean_text(
         description, field=_("The description"), limit=MAX_BODY * 5, required=False
@@ -205,6 +206,7 @@ def open_ticket(
                     % {"number": ticket.number},
                     meta={"event": "ticket_opened", "ticket": ticket.number},
                 )
+        care.plan_follow_up(ticket)
         created = [_event(ticket, TicketEvent.Kind.CREATED, actor, new=ticket.number)]
         if ticket.assignee is not None:
             created.append(
@@ -338,6 +340,8 @@ def _set_status(ticket: Ticket, status: str, now: datetime) -> None:
     elif status in (Ticket.Status.OPEN, Ticket.Status.REOPENED, Ticket.Status.PENDING_INTERNAL):
         ticket.resolved_at = None
         recompute_due_times(ticket)
+    if status == Ticket.Status.REOPENED:
+        care.plan_follow_up(ticket, reopened=True)
 
 
 def add_comment(

@@ -1,0 +1,404 @@
+"""The birthday job at 1,000,000 customers: claim and send, each exactly once.
+
+    .venv/bin/python bench/care_birthdays.py [--customers 1000000] [--open-chats 1000]
+                                             [--workers 1] [--batch 1000] [--at ISO-TIME]
+
+Seeds (once, with INSERT … SELECT over generate_series) into its own database,
+lumen_bench_care (DATABASE_URL overrides): `--customers` customers whose birthday is
+"today" where they live at the instant `--at` (2026-12-07 03:00 UTC by default, so every
+run sees the same day), spread over the timezones where it is past 09:00 then — from
+Auckland and Tokyo (7 December) to New York and Honolulu (still 6 December) — 70 %
+writing in Chinese, 30 % in English, each with an email address; `--open-chats` of them
+have a chat open (they get the greeting there, the rest by email).
+
+Each run starts from no outreach and no coupons, then times, in this process (or in
+`--workers` processes side by side, as Celery workers would):
+
+- the planner, customers.services.care.plan_birthdays (one INSERT … SELECT claims
+  every greeting due), and
+- the sender, conversations.services.care.send_due_outreach, batch after batch until
+  nothing is due: coupons issued, texts filled, the chat ones posted, the emails
+  handed to bench/countingmail.py (a mail backend that counts per outreach and sends
+  nothing; it turns one message in a thousand into MIME bytes to show what an SMTP
+  backend would add).
+
+Prints the time of each, the peak RSS (sampled every 0.1 s; "flat" means the peak is
+close to the RSS before the job, whatever the number of customers), the sends by
+channel, and duplicates: an outreach handed to the mail backend twice, a chat given
+the greeting twice, a customer with two coupons. Exits 1 when the job took over 60 s,
+anything was sent twice, or not every claimed greeting was sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))  # run as a script: the project is one folder up
+
+from bench.stack import configure_environment, log, prepare_database  # noqa: E402
+
+MAX_SECONDS = 60.0  # the issue's target: claim and send a million in a minute
+DEFAULT_AT = "2026-12-07T03:00:00+00:00"
+ZONES = [
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Bangkok",
+    "Asia/Dhaka",
+    "Asia/Kolkata",
+    "Europe/London",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Kiritimati",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙"
+EXTERNAL_PREFIX = "bench-care-"
+
+
+def greeted_zones(at: datetime) -> list[tuple[str, str]]:
+    """(zone, local date) of the zones where it is 09:00 or later at `at`."""
+    result = []
+    for name in ZONES:
+        local = at.astimezone(ZoneInfo(name))
+        if local.hour >= 9:
+            result.append((name, local.date().isoformat()))
+    return result
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak = rss_mib()
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, rss_mib())
+            time.sleep(0.1)
+
+    def stop(self) -> float:
+        self.running = False
+        self.join()
+        return max(self.peak, rss_mib())
+
+
+def seed(customers: int, open_chats: int, at: datetime) -> None:
+    from django.db import connection
+
+    from conversations.models import Conversation
+
+    zones = greeted_zones(at)
+    marker = f"{EXTERNAL_PREFIX}{customers}-{at.isoformat()}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM customers_customer")
+        (count,) = cursor.fetchone()
+        cursor.execute("SELECT 1 FROM customers_customer WHERE name = %s", [marker])
+        seeded = cursor.fetchone() is not None
+    if seeded and count == customers + 1:
+        log(f"{customers:,} customers seeded before")
+        return
+    log(f"seeding {customers:,} customers over {len(zones)} timezones")
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE customers_customer RESTART IDENTITY CASCADE")
+        cursor.execute(
+            """
+            INSERT INTO customers_customer (external_id, name, email, phone, language, level,
+                timezone, birthday, points, care_opt_out, quiet_start, quiet_end,
+                created_at, updated_at)
+            SELECT %(prefix)s || g,
+                   substr(%(surnames)s, 1 + g %% 12, 1) || '芳' || g,
+                   'c' || g || '@bench.example', '',
+                   CASE WHEN g %% 10 < 7 THEN 'zh' ELSE 'en' END, 'normal',
+                   (%(zones)s::text[])[1 + g %% %(n)s],
+                   ((%(days)s::date[])[1 + g %% %(n)s] - make_interval(years => 20 + g %% 40))::date,
+                   0, false, NULL, NULL, now(), now()
+            FROM generate_series(1, %(customers)s) g
+            """,
+            {
+                "prefix": EXTERNAL_PREFIX,
+                "surnames": SURNAMES,
+                "zones": [zone for zone, _day in zones],
+                "days": [day for _zone, day in zones],
+                "n": len(zones),
+                "customers": customers,
+            },
+        )
+        # The seed's mark: which size and instant this data was made for.
+        cursor.execute(
+            "INSERT INTO customers_customer (name, email, phone, language, level, timezone, "
+            "points, care_opt_out, created_at, updated_at) "
+            "VALUES (%s, '', '', 'zh', 'normal', 'UTC', 0, true, now(), now())",
+            [marker],
+        )
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE external_id LIKE %s ORDER BY id",
+            [EXTERNAL_PREFIX + "%"],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    step = max(1, len(ids) // max(1, open_chats))
+    Conversation.objects.bulk_create(
+        [
+            Conversation(customer_id=customer_id, status=Conversation.Status.BOT)
+            for customer_id in ids[::step][:open_chats]
+        ],
+        batch_size=1000,
+    )
+    del ids
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE customers_customer")
+        cursor.execute("VACUUM ANALYZE conversations_conversation")
+    log(f"seeded in {time.monotonic() - started:.1f} s")
+
+
+def reset() -> None:
+    """No outreach, coupons or greetings from an earlier run; fresh statistics."""
+    from django.db import connection
+
+    from customers.models import CareCampaign
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE customers_outreach, customers_coupon RESTART IDENTITY CASCADE")
+        cursor.execute("DELETE FROM conversations_message WHERE meta->>'event' = 'care'")
+        for table in ("customers_outreach", "customers_coupon", "conversations_message"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CHECKPOINT")
+    CareCampaign.objects.exclude(kind=CareCampaign.Kind.BIRTHDAY).update(enabled=False)
+    CareCampaign.objects.filter(kind=CareCampaign.Kind.BIRTHDAY).update(
+        enabled=True, coupon_amount=20, coupon_days=30, expire_hours=15, delay_minutes=0
+    )
+
+
+def _worker(at: datetime, pipe) -> None:
+    from bench import countingmail
+    from conversations.services.care import send_due_outreach
+
+    started = time.perf_counter()
+    sent = send_due_outreach(now=at)
+    pipe.send(
+        {
+            "sent": sent,
+            "seconds": time.perf_counter() - started,
+            "counts": bytes(countingmail.counts),
+            "stats": countingmail.stats,
+            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+    pipe.close()
+
+
+def send(at: datetime, workers: int) -> dict:
+    from django.db import connections
+
+    from bench import countingmail
+    from conversations.services.care import send_due_outreach
+
+    if workers == 1:
+        sent = send_due_outreach(now=at)
+        return {
+            "sent": sent,
+            "counts": countingmail.counts,
+            "stats": dict(countingmail.stats),
+            "worker_peaks": [],
+        }
+    # Every forked worker opens its own connections: none (nor a pool's) may be inherited.
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+    context = multiprocessing.get_context("fork")
+    pipes, processes = [], []
+    for _n in range(workers):
+        parent, child = context.Pipe(duplex=False)
+        process = context.Process(target=_worker, args=(at, child))
+        process.start()
+        pipes.append(parent)
+        processes.append(process)
+    results = [pipe.recv() for pipe in pipes]
+    for process in processes:
+        process.join()
+    counts = bytearray(max(len(result["counts"]) for result in results))
+    for result in results:
+        for index, value in enumerate(result["counts"]):
+            if value:
+                counts[index] = min(255, counts[index] + value)
+    stats = {key: sum(result["stats"][key] for result in results) for key in results[0]["stats"]}
+    return {
+        "sent": sum(result["sent"] for result in results),
+        "counts": counts,
+        "stats": stats,
+        "worker_peaks": [result["peak_rss"] for result in results],
+        "worker_sent": [result["sent"] for result in results],
+    }
+
+
+def verify(counts: bytearray) -> dict:
+    """Every claimed greeting sent once: by the outreach rows, the mail backend's counts,
+    the chats' messages and the coupons."""
+    from django.db import connection, transaction
+
+    figures: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, channel, count(*) FROM customers_outreach GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        figures["outreach"] = {f"{status}/{channel or '-'}": n for status, channel, n in cursor}
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT conversation_id) FROM conversations_message "
+            "WHERE meta->>'event' = 'care'"
+        )
+        messages, chats = cursor.fetchone()
+        cursor.execute("SELECT count(*), count(DISTINCT customer_id) FROM customers_coupon")
+        coupons, coupon_customers = cursor.fetchone()
+    figures["chat_messages"] = messages
+    figures["chat_duplicates"] = messages - chats
+    figures["coupons"] = coupons
+    figures["coupon_duplicates"] = coupons - coupon_customers
+    # Each emailed outreach handed to the mail backend exactly once, and nothing else.
+    never, twice, emailed = 0, 0, 0
+    with transaction.atomic(), connection.connection.cursor(name="emailed") as rows:
+        rows.itersize = 100_000
+        rows.execute(
+            "SELECT id FROM customers_outreach WHERE channel = 'email' AND status = 'sent'"
+        )
+        for (outreach_id,) in rows:
+            emailed += 1
+            got = counts[outreach_id] if outreach_id < len(counts) else 0
+            never += got == 0
+            twice += got > 1
+    figures["emailed"] = emailed
+    figures["email_never_handed"] = never
+    figures["email_duplicates"] = twice
+    figures["emails_handed"] = sum(counts)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--open-chats", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--at", default=DEFAULT_AT)
+    args = parser.parse_args()
+    at = datetime.fromisoformat(args.at).astimezone(UTC)
+
+    configure_environment("lumen_bench_care")
+    os.environ["EMAIL_BACKEND"] = "bench.countingmail.EmailBackend"
+    os.environ["CARE_SEND_BATCH"] = str(args.batch)
+    import django
+
+    django.setup()
+    prepare_database()
+    seed(args.customers, args.open_chats, at)
+    reset()
+
+    from customers.services.care import plan_birthdays
+
+    load_before = os.getloadavg()
+    rss_before = rss_mib()
+    sampler = RssSampler()
+    sampler.start()
+    log(f"planning the birthdays of {at.isoformat()}")
+    started = time.perf_counter()
+    claimed = plan_birthdays(now=at)
+    planned = time.perf_counter()
+    log(f"claimed {claimed:,} in {planned - started:.1f} s; sending ({args.workers} worker(s))")
+    result = send(at, args.workers)
+    finished = time.perf_counter()
+    peak = sampler.stop()
+    load_after = os.getloadavg()
+    log("checking every send")
+    figures = verify(result["counts"])
+
+    total = finished - started
+    stats = result["stats"]
+    duplicates = (
+        figures["email_duplicates"] + figures["chat_duplicates"] + figures["coupon_duplicates"]
+    )
+    sends = figures["emailed"] + figures["chat_messages"]
+    print()
+    print(f"customers with a birthday now  {args.customers:,} over {len(greeted_zones(at))} zones")
+    print(f"claimed (plan_birthdays)       {claimed:,} in {planned - started:.2f} s")
+    print(
+        f"sent (send_due_outreach)       {result['sent']:,} in {finished - planned:.2f} s "
+        f"({result['sent'] / max(finished - planned, 1e-9):,.0f}/s, batches of {args.batch}, "
+        f"{args.workers} worker(s){' ' + str(result.get('worker_sent')) if args.workers > 1 else ''})"
+    )
+    print(f"total                          {total:.2f} s (target {MAX_SECONDS:.0f} s)")
+    print(
+        f"sends                          {sends:,} ({figures['emailed']:,} by email, "
+        f"{figures['chat_messages']:,} into an open chat); coupons {figures['coupons']:,}"
+    )
+    print(
+        f"duplicates                     {duplicates} (emails {figures['email_duplicates']}, "
+        f"chat {figures['chat_duplicates']}, coupons {figures['coupon_duplicates']}); "
+        f"emailed but never handed over {figures['email_never_handed']}"
+    )
+    print(f"outreach rows                  {figures['outreach']}")
+    print(
+        f"mail backend                   {stats['messages']:,} messages over "
+        f"{stats['connections']:,} connections"
+    )
+    if stats["serialized"]:
+        print(
+            f"MIME bytes of one email        "
+            f"{stats['serialize_seconds'] / stats['serialized'] * 1e6:.0f} µs "
+            f"(measured on {stats['serialized']:,}; not in the job's time)"
+        )
+    worker_peaks = result["worker_peaks"]
+    print(
+        f"RSS                            {rss_before:.0f} MiB before, peak {peak:.0f} MiB"
+        + (
+            f"; workers' peaks {', '.join(f'{p:.0f}' for p in worker_peaks)} MiB"
+            if worker_peaks
+            else ""
+        )
+    )
+    print(
+        f"load average                   {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+        f"({os.cpu_count()} cores)"
+    )
+    ok = (
+        total <= MAX_SECONDS
+        and duplicates == 0
+        and figures["email_never_handed"] == 0
+        and sends == claimed
+        and figures["emails_handed"] == figures["emailed"]
+    )
+    print("target met" if ok else "TARGET MISSED or a send is wrong")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -224,6 +224,17 @@ def test_without_a_dedicated_agent_the_revisit_goes_to_the_vip_group(revisit):
 
 
 @pytest.mark.django_db
+def test_a_revisit_type_left_without_a_group_goes_to_the_group_vip_chats_go_to(revisit):
+    # A fresh installation: the type's migration ran before the demo made the VIP group.
+    TicketType.objects.filter(code="vip_revisit").update(skill_group=None)
+    vip()
+
+    run_revisits(OPENED)
+
+    assert Ticket.objects.get().skill_group == revisit
+
+
+@pytest.mark.django_db
 def test_a_vip_is_revisited_once_in_each_period_of_n_days(revisit):
     customer = vip()
     DedicatedAgent.objects.create(customer=customer, agent=AgentFactory())

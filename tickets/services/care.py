@@ -9,12 +9,12 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import override
 
-from conversations.models import DedicatedAgent
+from conversations.models import DedicatedAgent, SkillGroup
 from customers.models import CareCampaign, Customer, Outreach
 from customers.services import care as claims
 from helpdesk.languages import django_language
 from tickets.defaults import INTERNAL_TYPES
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketType
 
 FOLLOW_UP_PREFIX = "ticket:"
 
@@ -96,6 +96,11 @@ def open_vip_revisit(*, outreach, campaign: CareCampaign) -> str | None:
             claims.fill(claims.compiled(campaign.subject_in(language)), values)
         )
         description = claims.fill(claims.compiled(campaign.text_in(language)), values)
+    # The type's group when admin gave it one; else the group VIP chats go to (the bot's
+    # "vip"), which an installation gets from its demo data after the type's migration ran.
+    group = None
+    if not TicketType.objects.filter(code="vip_revisit", skill_group__isnull=False).exists():
+        group = SkillGroup.objects.filter(code="vip").first()
     ticket = open_ticket(
         customer=customer,
         subject=subject or str(campaign),
@@ -103,6 +108,7 @@ def open_vip_revisit(*, outreach, campaign: CareCampaign) -> str | None:
         type_code="vip_revisit",
         source=Ticket.Source.AGENT,
         assignee=dedicated.agent if dedicated else None,
+        skill_group=group,
         tags=["vip_revisit"],
     )
     if dedicated:

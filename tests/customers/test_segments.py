@@ -4,11 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
+from conversations.models import WidgetSite
 from conversations.selectors import customer_panel
-from customers.models import Customer
+from customers.models import Customer, InvitationRule, RecommendationRule, RecommendedProduct
 from customers.services import segments
 from customers.services.levels import change_level
 from customers.services.orders import upsert_order
@@ -140,3 +142,15 @@ def test_the_segment_is_in_the_360_panel_and_filters_customers_in_admin(admin_cl
     assert (panel.profile.segment, str(panel.profile.segment_label)) == ("vip", "VIP")
     assert vip.name in listed.content.decode()
     assert newcomer.name not in listed.content.decode()
+
+
+def test_the_demo_customers_get_their_segments_and_the_demo_its_widget_and_rules_once():
+    call_command("load_demo")
+    call_command("load_demo")
+
+    segment_of = dict(Customer.objects.values_list("external_id", "segment"))
+    assert segment_of == {"demo-1001": "vip", "demo-2002": "returning"}
+    assert list(WidgetSite.objects.values_list("key", flat=True)) == ["demo-shop"]
+    assert InvitationRule.objects.count() == 2
+    assert RecommendationRule.objects.count() == 2
+    assert RecommendedProduct.objects.count() == 2

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer, Invitation, InvitationRule, Order
@@ -92,25 +93,30 @@ def find_invitation(
     customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
     segment = customer.segment if customer else Customer.Segment.NEW
     with transaction.atomic():
-        keys = [f"visitor:{visitor}"] if visitor else []
-        keys += [f"customer:{customer_id}"] if customer is not None else []
-        with connection.cursor() as cursor:
-            for key in keys:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"invite:{key}"])
-        recent = Invitation.objects.filter(created_at__gt=now - timedelta(minutes=SESSION_MINUTES))
-        if visitor and recent.filter(visitor=visitor).exists():
-            return None
-        if customer is not None and recent.filter(customer=customer).exists():
-            return None
-        last_order_at = None
+        keys = [f"invite:visitor:{visitor}"] if visitor else []
+        keys += [f"invite:customer:{customer_id}"] if customer is not None else []
+        if keys:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(%s::text[]) k", [keys]
+                )
+        seen = Q(visitor=visitor) if visitor else Q(pk__in=[])
         if customer is not None:
+            seen |= Q(customer=customer)
+        if Invitation.objects.filter(
+            seen, created_at__gt=now - timedelta(minutes=SESSION_MINUTES)
+        ).exists():
+            return None
+        rules = list(InvitationRule.objects.filter(enabled=True).order_by("position", "pk"))
+        last_order_at = None
+        if customer is not None and any(r.recent_order_days is not None for r in rules):
             last_order_at = (
                 Order.objects.filter(customer=customer, status__in=BUYING_STATUSES)
                 .order_by("-placed_at")
                 .values_list("placed_at", flat=True)
                 .first()
             )
-        for rule in InvitationRule.objects.filter(enabled=True).order_by("position", "pk"):
+        for rule in rules:
             if rule_matches(
                 rule,
                 url=url,

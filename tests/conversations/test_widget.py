@@ -407,3 +407,23 @@ def test_a_resumed_session_on_another_page_updates_the_page(client):
     )
 
     assert Conversation.objects.get().page == {"url": f"{SHOP}/b", "title": "B"}
+
+
+def test_an_invitation_check_takes_a_fixed_number_of_queries(
+    client, site, invitation_rule, django_assert_num_queries
+):
+    for n in range(20):
+        InvitationRule.objects.create(
+            name=f"other {n}", url_pattern=f"/other-{n}/*", message_zh="-", message_en="-"
+        )
+    customer = CustomerFactory(external_id="u-9")
+    identity = {"external_id": "u-9", "hash": identity_hash("u-9")}
+
+    # The site; a savepoint, the visitor's (and customer's) lock, the recent invitations,
+    # the rules, the insert; the customer and their chats with an agent when identified.
+    with django_assert_num_queries(7):
+        ask(client, visitor="v-1")
+    with django_assert_num_queries(10):
+        ask(client, visitor="v-2", identity=identity)
+
+    assert Invitation.objects.filter(customer=customer).count() == 1

@@ -153,3 +153,33 @@ def test_the_chat_refuses_to_be_framed_by_another_origin(live, shops, new_contex
     expect(allowed.frame_locator("#framed").locator("#chat")).to_have_count(1)
     expect(refused.frame_locator("#framed").locator("#chat")).to_have_count(0)
     assert refused.frames[1].url != allowed.frames[1].url
+
+
+def test_an_invitation_on_the_chat_page_itself_declined_then_accepted(live, new_context):
+    """On /chat/ the page asks by itself: declined in one visit, accepted in the next, whose
+    conversation opens with the invitation's words."""
+    InvitationRule.objects.create(
+        name="chat page",
+        min_seconds=1,
+        message_zh="有什么可以帮您？",
+        message_en="How can we help?",
+    )
+    first = new_context(locale="en-US", viewport=PHONE).new_page()
+    first.goto(f"{live.url}/chat/?lang=en")
+    offer = first.locator("#chat-messages li.invitation")
+    expect(offer).to_contain_text("How can we help?", timeout=10_000)
+    offer.locator("button.secondary").click()
+    expect(offer).to_have_count(0)
+
+    second = new_context(locale="en-US", viewport=PHONE).new_page()
+    second.goto(f"{live.url}/chat/?lang=en")
+    offer = second.locator("#chat-messages li.invitation")
+    expect(offer).to_contain_text("How can we help?", timeout=10_000)
+    offer.locator("button:not(.secondary)").click()
+    expect(second.locator("#chat-messages li.from-bot").last).to_contain_text("How can we help?")
+
+    answers = sorted(Invitation.objects.values_list("answer", flat=True))
+    assert answers == ["accepted", "declined"]
+    accepted = Invitation.objects.get(answer="accepted")
+    assert accepted.source == "chat"
+    assert Conversation.objects.filter(pk=accepted.conversation_id).exists()

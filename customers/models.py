@@ -524,16 +524,35 @@ class LevelChange(models.Model):
         return Customer.LEVEL_RANK[self.new] > Customer.LEVEL_RANK[self.old]
 
 
-class InvitationRule(models.Model):
-    """When to invite a visitor to chat (the chat page and the widget): on which pages, after
-    how long, for which segment, after a recent order; the first enabled rule that matches,
-    in order of precedence, is shown."""
+class PrecedenceRule(models.Model):
+    """A rule admin keeps in order: the enabled ones are tried by precedence and the first
+    that matches wins; it says its message in the customer's language."""
 
     name = models.CharField(_("name"), max_length=80)
     enabled = models.BooleanField(_("enabled"), default=True)
     position = models.PositiveSmallIntegerField(
         _("precedence"), default=0, help_text=_("Lower first: the first rule that matches wins.")
     )
+    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
+    message_en = models.CharField(_("message (English)"), max_length=300)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def message_in(self, language: str) -> str:
+        return self.message_en if language.startswith("en") else self.message_zh
+
+
+class InvitationRule(PrecedenceRule):
+    """When to invite a visitor to chat (the chat page and the widget): on which pages, after
+    how long, for which segment, after a recent order; the first enabled rule that matches,
+    in order of precedence, is shown."""
+
     url_pattern = models.CharField(
         _("page URL pattern"),
         max_length=300,
@@ -561,20 +580,10 @@ class InvitationRule(models.Model):
         blank=True,
         help_text=_("Only customers with a paid order in this many days. Empty: no condition."),
     )
-    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
-    message_en = models.CharField(_("message (English)"), max_length=300)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
-    class Meta:
+    class Meta(PrecedenceRule.Meta):
         verbose_name = _("chat invitation rule")
         verbose_name_plural = _("chat invitation rules")
-        ordering = ["position", "pk"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def message_in(self, language: str) -> str:
-        return self.message_en if language.startswith("en") else self.message_zh
 
 
 class Invitation(models.Model):
@@ -635,7 +644,7 @@ class Invitation(models.Model):
         return f"{self.rule} · {self.get_answer_display()}"
 
 
-class RecommendationRule(models.Model):
+class RecommendationRule(PrecedenceRule):
     """What to recommend after an interaction: related products or a coupon offer, for a
     topic (an intent or a knowledge category) and the customer's order history."""
 
@@ -647,11 +656,6 @@ class RecommendationRule(models.Model):
         ANSWER = "answer", _("After the bot's answer")
         CLOSE = "close", _("When the conversation closes")
 
-    name = models.CharField(_("name"), max_length=80)
-    enabled = models.BooleanField(_("enabled"), default=True)
-    position = models.PositiveSmallIntegerField(
-        _("precedence"), default=0, help_text=_("Lower first: the first rule that matches wins.")
-    )
     moment = models.CharField(
         _("shown"), max_length=10, choices=Moment.choices, default=Moment.ANSWER
     )
@@ -673,8 +677,6 @@ class RecommendationRule(models.Model):
         ),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PRODUCTS)
-    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
-    message_en = models.CharField(_("message (English)"), max_length=300)
     coupon_title_zh = models.CharField(_("coupon title (Chinese)"), max_length=120, blank=True)
     coupon_title_en = models.CharField(_("coupon title (English)"), max_length=120, blank=True)
     coupon_amount = models.DecimalField(
@@ -695,22 +697,14 @@ class RecommendationRule(models.Model):
             "it was shown counts as a conversion."
         ),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
-    class Meta:
+    class Meta(PrecedenceRule.Meta):
         verbose_name = _("recommendation rule")
         verbose_name_plural = _("recommendation rules")
-        ordering = ["position", "pk"]
-
-    def __str__(self) -> str:
-        return self.name
 
     def clean(self):
         if self.kind == self.Kind.COUPON and (self.coupon_amount <= 0 or not self.coupon_url):
             raise ValidationError(_("A coupon offer needs an amount and where to use it."))
-
-    def message_in(self, language: str) -> str:
-        return self.message_en if language.startswith("en") else self.message_zh
 
     def coupon_title_in(self, language: str) -> str:
         return self.coupon_title_en if language.startswith("en") else self.coupon_title_zh

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -271,8 +272,13 @@ class InvitationAdmin(admin.ModelAdmin):
         return False
 
 
+# Addresses typed without a scheme are https (Django 6's default, chosen now).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class RecommendedProductInline(admin.TabularInline):
     model = RecommendedProduct
+    formfield_overrides = HTTPS_URLS
     extra = 1
     fields = ["position", "sku", "name_zh", "name_en", "url"]
 
@@ -298,6 +304,7 @@ class RecommendationRuleAdmin(admin.ModelAdmin):
     ]
     list_editable = ["position", "enabled"]
     list_filter = ["enabled", "kind", "moment"]
+    formfield_overrides = HTTPS_URLS
     search_fields = ["name", "topic", "order_category", "products__sku"]
     inlines = [RecommendedProductInline]
     fieldsets = [

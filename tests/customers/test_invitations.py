@@ -1,11 +1,13 @@
 """Proactive chat invitations: which rule matches (page, seconds, segment, recent order),
 once per visitor per session, the answer counted once."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Invitation, InvitationRule
@@ -180,3 +182,21 @@ def test_a_declined_or_unanswered_invitation_says_nothing():
             )
             is None
         )
+
+
+def test_admin_lists_each_rule_with_its_counts_and_acceptance_rate(admin_client):
+    rule(name="商品页邀请")
+    for visitor, answer in (("a", "accepted"), ("b", "declined"), ("c", "accepted"), ("d", "")):
+        invitation = find(visitor=visitor)
+        if answer:
+            invitations.answer_invitation(invitation_id=invitation.pk, answer=answer)
+
+    page = admin_client.get(
+        reverse("admin:customers_invitationrule_changelist"), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    row = re.search(r"<tr>.*?商品页邀请.*?</tr>", page.content.decode(), re.S).group(0)
+    cells = re.findall(r'<td class="field-(\w+)">([^<]*)</td>', row)
+    assert dict(cells)["shown"] == "4"
+    assert (dict(cells)["accepted"], dict(cells)["declined"]) == ("2", "1")
+    assert dict(cells)["acceptance"] == "50%"

@@ -1,11 +1,13 @@
 """Recommendations: the rule that matches the topic and the order history, once per
 conversation; clicks; a conversion counted once (order upsert, sweep, coupon)."""
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Coupon, Recommendation, RecommendationRule
@@ -200,3 +202,24 @@ def test_a_coupon_offer_issues_its_coupon_once_and_converts_when_redeemed():
         (again.pk, f"coupon:{coupon.code}")
     ]
     assert recommend(customer, topics={"logistics_tracking"}) is None  # redeemed: no more
+
+
+def test_admin_lists_each_rule_with_its_click_and_conversion_rates(admin_client):
+    product_rule(name="耳机配件")
+    customers = [CustomerFactory() for _ in range(4)]
+    shown = [recommend(customer) for customer in customers]
+    recommendations.record_click(recommendation_id=shown[0].pk, index=0)
+    recommendations.record_click(recommendation_id=shown[0].pk, index=1)
+    recommendations.record_click(recommendation_id=shown[1].pk, index=0)
+    upsert_order(
+        customer_id=customers[0].pk, number="LM9", status="paid", items=[{"sku": "CASE-B2"}]
+    )
+
+    page = admin_client.get(
+        reverse("admin:customers_recommendationrule_changelist"), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    row = re.search(r"<tr>.*?耳机配件.*?</tr>", page.content.decode(), re.S).group(0)
+    cells = dict(re.findall(r'<td class="field-(\w+)">([^<]*)</td>', row))
+    assert (cells["shown"], cells["clicked"], cells["converted"]) == ("4", "2", "1")
+    assert (cells["click_rate"], cells["conversion_rate"]) == ("50%", "25%")

@@ -2,6 +2,7 @@
 launcher, the invitation after N seconds, the chat in its frame, the page shown to the
 agent; and nothing at all on an origin the site does not allow."""
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from conversations.models import Conversation, WidgetSite
 from conversations.services import take_conversation
 from customers.models import Invitation, InvitationRule
+from customers.services import identity_hash
 from tests.e2e.desk_pages import PHONE, open_conversation, open_desk
 from tests.factories import AgentFactory
 
@@ -20,10 +22,16 @@ TITLE = "Lumen Buds 2 无线耳机 — Lumen Shop"
 SHOP_PAGE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title></head>
+<title>{title}</title>{stub}</head>
 <body><h1>Lumen Buds 2</h1><p>¥399</p>
 <script src="{helpdesk}/widget.js" data-channel="lumen-shop" async></script>
 </body></html>"""
+# A signed-in shop customer: the shop's backend computed the hash; the page queues the call
+# before widget.js has loaded (docs/care.md).
+SIGNED_IN = {"external_id": "shop-42", "name": "陈静", "hash": identity_hash("shop-42")}
+SIGNED_IN_STUB = """<script>window.LumenChat = window.LumenChat || {q: [],
+  identify(i) { this.q.push(["identify", i]); }, open() { this.q.push(["open"]); }};
+LumenChat.identify(IDENTITY); LumenChat.open();</script>"""
 FRAMING_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>framing</title></head>
 <body><iframe id="framed" src="{helpdesk}/chat/?embed=lumen-shop&origin={origin}"></iframe></body></html>"""
 
@@ -37,8 +45,12 @@ class Shop:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 template = FRAMING_PAGE if self.path.startswith("/framing") else SHOP_PAGE
+                stub = SIGNED_IN_STUB if self.path.startswith("/account") else ""
                 body = template.format(
-                    title=TITLE, helpdesk=helpdesk_url, origin=self.server.claimed_origin
+                    title=TITLE,
+                    helpdesk=helpdesk_url,
+                    origin=self.server.claimed_origin,
+                    stub=stub.replace("IDENTITY", json.dumps(SIGNED_IN)),
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -183,3 +195,21 @@ def test_an_invitation_on_the_chat_page_itself_declined_then_accepted(live, new_
     accepted = Invitation.objects.get(answer="accepted")
     assert accepted.source == "chat"
     assert Conversation.objects.filter(pk=accepted.conversation_id).exists()
+
+
+def test_a_signed_in_shop_customer_is_identified_through_the_queued_api(live, shops, new_context):
+    shop, _other = shops
+    visitor = new_context(locale="zh-CN").new_page()
+
+    visitor.goto(f"{shop.origin}/account/orders")
+
+    chat = visitor.frame_locator("#lumen-chat-widget iframe")  # LumenChat.open() opened it
+    expect(chat.locator("#chat")).to_have_class("chat online", timeout=10_000)
+    expect(chat.locator("#chat-messages li.from-bot").first).to_contain_text("陈静")
+    chat.locator("#chat-input").fill("我的订单到哪了？")
+    chat.locator("#chat-input").press("Enter")
+    expect(chat.locator("#chat-messages li.from-customer")).to_contain_text("订单到哪了")
+
+    conversation = Conversation.objects.select_related("customer").get()
+    assert (conversation.customer.external_id, conversation.customer.name) == ("shop-42", "陈静")
+    assert conversation.page["url"] == f"{shop.origin}/account/orders"

@@ -38,6 +38,8 @@ def offer_after_answer(*, conversation: Conversation, meta: dict) -> Message | N
     recommendation of a rule shown "after the bot's answer", for this answer's topic."""
     if meta.get("action") not in ANSWERED or meta.get("result") in ("not_found", "unavailable"):
         return None
+    if not rules.has_rules(moment=RecommendationRule.Moment.ANSWER):
+        return None  # one query on every answer while no rule wants this moment
     return _offer(conversation, topics_of([meta]), RecommendationRule.Moment.ANSWER)
 
 
@@ -45,7 +47,9 @@ def offer_after_close(*, conversation: Conversation) -> Message | None:
     """When the conversation closes (in close_conversation's transaction): the
     recommendation of a rule shown "when the conversation closes", for everything the
     bot understood in it. Not for spam, nor for a conversation without a customer's word."""
-    if conversation.resolution == Conversation.Resolution.SPAM:
+    if conversation.resolution == Conversation.Resolution.SPAM or not rules.has_rules(
+        moment=RecommendationRule.Moment.CLOSE
+    ):
         return None
     metas = list(
         Message.objects.filter(conversation=conversation, sender=Message.Sender.BOT)

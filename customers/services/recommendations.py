@@ -50,6 +50,11 @@ def bought(customer_id: int) -> tuple[set[str], set[str]]:
     return categories, skus
 
 
+def has_rules(*, moment: str) -> bool:
+    """Whether any enabled rule is shown at this moment (callers skip the rest if not)."""
+    return RecommendationRule.objects.filter(enabled=True, moment=moment).exists()
+
+
 def recommend(
     *,
     customer_id: int,

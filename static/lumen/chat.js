@@ -64,7 +64,11 @@
         identity: identity || undefined, invitation: invitation || undefined,
       }),
     });
-    if (response.status === 403) identity = null; // a wrong identity hash: go on as a visitor
+    if (response.status === 400 || response.status === 403) {
+      // A wrong identity hash, or what the page passed was refused: go on as a visitor.
+      identity = null;
+      invitation = null;
+    }
     if (!response.ok) throw new Error("session " + response.status);
     invitation = null;
     const session = await response.json();

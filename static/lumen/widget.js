@@ -167,7 +167,7 @@
       frame.allow = "microphone";
       frame.src = base + config.chat + "&lang=" + language + "&origin=" + encodeURIComponent(location.origin);
       panel.append(frame);
-    } else if (invitation) {
+    } else if (invitation && frameReady) {
       post({type: "invitation", invitation: invitation});
       invitation = null;
     }

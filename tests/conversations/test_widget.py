@@ -427,3 +427,24 @@ def test_an_invitation_check_takes_a_fixed_number_of_queries(
         ask(client, visitor="v-2", identity=identity)
 
     assert Invitation.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conversations_widgetsite_changelist",
+        "conversations_widgetsite_add",
+        "customers_invitationrule_add",
+        "customers_invitation_changelist",
+        "customers_recommendationrule_add",
+        "customers_recommendation_changelist",
+    ],
+)
+def test_the_back_office_pages_open(admin_client, site, name):
+    assert admin_client.get(reverse(f"admin:{name}")).status_code == 200
+
+
+def test_a_widget_sites_page_shows_its_script_tag(admin_client, site):
+    page = admin_client.get(reverse("admin:conversations_widgetsite_change", args=[site.pk]))
+
+    assert 'data-channel="lumen-shop" async' in page.content.decode()

@@ -86,21 +86,25 @@ def open_chat_session(
             conversation = (
                 open_conversations.filter(channel=channel).order_by("-created_at").first()
             )
-        started = conversation is None
-        if started:
+        said = False  # whether messages were added here (the response's last_seq)
+        if conversation is None:
             conversation = Conversation.objects.create(
                 customer=customer, channel=channel, language=language, page=page or {}
             )
             segments.conversation_started(customer_id=customer.pk)
+            if invitation is not None:
+                _open_with_invitation(conversation, invitation)  # its words first
             greet_known_customer(conversation=conversation)
             hooks.conversation_started(conversation)
-        elif page and page != conversation.page:
-            conversation.page = page
-            conversation.save(update_fields=["page", "updated_at"])
-        if invitation is not None:
-            started = _open_with_invitation(conversation, invitation) or started
-        if started:
-            conversation.refresh_from_db(fields=["last_seq"])  # the greetings' seqs
+            said = True
+        else:
+            if page and page != conversation.page:
+                conversation.page = page
+                conversation.save(update_fields=["page", "updated_at"])
+            if invitation is not None:
+                said = _open_with_invitation(conversation, invitation)
+        if said:
+            conversation.refresh_from_db(fields=["last_seq"])
     return ChatSession(token=issue_chat_token(conversation), conversation=conversation)
 
 

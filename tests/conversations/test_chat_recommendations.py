@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.core import signing
+from django.db import transaction
 
 from conversations.models import Conversation, Message
 from conversations.protocol import RECOMMENDATION_SALT
@@ -144,3 +145,16 @@ def test_another_offer_index_is_404(client, demo_kb):
 
     assert client.get(f"/r/{token}/").status_code == 404
     assert Recommendation.objects.get().clicks == 0
+
+
+def test_a_close_that_rolls_back_leaves_no_recommendation(demo_kb):
+    rule(moment="close")
+    conversation = session("zh")
+    ask(conversation, "退货政策是怎样的？")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        close_conversation(conversation_id=conversation.pk, resolution="resolved")
+        raise RuntimeError
+
+    assert not Recommendation.objects.exists()
+    assert recommendations_in(conversation) == []

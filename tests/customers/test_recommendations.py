@@ -2,11 +2,14 @@
 conversation; clicks; a conversion counted once (order upsert, sweep, coupon)."""
 
 import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -223,3 +226,28 @@ def test_admin_lists_each_rule_with_its_click_and_conversion_rates(admin_client)
     cells = dict(re.findall(r'<td class="field-(\w+)">([^<]*)</td>', row))
     assert (cells["shown"], cells["clicked"], cells["converted"]) == ("4", "2", "1")
     assert (cells["click_rate"], cells["conversion_rate"]) == ("50%", "25%")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_count_a_conversion_once():
+    product_rule()
+    customer = CustomerFactory()
+    shown = recommend(customer)
+    OrderFactory(
+        customer=customer, status="paid", items=[{"sku": "TIPS-B2"}], placed_at=timezone.now()
+    )
+    barrier = threading.Barrier(4)
+
+    def sweep(_):
+        try:
+            barrier.wait()
+            return recommendations.sweep_conversions()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counted = list(pool.map(sweep, range(4)))
+
+    shown.refresh_from_db()
+    assert sum(counted) == 1
+    assert shown.converted_by.startswith("order:")

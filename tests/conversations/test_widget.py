@@ -171,13 +171,25 @@ def test_a_switched_off_site_may_not_frame_the_chat(client, site):
     assert response["X-Frame-Options"] == "DENY"
 
 
-def test_an_origin_with_a_path_is_refused_in_admin(admin_client):
+@pytest.mark.parametrize(
+    "origin",
+    [
+        f"{SHOP}/products",
+        f"{SHOP}/",
+        "https://shop.example; script-src *",
+        "https://shop.example;frame-ancestors",
+        "javascript:alert(1)",
+        "https://user@shop.example",
+        "*",
+    ],
+)
+def test_anything_but_an_origin_is_refused_in_admin(admin_client, origin):
     response = admin_client.post(
         reverse("admin:conversations_widgetsite_add"),
         {
             "name": "Shop",
             "key": "shop",
-            "allowed_origins": f"{SHOP}/products",
+            "allowed_origins": f"https://m.shop.example\n{origin}",
             "language": "",
             "enabled": "on",
         },
@@ -185,8 +197,23 @@ def test_an_origin_with_a_path_is_refused_in_admin(admin_client):
     )
 
     assert response.status_code == 200
-    assert f"Not an origin: {SHOP}/products" in response.content.decode()
+    assert "Not an origin:" in response.content.decode()
     assert not WidgetSite.objects.exists()
+
+
+def test_origins_with_a_port_or_an_ip_address_are_kept(admin_client):
+    origins = "http://127.0.0.1:8080\nhttps://[::1]:8443\nhttps://Shop.example"
+
+    admin_client.post(
+        reverse("admin:conversations_widgetsite_add"),
+        {"name": "Shop", "key": "shop", "allowed_origins": origins, "enabled": "on"},
+    )
+
+    assert WidgetSite.objects.get().origins == [
+        "http://127.0.0.1:8080",
+        "https://[::1]:8443",
+        "https://shop.example",
+    ]
 
 
 # --- invitations ------------------------------------------------------------------------------

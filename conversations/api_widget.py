@@ -118,7 +118,10 @@ class WidgetConfigView(WidgetCallView):
     and then the widget does not run."""
 
     @extend_schema(
-        parameters=[CHANNEL], responses={200: WidgetConfigResponseSerializer}, tags=["chat"]
+        operation_id="chat_widget_settings",
+        parameters=[CHANNEL],
+        responses={200: WidgetConfigResponseSerializer},
+        tags=["chat"],
     )
     def get(self, request):
         site = self.site(request)
@@ -158,6 +161,7 @@ class InvitationView(WidgetCallView):
     per browsing session, never to a customer waiting for or talking with an agent."""
 
     @extend_schema(
+        operation_id="chat_invitation_check",
         parameters=[CHANNEL],
         request=InvitationRequestSerializer,
         responses={200: InvitationResponseSerializer},
@@ -213,6 +217,7 @@ class InvitationAnswerView(WidgetCallView):
     """The visitor's answer to an invitation, counted once (409 for a second answer)."""
 
     @extend_schema(
+        operation_id="chat_invitation_answer",
         parameters=[CHANNEL],
         request=InvitationAnswerSerializer,
         responses={200: InvitationAnswerSerializer},

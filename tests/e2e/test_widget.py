@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation, WidgetSite
 from conversations.services import take_conversation
-from customers.models import Invitation, InvitationRule
+from customers.models import Invitation, InvitationRule, Recommendation, RecommendationRule
 from customers.services import identity_hash
 from tests.e2e.desk_pages import PHONE, open_conversation, open_desk
 from tests.factories import AgentFactory
@@ -213,3 +213,32 @@ def test_a_signed_in_shop_customer_is_identified_through_the_queued_api(live, sh
     conversation = Conversation.objects.select_related("customer").get()
     assert (conversation.customer.external_id, conversation.customer.name) == ("shop-42", "陈静")
     assert conversation.page["url"] == f"{shop.origin}/account/orders"
+
+
+def test_a_recommendation_after_the_bots_answer_is_a_link_counted_on_its_way(
+    live, shops, new_context, demo_kb
+):
+    shop, _other = shops
+    rule = RecommendationRule.objects.create(
+        name="returns",
+        topic="returns-refunds",
+        message_zh="您可能还需要：",
+        message_en="You might also like:",
+    )
+    rule.products.create(
+        sku="BAG-1", name_zh="环保购物袋", name_en="Tote bag", url=f"{shop.origin}/products/bag"
+    )
+    chat = new_context(locale="en-US", viewport=PHONE).new_page()
+    chat.goto(f"{live.url}/chat/?lang=en")
+    expect(chat.locator("#chat")).to_have_class("chat online", timeout=10_000)
+
+    chat.fill("#chat-input", "What is your return policy?")
+    chat.press("#chat-input", "Enter")
+
+    offer = chat.locator("#chat-messages li.from-system .recommendation a")
+    expect(offer).to_have_text("Tote bag", timeout=10_000)
+    with chat.expect_popup() as opened:
+        offer.click()
+    opened.value.wait_for_load_state()
+    assert opened.value.url == f"{shop.origin}/products/bag"
+    assert Recommendation.objects.get().clicks == 1

@@ -396,6 +396,8 @@
   function setStatus(frame) {
     const status = frame.status;
     root.dataset.status = status;
+    // The widget invites no one who is waiting for or talking with a person.
+    if (C.embed) window.parent.postMessage({source: "lumen-chat", type: "status", status: status}, C.parent);
     const nobody = status === "queued" && frame.agents_online === false;
     leaveForm.hidden = !nobody;
     if (status !== "bot") menu.hidden = true;

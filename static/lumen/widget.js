@@ -23,6 +23,8 @@
   const queued = Array.isArray(earlier) ? earlier : (earlier && Array.isArray(earlier.q) ? earlier.q : []);
   const openedAt = Date.now();
   const VISITOR = "lumen.widget.visitor";
+  // The chat's last status in this browsing session (the tab), across the shop's pages.
+  const STATUS = "lumen.widget.status:" + channel;
 
   let identity = null;
   let config = null;
@@ -49,6 +51,13 @@
       title: (document.title || "").slice(0, 300),
       referrer: (document.referrer || "").slice(0, 2000),
     };
+  }
+
+  function remember(key, value) {
+    try { sessionStorage.setItem(key, value); } catch (error) { /* storage blocked */ }
+  }
+  function recalled(key) {
+    try { return sessionStorage.getItem(key); } catch (error) { return null; }
   }
 
   function visitorId() {
@@ -78,6 +87,8 @@
       invitation = null;
     } else if (data.type === "close") {
       closePanel();
+    } else if (data.type === "status" && typeof data.status === "string") {
+      remember(STATUS, data.status);
     }
   });
 
@@ -192,7 +203,8 @@
   }
 
   async function askInvitation(seconds) {
-    if (invited || !panel.hidden) return;
+    const status = recalled(STATUS);
+    if (invited || !panel.hidden || status === "queued" || status === "assigned") return;
     const body = {page: pageInfo(), seconds: seconds, visitor: visitorId(), language: language};
     if (identity) body.identity = identity;
     try {

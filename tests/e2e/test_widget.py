@@ -137,6 +137,12 @@ def test_launcher_invitation_chat_and_the_agent_sees_the_page(
     visitor.locator("#lumen-chat-widget .panel .close").click()
     expect(visitor.locator("#lumen-chat-widget .panel")).to_be_hidden()
 
+    # On the shop's next page the widget knows the visitor is with an agent: no invitation.
+    visitor.goto(f"{shop.origin}/products/43")
+    expect(visitor.locator("#lumen-chat-widget .launcher")).to_be_visible()
+    remembered = visitor.evaluate("sessionStorage.getItem('lumen.widget.status:lumen-shop')")
+    assert remembered == "assigned"
+
 
 def test_the_widget_does_not_run_on_an_origin_the_site_does_not_allow(live, shops, new_context):
     _shop, other = shops

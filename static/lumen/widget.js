@@ -38,9 +38,11 @@
 
   function cleanIdentity(value) {
     if (!value || typeof value !== "object" || typeof value.external_id !== "string") return null;
+    // The chat protocol's limits (§1): a longer name or phone is cut, not refused.
+    const limits = {external_id: 128, name: 120, email: 254, phone: 32, hash: 128};
     const clean = {};
-    for (const key of ["external_id", "name", "email", "phone", "hash"]) {
-      if (typeof value[key] === "string") clean[key] = value[key].slice(0, 200);
+    for (const [key, limit] of Object.entries(limits)) {
+      if (typeof value[key] === "string") clean[key] = value[key].slice(0, limit);
     }
     return clean;
   }

@@ -15,7 +15,12 @@ from rest_framework.views import APIView
 from conversations.files import UploadRefused
 from conversations.models import Conversation, Message
 from conversations.protocol import attachment_payload
-from conversations.services import ConversationClosed, open_chat_session, read_chat_token
+from conversations.services import (
+    ConversationClosed,
+    open_chat_session,
+    read_chat_token,
+    token_conversation,
+)
 from conversations.services.attachments import AttachmentTooLarge, store_attachment
 from conversations.services.bot import answer_without_conversation
 from customers.services import Identity, IdentityRefused
@@ -166,9 +171,9 @@ class ChatAttachmentView(APIView):
         session = read_chat_token(header[7:] if header.startswith("Bearer ") else None)
         if session is None:
             raise NotAuthenticated("a chat token is required: Authorization: Bearer <token>")
-        customer_id, conversation_id = session
-        if not Conversation.objects.filter(pk=conversation_id, customer_id=customer_id).exists():
+        if token_conversation(session) is None:
             raise NotAuthenticated("this token's conversation is gone")
+        conversation_id = session[1]
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.ATTACHMENT_MAX_SIZE + 64 * 1024:
             return Response(

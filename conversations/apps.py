@@ -8,7 +8,16 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self):
+        from conversations import hooks
         from conversations.roles import ensure_roles
+        from conversations.services import tagging
+        from customers import hooks as customer_hooks
+        from customers.models import TagRule
 
         # Permissions exist only after migrate; the roles follow them there.
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="lumen.ensure_roles")
+
+        hooks.on_conversation_closed(tagging.retag_after_close)
+        customer_hooks.on_tag_facts(TagRule.Kind.INTENT, "chats", tagging.intent_facts)
+        customer_hooks.on_tag_facts(TagRule.Kind.ARTICLE, "chats", tagging.article_facts)
+        customer_hooks.on_tag_facts(TagRule.Kind.EMOTION, "chats", tagging.emotion_facts)

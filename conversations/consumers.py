@@ -166,12 +166,8 @@ class ChatConsumer(FrameConsumer):
 
     @staticmethod
     def _load(session) -> Conversation | None:
-        customer_id, conversation_id = session
-        return (
-            Conversation.objects.select_related("assignee")
-            .filter(pk=conversation_id, customer_id=customer_id)
-            .first()
-        )
+        # A token of a customer merged into another since still opens its conversation.
+        return services.token_conversation(session, related=["assignee"])
 
     async def disconnect(self, code):
         if self.conversation_id is not None:

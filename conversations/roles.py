@@ -13,6 +13,7 @@ _AGENT_PERMISSIONS = [
     "conversations.view_agent",
     "customers.view_customer",
     "customers.change_customer",
+    "customers.merge_customers",
     "tickets.view_ticket",
     "tickets.change_ticket",
 ]

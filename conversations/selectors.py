@@ -454,7 +454,7 @@ def customer_conversations(customer_id: int, *, exclude: UUID | None, agent: Age
 def customer_panel(conversation: Conversation, agent: Agent) -> Customer360:
     """The 360° panel beside a conversation: the customer's own data (customers app) with
     their other conversations, the sections other apps register (tickets), and the
-    agents' names on the notes. Nine queries at most, plus the registered sections'
+    agents' names on the notes. Ten queries at most, plus the registered sections'
     (two for tickets), whatever the number of orders, messages and conversations."""
     panel = customer_360(conversation.customer)
     panel.sections["conversations"] = customer_conversations(

@@ -42,6 +42,12 @@ urlpatterns = [
         panel.remove_tag,
         name="customer-tag-remove",
     ),
+    path("c/<uuid:conversation_id>/customer/merge/", panel.merge_search, name="customer-merge"),
+    path(
+        "c/<uuid:conversation_id>/customer/merge/<int:customer_id>/",
+        panel.merge_with,
+        name="customer-merge-with",
+    ),
     path("kb/", views.desk_kb_search, name="kb"),
     path("status/", views.desk_status, name="status"),
     path("notices/", notices.notice_list, name="notices"),

@@ -1,7 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
-from django.utils.html import format_html_join
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import (
@@ -9,6 +15,8 @@ from customers.models import (
     CareCampaign,
     Coupon,
     Customer,
+    CustomerIdentity,
+    CustomerMerge,
     CustomerNote,
     CustomerTag,
     Invitation,
@@ -20,9 +28,17 @@ from customers.models import (
     Recommendation,
     RecommendationRule,
     RecommendedProduct,
+    TagRule,
 )
+from customers.services import tag_rules
 from customers.services.care import render
 from customers.services.levels import change_level
+from customers.services.merge import (
+    MergeRefused,
+    merge_customers,
+    merge_preview,
+    unmerge_customers,
+)
 from helpdesk.admin_tools import ReadOnlyInline
 
 
@@ -35,8 +51,16 @@ class OrderInline(ReadOnlyInline):
 class CustomerTagInline(admin.TabularInline):
     model = CustomerTag
     extra = 0
-    fields = ["name", "source", "created_by", "created_at"]
-    readonly_fields = ["created_by", "created_at"]
+    fields = ["name", "source", "rule", "detail", "created_by", "created_at"]
+    readonly_fields = ["source", "rule", "detail", "created_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a tag is added or removed, never edited (an automatic one: by its rule)
+
+
+class CustomerIdentityInline(ReadOnlyInline):
+    model = CustomerIdentity
+    fields = ["kind", "value", "verified", "verified_by", "verified_at", "source", "created_at"]
 
 
 class PointsEntryInline(ReadOnlyInline):
@@ -72,6 +96,7 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
     inlines = [
+        CustomerIdentityInline,
         CustomerTagInline,
         CustomerNoteInline,
         OrderInline,
@@ -79,6 +104,94 @@ class CustomerAdmin(admin.ModelAdmin):
         LevelChangeInline,
     ]
     readonly_fields = ["points", "segment", "conversation_count"]
+    actions = ["merge_two"]
+
+    def get_urls(self):
+        return [
+            path(
+                "merge/",
+                self.admin_site.admin_view(self.merge_view),
+                name="customers_customer_merge",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(
+        description=_("Merge the two selected customers…"),
+        permissions=["merge"],
+    )
+    def merge_two(self, request, queryset):
+        ids = sorted(queryset.values_list("pk", flat=True)[:3])
+        if len(ids) != 2:
+            self.message_user(request, _("Choose exactly two customers."), messages.ERROR)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:customers_customer_merge") + f"?a={ids[0]}&b={ids[1]}"
+        )
+
+    def has_merge_permission(self, request) -> bool:
+        return request.user.has_perm("customers.merge_customers")
+
+    def merge_view(self, request):
+        """Merge two customers by hand: both side by side with what each would bring,
+        which one stays, why; then the merge."""
+        if not self.has_merge_permission(request):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else request.GET
+        pair = [_customer_or_404(data.get(name)) for name in ("a", "b")]
+        if pair[0].pk == pair[1].pk:
+            raise Http404
+        error, status = "", 200
+        if request.method == "POST":
+            keep = data.get("keep", "")
+            reason = data.get("reason", "")
+            if keep not in {str(pair[0].pk), str(pair[1].pk)}:
+                error = gettext("Choose the customer who stays.")
+            elif len(reason) > 500:
+                error = gettext("The reason is at most 500 characters.")
+            else:
+                target = pair[0] if keep == str(pair[0].pk) else pair[1]
+                source = pair[1] if target is pair[0] else pair[0]
+                try:
+                    merge = merge_customers(
+                        source_id=source.pk,
+                        target_id=target.pk,
+                        how=CustomerMerge.How.ADMIN,
+                        by=request.user,
+                        reason=reason,
+                    )
+                except MergeRefused as refused:
+                    error = str(refused)
+                else:
+                    self.message_user(
+                        request,
+                        gettext("%(gone)s was merged into %(kept)s (%(n)s rows moved).")
+                        % {"gone": merge.merged_name, "kept": target, "n": merge.moved_count()},
+                    )
+                    return redirect("admin:customers_customer_change", target.pk)
+            status = 400
+        sides = [
+            {
+                "customer": customer,
+                "other": other,
+                "brings": merge_preview(source=other, target=customer),
+            }
+            for customer, other in ((pair[0], pair[1]), (pair[1], pair[0]))
+        ]
+        return TemplateResponse(
+            request,
+            "admin/customers/customer/merge.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Merge two customers"),
+                "sides": sides,
+                "pair": pair,
+                "error": error,
+                "reason": data.get("reason", "")[:500],
+            },
+            status=status,
+        )
 
     def save_model(self, request, obj, form, change):
         """A level changed here goes through change_level: its history, and the
@@ -98,6 +211,15 @@ class CustomerAdmin(admin.ModelAdmin):
             obj.level = new_level
 
 
+def _customer_or_404(value) -> Customer:
+    if not isinstance(value, str) or not value.isascii() or not value.isdecimal():
+        raise Http404
+    customer = Customer.objects.filter(pk=int(value)).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -113,6 +235,11 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "tracking_number", "customer__name", "customer__external_id"]
     raw_id_fields = ["customer"]
     list_select_related = ["customer"]
+
+    def save_model(self, request, obj, form, change):
+        previous = form.initial.get("customer") if change else None
+        super().save_model(request, obj, form, change)
+        tag_rules.order_changed(order=obj, previous_customer_id=previous)
 
 
 @admin.register(Coupon)
@@ -192,6 +319,182 @@ class OutreachAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(CustomerIdentity)
+class CustomerIdentityAdmin(admin.ModelAdmin):
+    """Who holds which identity (read only: identities are verified by their services)."""
+
+    list_display = ["kind", "value", "verified", "verified_by", "customer", "source", "created_at"]
+    list_filter = ["kind", "verified", "verified_by"]
+    search_fields = ["value", "customer__name", "customer__external_id"]
+    list_select_related = ["customer"]
+    readonly_fields = [
+        "customer",
+        "kind",
+        "value",
+        "verified",
+        "verified_at",
+        "verified_by",
+        "verified_user",
+        "source",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    """Every merge, with what it moved; a supervisor undoes one from its page."""
+
+    list_display = [
+        "__str__",
+        "merged_name",
+        "survivor_link",
+        "how",
+        "merged_by",
+        "created_at",
+        "undone_at",
+    ]
+    list_filter = ["how", ("undone_at", admin.EmptyFieldListFilter)]
+    search_fields = ["merged_name", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["merged_by", "undone_by"]
+    fields = [
+        "survivor_link",
+        "merged_id",
+        "merged_name",
+        "how",
+        "reason",
+        "merged_by",
+        "created_at",
+        "moved_rows",
+        "undo",
+        "undone_at",
+        "undone_by",
+        "undo_reason",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the history of a merge is what makes it reversible
+
+    @admin.display(description=_("kept customer"))
+    def survivor_link(self, obj: CustomerMerge):
+        if not Customer.objects.filter(pk=obj.survivor_id).exists():
+            return f"#{obj.survivor_id}"
+        url = reverse("admin:customers_customer_change", args=[obj.survivor_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.survivor_id)
+
+    @admin.display(description=_("moved rows"))
+    def moved_rows(self, obj: CustomerMerge):
+        return format_html_join(
+            "", "<p>{}: {}</p>", ((label, len(ids)) for label, ids in obj.moved.items())
+        )
+
+    @admin.display(description=_("undo"))
+    def undo(self, obj: CustomerMerge):
+        if obj.is_undone:
+            return "–"
+        url = reverse("admin:customers_customermerge_unmerge", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Undo this merge…"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:merge_id>/unmerge/",
+                self.admin_site.admin_view(self.unmerge_view),
+                name="customers_customermerge_unmerge",
+            ),
+            *super().get_urls(),
+        ]
+
+    def unmerge_view(self, request, merge_id: int):
+        """Undo a merge (supervisors): what will move back, why; then the undoing."""
+        if not request.user.has_perm("customers.unmerge_customers"):
+            raise PermissionDenied
+        merge = CustomerMerge.objects.filter(pk=merge_id).first()
+        if merge is None:
+            raise Http404
+        error, status = "", 200
+        if request.method == "POST":
+            reason = request.POST.get("reason", "")
+            if len(reason) > 500:
+                error = gettext("The reason is at most 500 characters.")
+            else:
+                try:
+                    unmerge_customers(merge_id=merge.pk, by=request.user, reason=reason)
+                except MergeRefused as refused:
+                    error = str(refused)
+                else:
+                    self.message_user(
+                        request,
+                        gettext("%(name)s is back, with the %(n)s rows that had moved.")
+                        % {"name": merge.merged_name, "n": merge.moved_count()},
+                    )
+                    return redirect("admin:customers_customer_change", merge.merged_id)
+            status = 400
+        return TemplateResponse(
+            request,
+            "admin/customers/customermerge/unmerge.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Undo a merge"),
+                "merge": merge,
+                "error": error,
+            },
+            status=status,
+        )
+
+
+@admin.register(TagRule)
+class TagRuleAdmin(admin.ModelAdmin):
+    """The rules that tag customers by themselves; "Apply now" re-evaluates everyone."""
+
+    list_display = [
+        "name_zh",
+        "name_en",
+        "kind",
+        "value",
+        "threshold",
+        "window_days",
+        "enabled",
+        "tagged",
+    ]
+    list_editable = ["enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name_zh", "name_en", "value"]
+    actions = ["apply_now"]
+
+    def save_model(self, request, obj, form, change):
+        """A rule added or changed is applied to everyone after commit (the sweep task)."""
+        super().save_model(request, obj, form, change)
+        tag_rules.sweep_on_commit(rule_ids=[obj.pk])
+
+    @admin.display(description=_("customers tagged"))
+    def tagged(self, obj: TagRule) -> int:
+        return obj.tags.count()
+
+    @admin.action(description=_("Apply the selected rules to every customer now"))
+    def apply_now(self, request, queryset):
+        added, removed = tag_rules.sweep(rule_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            gettext("%(added)s tags added, %(removed)s removed.")
+            % {"added": added, "removed": removed},
+        )
 
 
 def _rate(part: int, whole: int) -> str:

@@ -76,13 +76,66 @@ DEMO_CUSTOMERS = [
                         "sku": "KETTLE-1",
                         "name": "Lumen Electric Kettle",
                         "qty": 1,
-                        "category": "kitchen",
+                        "category": "home",
                     }
                 ],
                 "days_ago": 1,
                 "events": [],
             },
         ],
+    },
+]
+
+# Automatic tag rules (admin → Customers → Automatic tag rules): the tag in both languages,
+# what is counted, at least how much, within how many days.
+DEMO_TAG_RULES = [
+    {
+        "name_zh": "售后维权客户",
+        "name_en": "After-sales dispute",
+        "kind": "complaint",
+        "value": "",
+        "threshold": 2,
+        "window_days": 90,
+    },
+    {
+        "name_zh": "近期情绪激动",
+        "name_en": "Upset recently",
+        "kind": "emotion",
+        "value": "",
+        "threshold": 1,
+        "window_days": 30,
+    },
+    {
+        "name_zh": "关注物流",
+        "name_en": "Follows deliveries",
+        "kind": "intent",
+        "value": "logistics_tracking",
+        "threshold": 2,
+        "window_days": 30,
+    },
+    {
+        "name_zh": "咨询过退货",
+        "name_en": "Asked about returns",
+        "kind": "article",
+        "value": "returns-policy",
+        "threshold": 1,
+        "window_days": 90,
+    },
+    {
+        "name_zh": "音频设备买家",
+        "name_en": "Audio buyer",
+        "kind": "category",
+        "value": "audio",
+        "threshold": 1,
+        "window_days": 365,
+    },
+    {
+        "name_zh": "高消费客户",
+        "name_en": "Big spender",
+        "kind": "spend",
+        "value": "",
+        "threshold": 1000,
+        "window_days": 365,
     },
 ]
 

@@ -1,13 +1,17 @@
 import uuid
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from helpdesk.languages import BilingualName
 
 
 def default_timezone() -> str:
@@ -308,7 +312,9 @@ class CustomerNote(models.Model):
 
 
 class CustomerTag(models.Model):
-    """A label on a customer: set by an agent, or (later) by an automatic rule."""
+    """A label on a customer: set by an agent, or by an automatic rule (`rule`, with what
+    made it match in `detail`). Automatic tags come and go with their rule; manual ones are
+    only ever changed by people."""
 
     MAX_LENGTH = 40
 
@@ -331,6 +337,15 @@ class CustomerTag(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
+    rule = models.ForeignKey(
+        "TagRule",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tags",
+        verbose_name=_("rule"),
+    )
+    detail = models.CharField(_("from what"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -339,10 +354,22 @@ class CustomerTag(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["customer", "name"], name="ctag_once_per_customer"),
+            models.CheckConstraint(
+                condition=models.Q(source="manual") | models.Q(rule__isnull=False),
+                name="ctag_auto_has_rule",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rule", "customer"], name="ctag_rule_customer"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The tag's name in the reader's language (a rule names its tag in both)."""
+        return self.rule.name if self.rule_id else self.name
 
 
 class PointsEntry(models.Model):
@@ -491,6 +518,7 @@ class LevelChange(models.Model):
         ADMIN = "admin", _("Back-office")
         API = "api", _("Partner API")
         SYSTEM = "system", _("System")
+        MERGE = "merge", _("Customer merge")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="level_changes", verbose_name=_("customer")
@@ -522,6 +550,209 @@ class LevelChange(models.Model):
     @property
     def is_upgrade(self) -> bool:
         return Customer.LEVEL_RANK[self.new] > Customer.LEVEL_RANK[self.old]
+
+
+class CustomerIdentity(models.Model):
+    """One way a customer is known on a channel: the shop's account, an app user, a WeChat
+    or mini-program openid, an email, a phone. A verified identity belongs to one customer
+    only (it is how a channel's message finds its customer, and two customers holding the
+    same verified identity are one person: they are merged). An unverified one is only a
+    claim (an email typed into a chat): it is kept on that customer, never looked up, never
+    merged on."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("Shop account")
+        WEB = "web", _("Web visitor")
+        APP = "app", _("App user")
+        WECHAT = "wechat", _("WeChat openid")
+        MINIPROGRAM = "miniprogram", _("Mini-program openid")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+
+    class Method(models.TextChoices):
+        IDENTITY_HASH = "identity_hash", _("Identity hash from the shop's backend")
+        PARTNER_API = "partner_api", _("Partner API")
+        AGENT = "agent", _("Confirmed by an agent")
+        IMPORT = "import", _("Recorded before identities were kept")
+
+    MAX_VALUE = 200
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="identities", verbose_name=_("customer")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    value = models.CharField(_("value"), max_length=MAX_VALUE)
+    verified = models.BooleanField(_("verified"), default=False)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verified_by = models.CharField(
+        _("verified by"), max_length=20, choices=Method.choices, blank=True
+    )
+    verified_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    source = models.CharField(
+        _("claimed through"),
+        max_length=40,
+        blank=True,
+        help_text=_("Where the identity came from: a chat session, the partner API, admin."),
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("channel identity")
+        verbose_name_plural = _("channel identities")
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "value"],
+                condition=models.Q(verified=True),
+                name="identity_verified_once",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "kind", "value"], name="identity_once_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(verified=False) | ~models.Q(verified_by=""),
+                name="identity_verified_says_how",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class CustomerMerge(models.Model):
+    """Two customers found to be one person: `merged_id` was merged into `survivor_id`.
+
+    Keeps what is needed to undo it exactly: the merged-away customer as it was, the ids of
+    the rows that moved (by model), rows changed to make room (a coupon renamed, a
+    duplicate outreach skipped), rows dropped as duplicates (serialized), and the survivor's
+    fields as they were before. Plain ids, not foreign keys: the merged-away customer no
+    longer exists, and the history must outlive the survivor's own later merges."""
+
+    class How(models.TextChoices):
+        IDENTITY = "identity", _("A verified identity matched")
+        ADMIN = "admin", _("By hand in the back-office")
+        DESK = "desk", _("By hand in the desk")
+
+    survivor_id = models.BigIntegerField(_("kept customer"), db_index=True)
+    merged_id = models.BigIntegerField(_("merged-away customer"), db_index=True)
+    merged_name = models.CharField(_("merged-away name"), max_length=120, blank=True)
+    how = models.CharField(_("how"), max_length=10, choices=How.choices)
+    reason = models.CharField(_("why"), max_length=500, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    merged_snapshot = models.JSONField(_("merged-away customer"), default=list)
+    survivor_before = models.JSONField(_("kept customer before"), default=dict)
+    moved = models.JSONField(_("moved rows"), default=dict)
+    changed = models.JSONField(_("rows changed to make room"), default=list)
+    dropped = models.JSONField(_("duplicates dropped"), default=list)
+    created_at = models.DateTimeField(_("merged"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("undone by"),
+    )
+    undo_reason = models.CharField(_("why undone"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("merge_customers", _("Can merge two customers")),
+            ("unmerge_customers", _("Can undo a customer merge")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merged_id"],
+                condition=models.Q(undone_at__isnull=True),
+                name="merge_once_per_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} → #{self.survivor_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
+
+    def moved_count(self) -> int:
+        return sum(len(ids) for ids in self.moved.values())
+
+
+class TagRule(BilingualName, models.Model):
+    """A tag that puts itself on customers: "≥ 2 complaints in 90 days → 售后维权客户 /
+    after-sales dispute". Re-evaluated when a conversation closes, when an order changes,
+    and nightly; a customer who no longer matches loses the tag (manual tags are never
+    touched)."""
+
+    class Kind(models.TextChoices):
+        INTENT = "intent", _("Conversations where the bot understood an intent")
+        ARTICLE = "article", _("Conversations the bot answered with an article")
+        COMPLAINT = "complaint", _("Complaints (complaint tickets and complaints in chats)")
+        EMOTION = "emotion", _("Conversations where the bot sensed anger or distress")
+        CATEGORY = "category", _("Orders with items of a category")
+        SPEND = "spend", _("Amount spent")
+
+    # The kinds whose `value` names what is counted.
+    NEEDS_VALUE = (Kind.INTENT, Kind.ARTICLE, Kind.CATEGORY)
+
+    name_zh = models.CharField(_("tag (Chinese)"), max_length=CustomerTag.MAX_LENGTH, unique=True)
+    name_en = models.CharField(_("tag (English)"), max_length=CustomerTag.MAX_LENGTH)
+    kind = models.CharField(_("what is counted"), max_length=12, choices=Kind.choices)
+    value = models.CharField(
+        _("which"),
+        max_length=100,
+        blank=True,
+        help_text=_("The intent code, article slug or product category; empty for the others."),
+    )
+    threshold = models.DecimalField(
+        _("at least"),
+        max_digits=12,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("How many (conversations, complaints, orders), or the amount spent."),
+    )
+    window_days = models.PositiveIntegerField(
+        _("within (days)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("automatic tag rule")
+        verbose_name_plural = _("automatic tag rules")
+        ordering = ["name_zh"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.value = self.value.strip()
+        if self.kind in self.NEEDS_VALUE and not self.value:
+            raise ValidationError({"value": _("Say which intent, article or category.")})
+        if self.kind not in self.NEEDS_VALUE:
+            self.value = ""
 
 
 class PrecedenceRule(models.Model):

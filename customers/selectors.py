@@ -12,7 +12,14 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from customers.models import AfterSalesRequest, Customer, CustomerNote, CustomerTag, Order
+from customers.models import (
+    AfterSalesRequest,
+    Customer,
+    CustomerIdentity,
+    CustomerNote,
+    CustomerTag,
+    Order,
+)
 
 LATEST_ORDERS = 5
 LATEST_CASES = 5
@@ -43,6 +50,7 @@ class Customer360:
 
     customer_id: int
     profile: Profile
+    identities: list[CustomerIdentity]
     tags: list[CustomerTag]
     notes: list[CustomerNote]
     orders: list[Order]
@@ -72,8 +80,49 @@ def profile(customer: Customer) -> Profile:
 
 
 def customer_tags(customer_id: int) -> list[CustomerTag]:
-    """Manual tags first ("manual" > "auto"), then by name."""
-    return list(CustomerTag.objects.filter(customer_id=customer_id).order_by("-source", "name"))
+    """Manual tags first ("manual" > "auto"), then by name; an automatic one with its rule
+    (the tag's name in both languages)."""
+    return list(
+        CustomerTag.objects.filter(customer_id=customer_id)
+        .select_related("rule")
+        .order_by("-source", "name")
+    )
+
+
+def customer_identities(customer_id: int) -> list[CustomerIdentity]:
+    """How the customer is known on each channel: verified ones first."""
+    return list(
+        CustomerIdentity.objects.filter(customer_id=customer_id).order_by(
+            "-verified", "kind", "value"
+        )
+    )
+
+
+MATCHES = 10
+MAX_QUERY = 100
+
+
+def find_customers(q: str, *, exclude: int | None = None) -> list[Customer]:
+    """Customers an agent may mean by `q` (to merge with): the customer number (#123), a
+    shop account, email or phone (their fields or an identity, exactly), or a piece of the
+    name. At most MATCHES, newest first; [] for an empty or overlong text."""
+    q = " ".join(q.replace("\x00", "").split())
+    if not q or len(q) > MAX_QUERY:
+        return []
+    match = (
+        Q(external_id=q)
+        | Q(email__iexact=q)
+        | Q(phone=q)
+        | Q(name__icontains=q)
+        | Q(pk__in=CustomerIdentity.objects.filter(value__iexact=q).values("customer_id"))
+    )
+    number = q.removeprefix("#")
+    if number.isascii() and number.isdecimal() and len(number) < 19:
+        match |= Q(pk=int(number))
+    found = Customer.objects.filter(match)
+    if exclude is not None:
+        found = found.exclude(pk=exclude)
+    return list(found.order_by("-created_at", "-pk")[:MATCHES])
 
 
 def customer_notes(customer_id: int) -> list[CustomerNote]:
@@ -94,13 +143,14 @@ def order_totals(customer_id: int) -> dict:
 
 
 def customer_360(customer: Customer) -> Customer360:
-    """The customer's profile, tags, notes, latest orders and after-sales requests with their
-    totals. Six queries whatever the number of orders, notes or requests (the counts and the
+    """The customer's profile, identities, tags, notes, latest orders and after-sales
+    requests with their totals. Seven queries whatever the number of orders, notes or requests (the counts and the
     spend are aggregated in SQL, the lists are sliced there)."""
     orders = order_totals(customer.pk)
     return Customer360(
         customer_id=customer.pk,
         profile=profile(customer),
+        identities=customer_identities(customer.pk),
         tags=customer_tags(customer.pk),
         notes=customer_notes(customer.pk),
         orders=list(

@@ -15,6 +15,7 @@ from customers.models import (
     CustomerNote,
     CustomerTag,
     Order,
+    TagRule,
 )
 
 
@@ -105,12 +106,29 @@ class CustomerNoteFactory(factory.django.DjangoModelFactory):
     body = factory.Sequence(lambda n: f"note {n}")
 
 
+class TagRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TagRule
+
+    name_zh = factory.Sequence(lambda n: f"自动标签{n}")
+    name_en = factory.Sequence(lambda n: f"auto tag {n}")
+    kind = TagRule.Kind.SPEND
+    threshold = 1000
+
+
 class CustomerTagFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CustomerTag
 
     customer = factory.SubFactory(CustomerFactory)
     name = factory.Sequence(lambda n: f"tag{n}")
+    source = CustomerTag.Source.MANUAL
+    # An automatic tag belongs to a rule (a manual one to nobody).
+    rule = factory.Maybe(
+        factory.LazyAttribute(lambda tag: tag.source == CustomerTag.Source.AUTO),
+        yes_declaration=factory.SubFactory(TagRuleFactory),
+        no_declaration=None,
+    )
 
 
 CARE_TEXTS = {

@@ -27,7 +27,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from conversations.models import Agent, SkillGroup
-from customers.models import Customer
+from customers.models import Customer, CustomerIdentity
+from customers.services.identities import verified_holder
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer
@@ -218,7 +219,8 @@ class TicketCreateSerializer(TicketInputSerializer):
     tags = _tags_field()
 
     def validate_customer(self, external_id: str) -> Customer:
-        customer = Customer.objects.filter(external_id=external_id).first()
+        # A shop account merged into another customer finds the customer it went to.
+        customer = verified_holder(CustomerIdentity.Kind.ACCOUNT, external_id)
         if customer is None:
             raise ValidationError(_("No customer with this external id."))
         return customer

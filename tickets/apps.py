@@ -8,8 +8,11 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
-        from tickets.selectors import customer_tickets
+        from customers import hooks as customer_hooks
+        from customers.models import TagRule
+        from tickets.selectors import complaint_facts, customer_tickets
         from tickets.services import chat, ticket_for_closed_conversation
+        from tickets.services.customers import record_customer_merge
         from tickets.services.tickets import deliver_waiting_replies
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
@@ -17,3 +20,5 @@ class TicketsConfig(AppConfig):
         hooks.on_conversation_started(deliver_waiting_replies)
         hooks.on_customer_text(chat.customer_wrote)
         hooks.on_bot_understood(chat.ticket_from_understanding)
+        customer_hooks.on_tag_facts(TagRule.Kind.COMPLAINT, "complaints", complaint_facts)
+        customer_hooks.on_customers_merged(record_customer_merge)

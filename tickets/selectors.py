@@ -615,3 +615,41 @@ def ticket_requests(ticket: Ticket) -> list[CollaborationRequest]:
             "-pk",
         )
     )
+
+
+def complaint_facts(*, rule, since, customer_ids) -> dict:
+    """Complaints per customer in the window, for the automatic tag rules
+    (customers.hooks): complaint tickets, and chats in which the bot understood a
+    complaint (an intent coded `complaint`) that did not become one of those tickets."""
+    from decimal import Decimal
+
+    from conversations.models import Message
+
+    ticket = Ticket._meta
+    links = Ticket.conversations.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH complaint_tickets AS (
+                SELECT t.id, t.customer_id FROM {ticket.db_table} t
+                JOIN {TicketType._meta.db_table} ty ON ty.id = t.type_id
+                WHERE ty.code = 'complaint' AND t.created_at >= %(since)s
+                  AND (%(ids)s::bigint[] IS NULL OR t.customer_id = ANY(%(ids)s::bigint[]))
+            ),
+            complaint_chats AS (
+                SELECT DISTINCT c.id, c.customer_id FROM {Conversation._meta.db_table} c
+                JOIN {Message._meta.db_table} m ON m.conversation_id = c.id
+                WHERE c.created_at >= %(since)s AND m.sender = 'bot'
+                  AND m.meta->>'intent' = 'complaint'
+                  AND (%(ids)s::bigint[] IS NULL OR c.customer_id = ANY(%(ids)s::bigint[]))
+                  AND NOT EXISTS (SELECT 1 FROM {links} l JOIN complaint_tickets ct
+                                  ON ct.id = l.ticket_id WHERE l.conversation_id = c.id)
+            )
+            SELECT customer_id, count(*) FROM (
+                SELECT customer_id FROM complaint_tickets
+                UNION ALL SELECT customer_id FROM complaint_chats
+            ) AS complaints GROUP BY customer_id
+            """,  # noqa: S608 (constant table names)
+            {"since": since, "ids": None if customer_ids is None else list(customer_ids)},
+        )
+        return {row[0]: Decimal(row[1]) for row in cursor.fetchall()}

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conversations', '0007_survey'),
-        ('customers', '0009_segments_invitations_recommendations'),
+        ('customers', '0010_segments_invitations_recommendations'),
     ]
 
     operations = [

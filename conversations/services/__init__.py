@@ -23,6 +23,7 @@ from conversations.services.sessions import (
     ChatSession,
     open_chat_session,
     read_chat_token,
+    token_conversation,
 )
 from conversations.services.workflow import (
     AlreadyTaken,
@@ -66,6 +67,7 @@ __all__ = [
     "set_agent_status",
     "set_conversation_tags",
     "take_conversation",
+    "token_conversation",
     "transfer_to_agent",
     "transfer_to_group",
 ]

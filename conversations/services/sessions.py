@@ -13,9 +13,11 @@ from conversations import hooks
 from conversations.models import Conversation
 from conversations.services.bot import greet_known_customer
 from conversations.services.messages import post_bot_message
-from customers.models import Customer
+from customers.models import Customer, CustomerMerge
 from customers.services import Identity, create_visitor, customer_for_identity, segments
+from customers.services.identities import is_anonymous
 from customers.services.invitations import take_accepted_invitation
+from customers.services.merge import MergeRefused, merge_customers, surviving_customer_id
 
 TOKEN_SALT = "lumen.chat.session.v1"  # noqa: S105 (a namespace, not a secret)
 
@@ -43,6 +45,23 @@ def read_chat_token(token: str | None) -> tuple[int, UUID] | None:
         return None
 
 
+def token_conversation(session: tuple[int, UUID] | None, *, related=()) -> Conversation | None:
+    """The conversation a valid token names, if it is still that customer's: directly (one
+    query), or because the token's customer was merged into the conversation's since — a
+    merged-away customer's open sockets and tokens keep working."""
+    if session is None:
+        return None
+    customer_id, conversation_id = session
+    conversation = Conversation.objects.select_related(*related).filter(pk=conversation_id).first()
+    if conversation is None:
+        return None
+    if conversation.customer_id == customer_id:
+        return conversation
+    if surviving_customer_id(customer_id) == conversation.customer_id:
+        return conversation
+    return None
+
+
 def open_chat_session(
     *,
     channel: str,
@@ -67,12 +86,19 @@ def open_chat_session(
     """
     previous = read_chat_token(token)
     with transaction.atomic():
+        merged_from = None
         if identity is not None:
             customer = customer_for_identity(identity=identity, language=language)
+            if previous is not None and previous[0] != customer.pk:
+                merged_from = _merge_visitor(previous[0], into=customer)
         elif previous is not None:
-            customer = Customer.objects.filter(pk=previous[0]).first() or create_visitor(
-                language=language
-            )
+            current = Customer.objects.filter(pk=previous[0]).first()
+            if current is None:
+                # Merged into another since the token was issued: that is the person now.
+                survivor = surviving_customer_id(previous[0])
+                current = Customer.objects.filter(pk=survivor).first() if survivor else None
+                merged_from = previous[0] if current is not None else None
+            customer = current or create_visitor(language=language)
         else:
             customer = create_visitor(language=language)
 
@@ -80,9 +106,11 @@ def open_chat_session(
             customer=customer, status__in=Conversation.OPEN_STATUSES
         ).select_related("assignee")
         conversation = None
-        if previous is not None and previous[0] == customer.pk:
+        if previous is not None and previous[0] in (customer.pk, merged_from):
             conversation = open_conversations.filter(pk=previous[1]).first()
-        if conversation is None and customer.is_identified:
+        if conversation is None and customer.is_identified and (identity or not merged_from):
+            # An anonymous token merged into a known customer resumes its own chat only:
+            # the customer's other chats open to the identity hash alone.
             conversation = (
                 open_conversations.filter(channel=channel).order_by("-created_at").first()
             )
@@ -132,3 +160,23 @@ def _open_with_invitation(conversation: Conversation, invitation: UUID) -> bool:
             language=conversation.language,
         )
     return bool(message)
+
+
+def _merge_visitor(visitor_id: int, *, into: Customer) -> int | None:
+    """An anonymous visitor's session that now presents a valid identity hash: the visitor
+    was this customer all along, and their history becomes the customer's. A visitor who
+    is someone identified (another account on a shared device) is left alone. Returns the
+    visitor's id when merged."""
+    visitor = Customer.objects.filter(pk=visitor_id).first()
+    if visitor is None or not is_anonymous(visitor):
+        return None
+    try:
+        merge_customers(
+            source_id=visitor.pk,
+            target_id=into.pk,
+            how=CustomerMerge.How.IDENTITY,
+            reason="chat session: the identity hash of a shop account",
+        )
+    except MergeRefused:
+        return None  # merged a moment ago by a concurrent session: nothing left to move
+    return visitor_id

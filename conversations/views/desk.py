@@ -100,9 +100,17 @@ def desk_conversation(request, conversation_id: UUID):
     return conversation_page(request, visible_or_404(request.agent, conversation_id))
 
 
-def conversation_page(request, conversation, *, panel_error: str = "", status: int = 200):
+def conversation_page(
+    request,
+    conversation,
+    *,
+    panel_error: str = "",
+    status: int = 200,
+    panel_extra: dict | None = None,
+):
     """The conversation with its customer's 360° panel (`panel_error`: why a panel form was
-    refused, shown in the panel with `status` 400)."""
+    refused, shown in the panel with `status` 400; `panel_extra`: more for the panel, such
+    as a merge's search or preview)."""
     agent = request.agent
     is_mine = conversation.assignee_id == agent.pk
     may_work = selectors.may_work_on(conversation, agent)
@@ -129,6 +137,7 @@ def conversation_page(request, conversation, *, panel_error: str = "", status: i
             "panel": selectors.customer_panel(conversation, agent),
             "panel_error": panel_error,
             "shop_page": shop_page(conversation),
+            **(panel_extra or {}),
         },
         status=status,
     )

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, CustomerNote, CustomerTag
+from customers.models import Customer, CustomerIdentity, CustomerNote, CustomerTag
 
 
 class IdentityRefused(Exception):
@@ -40,31 +40,46 @@ def verify_identity(identity: Identity) -> None:
 
 
 def customer_for_identity(*, identity: Identity, language: str) -> Customer:
-    """The customer with this verified external_id, created or updated.
+    """The customer with this verified external_id (a shop account), created or updated.
 
-    Only called after verify_identity: an unverified claim never reaches a row.
-    """
+    Only called after verify_identity: an unverified claim never reaches a row. The
+    account is looked up among verified identities first, so an account whose customer
+    was merged into another finds that one. The email and phone beside it are not
+    covered by the hash: they are recorded as unverified claims of this customer (and
+    fill its contact fields), never looked up."""
+    from customers.services import identities
+
     verify_identity(identity)
     with transaction.atomic():
-        customer, created = Customer.objects.select_for_update().get_or_create(
-            external_id=identity.external_id,
-            defaults={
-                "name": identity.name,
-                "email": identity.email,
-                "phone": identity.phone,
-                "language": language,
-            },
+        customer = identities.customer_for_verified_identity(
+            kind=CustomerIdentity.Kind.ACCOUNT,
+            value=identity.external_id,
+            method=CustomerIdentity.Method.IDENTITY_HASH,
+            language=language,
+            name=identity.name,
+            source="chat session",
         )
-        if not created:
-            changed = [
-                field
-                for field in ("name", "email", "phone")
-                if getattr(identity, field) and getattr(identity, field) != getattr(customer, field)
-            ]
-            for field in changed:
-                setattr(customer, field, getattr(identity, field))
-            if changed:
-                customer.save(update_fields=[*changed, "updated_at"])
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+        changed = [
+            field
+            for field in ("name", "email", "phone")
+            if getattr(identity, field) and getattr(identity, field) != getattr(customer, field)
+        ]
+        for field in changed:
+            setattr(customer, field, getattr(identity, field))
+        if changed:
+            customer.save(update_fields=[*changed, "updated_at"])
+        for kind, value in (
+            (CustomerIdentity.Kind.EMAIL, identity.email),
+            (CustomerIdentity.Kind.PHONE, identity.phone),
+        ):
+            if value:
+                try:
+                    identities.claim_identity(
+                        customer_id=customer.pk, kind=kind, value=value, source="chat session"
+                    )
+                except identities.InvalidIdentity:
+                    pass  # a malformed claim is not kept; the session goes on
     return customer
 
 

@@ -418,9 +418,16 @@
     panel.addEventListener("submit", async (event) => {
       const target = event.target;
       event.preventDefault();
-      const response = await fetch(target.action, {method: "POST", body: new FormData(target), headers: {"X-Requested-With": "fetch"}});
+      // A search or a preview (GET) answers with the panel too, showing what was asked for.
+      const asking = (target.getAttribute("method") || "get").toLowerCase() === "get";
+      const headers = {"X-Requested-With": "fetch"};
+      const response = asking
+        ? await fetch(target.action + "?" + new URLSearchParams(new FormData(target)), {headers})
+        : await fetch(target.action, {method: "POST", body: new FormData(target), headers});
       if (response.ok || response.status === 400) {
         panel.innerHTML = await response.text();
+        const focus = panel.querySelector("[data-focus]");
+        if (focus) focus.focus();
         const error = panel.querySelector(".panel-error");
         if (error) { error.tabIndex = -1; error.focus(); }
         return;

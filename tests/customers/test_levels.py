@@ -94,7 +94,7 @@ def test_a_level_changed_in_admin_is_recorded_with_the_supervisor(client):
         if value is not None and name not in ("birthday", "quiet_start", "quiet_end")
     }
     data.update(level="vip")
-    for prefix in ("tags", "notes", "orders", "points_entries", "level_changes"):
+    for prefix in ("identities", "tags", "notes", "orders", "points_entries", "level_changes"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
 
     response = client.post(url, data)

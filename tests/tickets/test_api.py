@@ -136,6 +136,18 @@ def test_an_unknown_customer_is_a_field_error_and_opens_nothing(api):
     assert not Ticket.objects.exists()
 
 
+def test_the_external_id_of_a_customer_merged_into_another_finds_that_one(api, customer):
+    from customers.services.merge import merge_customers
+
+    gone = CustomerFactory(external_id="u-9009")
+    merge_customers(source_id=gone.pk, target_id=customer.pk, how="admin")
+
+    response = api.post(TICKETS, {"subject": "耳机坏了", "type": "repair", "customer": "u-9009"})
+
+    assert response.status_code == 201
+    assert Ticket.objects.get().customer_id == customer.pk
+
+
 def test_fields_a_partner_may_not_set_are_refused_by_name(api, customer):
     response = api.post(
         TICKETS,

@@ -1,6 +1,6 @@
 """Demo data for `make run`: skill groups with their routing, a supervisor and three
 agents, canned replies, two known customers with orders (the VIP one with a dedicated
-agent), and the knowledge base and intents of knowledge/demo/.
+agent), automatic tag rules, and the knowledge base and intents of knowledge/demo/.
 
 Idempotent: running it again changes nothing (existing passwords are kept).
 """
@@ -24,7 +24,7 @@ from conversations.demo import (
 )
 from conversations.models import Agent, CannedReply, DedicatedAgent, SkillGroup, WidgetSite
 from conversations.roles import SUPERVISORS, ensure_roles
-from customers.demo import DEMO_CUSTOMERS, INVITATION_RULES, RECOMMENDATION_RULES
+from customers.demo import DEMO_CUSTOMERS, DEMO_TAG_RULES, INVITATION_RULES, RECOMMENDATION_RULES
 from customers.models import (
     Customer,
     CustomerNote,
@@ -32,7 +32,9 @@ from customers.models import (
     InvitationRule,
     Order,
     RecommendationRule,
+    TagRule,
 )
+from customers.services import tag_rules
 from customers.services.orders import upsert_order
 from knowledge.demo import DEMO_DIR
 from knowledge.services import import_intents, import_kb
@@ -99,6 +101,10 @@ class Command(BaseCommand):
             CannedReply.objects.get_or_create(
                 shortcut=shortcut, language=language, defaults={"title": title, "body": body}
             )
+        for rule in DEMO_TAG_RULES:
+            TagRule.objects.get_or_create(name_zh=rule["name_zh"], defaults=rule)
+        added, removed = tag_rules.sweep()
+        self.stdout.write(f"automatic tags: {added} added, {removed} removed")
         with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
             articles = import_kb(kb)
         intents = import_intents((DEMO_DIR / "intents.json").read_bytes())

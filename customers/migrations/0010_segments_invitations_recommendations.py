@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0008_level_history'),
+        ('customers', '0009_identities_merges_tag_rules'),
     ]
 
     operations = [

@@ -1,0 +1,58 @@
+"""Hooks other apps register at start-up, called by this app's services.
+
+`customers` imports no other app (DESIGN.md). Where a service here needs another app's
+data (how many complaint tickets a customer had) or must tell it something happened (two
+customers were merged), that app registers a function here from its AppConfig.ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+# provider(*, rule, since, customer_ids) -> {customer_id: amount}: how much of what `rule`
+# counts each customer has since `since` (only `customer_ids` when not None; customers with
+# nothing may be left out).
+TagFacts = Callable[..., dict[int, Decimal]]
+MergedHook = Callable[..., None]
+
+_tag_facts: dict[str, list[tuple[str, TagFacts]]] = {}
+_merged: list[MergedHook] = []
+
+
+def on_tag_facts(kind: str, label: str, provider: TagFacts) -> TagFacts:
+    """Register a provider of facts for tag rules of `kind` (TagRule.Kind). Several
+    providers of one kind add up (complaints: tickets and chats); `label` names the
+    provider's share in the tag's "from what"."""
+    providers = _tag_facts.setdefault(kind, [])
+    if all(existing is not provider for _label, existing in providers):
+        providers.append((label, provider))
+    return provider
+
+
+def tag_facts(
+    *, rule, since: datetime, customer_ids: list[int] | None
+) -> dict[int, dict[str, Decimal]]:
+    """{customer_id: {provider label: amount}} from every provider of the rule's kind."""
+    facts: dict[int, dict[str, Decimal]] = {}
+    for label, provider in _tag_facts.get(rule.kind, []):
+        for customer_id, amount in provider(
+            rule=rule, since=since, customer_ids=customer_ids
+        ).items():
+            if amount:
+                facts.setdefault(customer_id, {})[label] = Decimal(amount)
+    return facts
+
+
+def on_customers_merged(hook: MergedHook) -> MergedHook:
+    """Register `hook(*, merge, undone)`: called in the transaction of a merge (or of its
+    undoing), after every row moved."""
+    if hook not in _merged:
+        _merged.append(hook)
+    return hook
+
+
+def customers_merged(*, merge, undone: bool = False) -> None:
+    for hook in _merged:
+        hook(merge=merge, undone=undone)

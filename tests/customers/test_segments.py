@@ -13,6 +13,7 @@ from conversations.selectors import customer_panel
 from customers.models import Customer, InvitationRule, RecommendationRule, RecommendedProduct
 from customers.services import segments
 from customers.services.levels import change_level
+from customers.services.merge import merge_customers, unmerge_customers
 from customers.services.orders import upsert_order
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, OrderFactory
 
@@ -154,3 +155,20 @@ def test_the_demo_customers_get_their_segments_and_the_demo_its_widget_and_rules
     assert InvitationRule.objects.count() == 2
     assert RecommendationRule.objects.count() == 2
     assert RecommendedProduct.objects.count() == 2
+
+
+def test_a_merge_adds_the_conversations_and_its_undoing_puts_the_segment_back():
+    visitor = _customer(days_ago=1, conversation_count=1)
+    known = _customer(days_ago=100, conversation_count=1)
+    for customer in (visitor, known):
+        segments.refresh_segment(customer_id=customer.pk)
+
+    merge = merge_customers(source_id=visitor.pk, target_id=known.pk, how="admin")
+    known.refresh_from_db()
+    assert (known.conversation_count, known.segment) == (2, "returning")
+
+    unmerge_customers(merge_id=merge.pk, by=None)
+    restored = dict(Customer.objects.values_list("pk", "segment"))
+    counts = dict(Customer.objects.values_list("pk", "conversation_count"))
+    assert restored == {visitor.pk: "new", known.pk: "occasional"}
+    assert counts == {visitor.pk: 1, known.pk: 1}

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import (
@@ -13,6 +14,7 @@ from conversations.models import (
     Participant,
     SkillGroup,
     Survey,
+    WidgetSite,
 )
 from helpdesk.admin_tools import ReadOnlyInline
 
@@ -212,3 +214,28 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(WidgetSite)
+class WidgetSiteAdmin(admin.ModelAdmin):
+    """The shop sites that show the chat widget, with the tag to put on their pages."""
+
+    list_display = ["name", "key", "enabled", "language", "origins_shown"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "key", "allowed_origins"]
+    readonly_fields = ["script_tag", "created_at"]
+    fields = ["name", "key", "allowed_origins", "language", "enabled", "script_tag", "created_at"]
+
+    @admin.display(description=_("allowed origins"))
+    def origins_shown(self, obj: WidgetSite) -> str:
+        return ", ".join(obj.origins)
+
+    @admin.display(description=_("the script tag"))
+    def script_tag(self, obj: WidgetSite) -> str:
+        if obj.pk is None:
+            return "–"
+        return format_html(
+            '<code>&lt;script src="https://{}/widget.js" data-channel="{}" async&gt;&lt;/script&gt;</code>',
+            _("your-helpdesk-host"),
+            obj.key,
+        )

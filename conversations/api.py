@@ -51,6 +51,9 @@ class SessionRequestSerializer(serializers.Serializer):
     token = StrictCharField(max_length=512, required=False, allow_blank=True)
     identity = IdentitySerializer(required=False)
     page = PageSerializer(required=False)
+    invitation = serializers.UUIDField(
+        required=False, help_text="an accepted chat invitation: its message opens the chat"
+    )
 
 
 class SessionResponseSerializer(serializers.Serializer):
@@ -106,6 +109,7 @@ class ChatSessionView(APIView):
                 token=data.get("token") or None,
                 identity=identity,
                 page=data.get("page"),
+                invitation=data.get("invitation"),
             )
         except IdentityRefused:
             raise PermissionDenied("identity hash is missing or wrong") from None

@@ -74,3 +74,13 @@ STAFF = [
     ("agent2", "王伟 Wang Wei", "Agents", ["aftersales", "tech"]),
     ("agent3", "Emma Zhang", "Agents", ["aftersales", "vip"]),
 ]
+
+
+# Sites that show the chat widget: the demo shop page of docs/care.md, served on port 8080.
+WIDGET_SITES = [
+    {
+        "name": "Demo shop",
+        "key": "demo-shop",
+        "allowed_origins": "http://127.0.0.1:8080\nhttp://localhost:8080",
+    }
+]

@@ -1,8 +1,11 @@
+import re
+import secrets
 import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -572,3 +575,72 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} {self.score or '–'}"
+
+
+def _site_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+# scheme://host[:port] as a browser sends it in Origin: a DNS name or an IP address (IPv6
+# in brackets), and nothing else (it goes into a CSP header as it is).
+ORIGIN_PATTERN = re.compile(
+    r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", re.IGNORECASE
+)
+
+
+def validate_origins(value: str) -> None:
+    """One origin a line: scheme, host and port only (https://shop.example.com)."""
+    for line in value.splitlines():
+        origin = line.strip()
+        if origin and not ORIGIN_PATTERN.fullmatch(origin):
+            raise ValidationError(
+                _("Not an origin: %(origin)s (scheme://host[:port], nothing after)."),
+                params={"origin": origin},
+            )
+
+
+class WidgetSite(models.Model):
+    """A shop site that embeds the chat widget: the key its script tag names
+    (`data-channel`), the origins allowed to show it, its language."""
+
+    class Language(models.TextChoices):
+        AUTO = "", _("The visitor's browser")
+        ZH = "zh", "中文"
+        EN = "en", "English"
+
+    name = models.CharField(_("name"), max_length=80)
+    key = models.SlugField(
+        _("key"),
+        max_length=40,
+        unique=True,
+        default=_site_key,
+        help_text=_('The script tag\'s data-channel="…".'),
+    )
+    allowed_origins = models.TextField(
+        _("allowed origins"),
+        validators=[validate_origins],
+        help_text=_(
+            "One a line, e.g. https://www.shop.example: only pages of these origins may show "
+            "the widget and frame the chat."
+        ),
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, blank=True, default=""
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("widget site")
+        verbose_name_plural = _("widget sites")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        return [line.strip().lower() for line in self.allowed_origins.splitlines() if line.strip()]
+
+    def allows(self, origin: str | None) -> bool:
+        return bool(origin) and self.enabled and origin.lower() in self.origins

@@ -8,6 +8,7 @@ from django.urls import reverse
 from conversations.models import Attachment, Conversation, InternalNote, Message
 
 ATTACHMENT_SALT = "lumen.attachment.v1"
+RECOMMENDATION_SALT = "lumen.recommendation.click.v1"
 
 
 def iso(value) -> str:
@@ -76,3 +77,10 @@ def note_payload(note: InternalNote) -> dict:
         "body": note.body,
         "created_at": iso(note.created_at),
     }
+
+
+def click_link(recommendation_id, index: int) -> str:
+    """The signed link of one offer of a recommendation: counts the click, then opens the
+    offer's page (conversations.views.widget.recommendation_click)."""
+    token = signing.dumps([recommendation_id.hex, index], salt=RECOMMENDATION_SALT)
+    return reverse("recommendation-click", args=[token])

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -17,10 +19,15 @@ from customers.models import (
     CustomerMerge,
     CustomerNote,
     CustomerTag,
+    Invitation,
+    InvitationRule,
     LevelChange,
     Order,
     Outreach,
     PointsEntry,
+    Recommendation,
+    RecommendationRule,
+    RecommendedProduct,
     TagRule,
 )
 from customers.services import tag_rules
@@ -79,12 +86,13 @@ class CustomerAdmin(admin.ModelAdmin):
         "display_name",
         "external_id",
         "level",
+        "segment",
         "email",
         "phone",
         "language",
         "created_at",
     ]
-    list_filter = ["level", "language"]
+    list_filter = ["segment", "level", "language"]
     search_fields = ["name", "external_id", "email", "phone"]
     date_hierarchy = "created_at"
     inlines = [
@@ -95,7 +103,7 @@ class CustomerAdmin(admin.ModelAdmin):
         PointsEntryInline,
         LevelChangeInline,
     ]
-    readonly_fields = ["points"]
+    readonly_fields = ["points", "segment", "conversation_count"]
     actions = ["merge_two"]
 
     def get_urls(self):
@@ -511,3 +519,199 @@ class TagRuleAdmin(admin.ModelAdmin):
             gettext("%(added)s tags added, %(removed)s removed.")
             % {"added": added, "removed": removed},
         )
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
+
+
+@admin.register(InvitationRule)
+class InvitationRuleAdmin(admin.ModelAdmin):
+    """The rules in order of precedence, with how often each was shown, accepted and
+    declined."""
+
+    list_display = [
+        "name",
+        "position",
+        "enabled",
+        "url_pattern",
+        "min_seconds",
+        "segment",
+        "recent_order_days",
+        "shown",
+        "accepted",
+        "declined",
+        "acceptance",
+    ]
+    list_editable = ["position", "enabled"]
+    list_filter = ["enabled", "segment"]
+    search_fields = ["name", "url_pattern", "message_zh", "message_en"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                shown_count=Count("invitations"),
+                accepted_count=Count("invitations", filter=Q(invitations__answer="accepted")),
+                declined_count=Count("invitations", filter=Q(invitations__answer="declined")),
+            )
+        )
+
+    @admin.display(description=_("shown"), ordering="shown_count")
+    def shown(self, obj) -> int:
+        return obj.shown_count
+
+    @admin.display(description=_("accepted"), ordering="accepted_count")
+    def accepted(self, obj) -> int:
+        return obj.accepted_count
+
+    @admin.display(description=_("declined"), ordering="declined_count")
+    def declined(self, obj) -> int:
+        return obj.declined_count
+
+    @admin.display(description=_("accepted (rate)"))
+    def acceptance(self, obj) -> str:
+        return _rate(obj.accepted_count, obj.shown_count)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["rule", "customer", "source", "page_url", "answer", "created_at"]
+    list_filter = ["rule", "answer", "source"]
+    search_fields = ["page_url", "customer__name", "customer__external_id"]
+    list_select_related = ["rule", "customer"]
+    raw_id_fields = ["customer"]
+    readonly_fields = [
+        "rule",
+        "customer",
+        "visitor",
+        "source",
+        "page_url",
+        "language",
+        "answer",
+        "conversation_id",
+        "created_at",
+        "answered_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+# Addresses typed without a scheme are https (Django 6's default, chosen now).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class RecommendedProductInline(admin.TabularInline):
+    model = RecommendedProduct
+    formfield_overrides = HTTPS_URLS
+    extra = 1
+    fields = ["position", "sku", "name_zh", "name_en", "url"]
+
+
+@admin.register(RecommendationRule)
+class RecommendationRuleAdmin(admin.ModelAdmin):
+    """The topic → offer mapping, with how often each offer was shown, clicked and
+    converted."""
+
+    list_display = [
+        "name",
+        "position",
+        "enabled",
+        "moment",
+        "topic",
+        "order_category",
+        "kind",
+        "shown",
+        "clicked",
+        "click_rate",
+        "converted",
+        "conversion_rate",
+    ]
+    list_editable = ["position", "enabled"]
+    list_filter = ["enabled", "kind", "moment"]
+    formfield_overrides = HTTPS_URLS
+    search_fields = ["name", "topic", "order_category", "products__sku"]
+    inlines = [RecommendedProductInline]
+    fieldsets = [
+        (None, {"fields": ["name", "enabled", "position", "moment", "topic", "order_category"]}),
+        (_("What is offered"), {"fields": ["kind", "message_zh", "message_en"]}),
+        (
+            _("Coupon offer"),
+            {
+                "fields": [
+                    "coupon_title_zh",
+                    "coupon_title_en",
+                    "coupon_amount",
+                    "coupon_minimum_spend",
+                    "coupon_days",
+                    "coupon_url",
+                ]
+            },
+        ),
+        (_("Conversion"), {"fields": ["conversion_days"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                shown_count=Count("recommendations"),
+                clicked_count=Count(
+                    "recommendations", filter=Q(recommendations__first_clicked_at__isnull=False)
+                ),
+                converted_count=Count(
+                    "recommendations", filter=Q(recommendations__converted_at__isnull=False)
+                ),
+            )
+        )
+
+    @admin.display(description=_("shown"), ordering="shown_count")
+    def shown(self, obj) -> int:
+        return obj.shown_count
+
+    @admin.display(description=_("clicked"), ordering="clicked_count")
+    def clicked(self, obj) -> int:
+        return obj.clicked_count
+
+    @admin.display(description=_("click rate"))
+    def click_rate(self, obj) -> str:
+        return _rate(obj.clicked_count, obj.shown_count)
+
+    @admin.display(description=_("converted"), ordering="converted_count")
+    def converted(self, obj) -> int:
+        return obj.converted_count
+
+    @admin.display(description=_("conversion rate"))
+    def conversion_rate(self, obj) -> str:
+        return _rate(obj.converted_count, obj.shown_count)
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["rule", "customer", "kind", "topic", "shown_at", "clicks", "converted_at"]
+    list_filter = ["rule", "kind"]
+    search_fields = ["customer__name", "customer__external_id", "converted_by"]
+    list_select_related = ["rule", "customer"]
+    raw_id_fields = ["customer", "coupon"]
+    readonly_fields = [
+        "rule",
+        "customer",
+        "conversation_id",
+        "kind",
+        "topic",
+        "offers",
+        "skus",
+        "coupon",
+        "shown_at",
+        "convert_until",
+        "clicks",
+        "first_clicked_at",
+        "converted_at",
+        "converted_by",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False

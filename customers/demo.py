@@ -138,3 +138,62 @@ DEMO_TAG_RULES = [
         "window_days": 365,
     },
 ]
+
+
+# Proactive chat invitations (admin → Customers → Chat invitation rules).
+INVITATION_RULES = [
+    {
+        "name": "商品页 30 秒 / product page, 30 s",
+        "position": 1,
+        "url_pattern": "/products/*",
+        "min_seconds": 30,
+        "message_zh": "对这款商品有疑问吗？我们可以帮您挑选。",
+        "message_en": "Questions about this product? We can help you choose.",
+    },
+    {
+        "name": "刚下单的客户 / just ordered",
+        "position": 0,
+        "url_pattern": "/orders/*",
+        "min_seconds": 10,
+        "recent_order_days": 7,
+        "message_zh": "您的订单有任何问题，随时问我们。",
+        "message_en": "Anything about your order? Just ask.",
+    },
+]
+
+# Recommendations (admin → Customers → Recommendation rules): products by SKU, or a coupon.
+RECOMMENDATION_RULES = [
+    {
+        "name": "耳机配件 / earbud accessories",
+        "position": 0,
+        "moment": "answer",
+        "topic": "product-help",
+        "order_category": "audio",
+        "kind": "products",
+        "message_zh": "您可能还需要这些配件：",
+        "message_en": "You might also like these accessories:",
+        "products": [
+            ("CASE-B2", "Buds 2 保护套", "Buds 2 case", "https://shop.example/products/case-b2"),
+            (
+                "TIPS-B2",
+                "Buds 2 替换耳塞",
+                "Buds 2 ear tips",
+                "https://shop.example/products/tips-b2",
+            ),
+        ],
+    },
+    {
+        "name": "物流补偿券 / delivery apology coupon",
+        "position": 1,
+        "moment": "close",
+        "topic": "logistics_tracking",
+        "kind": "coupon",
+        "message_zh": "让您久等了，送您一张优惠券：",
+        "message_en": "Sorry for the wait. Here is a coupon for you:",
+        "coupon_title_zh": "物流补偿券",
+        "coupon_title_en": "Delivery apology coupon",
+        "coupon_amount": "15",
+        "coupon_minimum_spend": "99",
+        "coupon_url": "https://shop.example/coupons",
+    },
+]

@@ -1,13 +1,16 @@
 import re
+import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.languages import BilingualName
 
@@ -46,6 +49,14 @@ class Customer(models.Model):
     }
     LEVEL_RANK = {level: rank for rank, level in enumerate(Level.values)}
 
+    class Segment(models.TextChoices):
+        """Computed from activity (customers.services.segments): never set by hand."""
+
+        NEW = "new", pgettext_lazy("customer segment", "New")
+        RETURNING = "returning", pgettext_lazy("customer segment", "Returning")
+        VIP = "vip", pgettext_lazy("customer segment", "VIP")
+        OCCASIONAL = "occasional", pgettext_lazy("customer segment", "Occasional")
+
     external_id = models.CharField(
         _("external id"),
         max_length=128,
@@ -69,6 +80,23 @@ class Customer(models.Model):
         help_text=_("IANA name, e.g. Asia/Shanghai: birthdays and quiet hours are local."),
     )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
+    segment = models.CharField(
+        _("segment"),
+        max_length=12,
+        choices=Segment.choices,
+        default=Segment.NEW,
+        editable=False,
+        help_text=_(
+            "VIP: level VIP. Returning: two conversations or more, or a paid order. New: first "
+            "seen within 30 days. Occasional: the rest (seen once, long ago)."
+        ),
+    )
+    conversation_count = models.PositiveIntegerField(
+        _("conversations"),
+        default=0,
+        editable=False,
+        help_text=_("How many conversations the customer has started."),
+    )
     points = models.IntegerField(
         _("points"), default=0, help_text=_("The balance; every change is a points entry.")
     )
@@ -103,7 +131,9 @@ class Customer(models.Model):
                 fields=["birthday_md"],
                 condition=models.Q(birthday__isnull=False),
                 name="customer_birthday",
-            )
+            ),
+            # Admin's segment filter, newest first.
+            models.Index("segment", models.F("created_at").desc(), name="customer_segment"),
         ]
 
     def __str__(self) -> str:
@@ -818,3 +848,275 @@ class TagRule(BilingualName, models.Model):
             raise ValidationError({"value": _("Say which intent, article or category.")})
         if self.kind not in self.NEEDS_VALUE:
             self.value = ""
+
+
+class PrecedenceRule(models.Model):
+    """A rule admin keeps in order: the enabled ones are tried by precedence and the first
+    that matches wins; it says its message in the customer's language."""
+
+    name = models.CharField(_("name"), max_length=80)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    position = models.PositiveSmallIntegerField(
+        _("precedence"), default=0, help_text=_("Lower first: the first rule that matches wins.")
+    )
+    message_zh = models.CharField(_("message (Chinese)"), max_length=300)
+    message_en = models.CharField(_("message (English)"), max_length=300)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def message_in(self, language: str) -> str:
+        return self.message_en if language.startswith("en") else self.message_zh
+
+
+class InvitationRule(PrecedenceRule):
+    """When to invite a visitor to chat (the chat page and the widget): on which pages, after
+    how long, for which segment, after a recent order; the first enabled rule that matches,
+    in order of precedence, is shown."""
+
+    url_pattern = models.CharField(
+        _("page URL pattern"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "* stands for any characters. Starting with / it matches the page's path (and "
+            "query), e.g. /products/*; otherwise the whole URL. Empty: every page."
+        ),
+    )
+    min_seconds = models.PositiveIntegerField(
+        _("seconds on the page"),
+        default=20,
+        help_text=_("Shown once the visitor has been this long on the page."),
+    )
+    segment = models.CharField(
+        _("segment"),
+        max_length=12,
+        choices=Customer.Segment.choices,
+        blank=True,
+        help_text=_("Empty: any visitor."),
+    )
+    recent_order_days = models.PositiveIntegerField(
+        _("ordered within (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Only customers with a paid order in this many days. Empty: no condition."),
+    )
+
+    class Meta(PrecedenceRule.Meta):
+        verbose_name = _("chat invitation rule")
+        verbose_name_plural = _("chat invitation rules")
+
+
+class Invitation(models.Model):
+    """One invitation shown to one visitor on one page, and their answer (once)."""
+
+    class Answer(models.TextChoices):
+        NONE = "", _("No answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.ForeignKey(
+        InvitationRule,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("rule"),
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("customer"),
+    )
+    visitor = models.CharField(
+        _("visitor"), max_length=64, blank=True, help_text=_("The browser's own random id.")
+    )
+    # Where: "chat" (the chat page) or the widget site's key (this app imports no other).
+    source = models.CharField(_("shown on"), max_length=40)
+    page_url = models.CharField(_("page"), max_length=2000, blank=True)
+    language = models.CharField(_("language"), max_length=2, default="zh")
+    answer = models.CharField(
+        _("answer"), max_length=10, choices=Answer.choices, default=Answer.NONE, blank=True
+    )
+    conversation_id = models.UUIDField(_("conversation"), null=True, blank=True)
+    created_at = models.DateTimeField(_("shown"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("chat invitation")
+        verbose_name_plural = _("chat invitations")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                "visitor",
+                models.F("created_at").desc(),
+                condition=~models.Q(visitor=""),
+                name="invitation_visitor_recent",
+            ),
+            models.Index(
+                "customer", models.F("created_at").desc(), name="invitation_customer_recent"
+            ),
+            models.Index(fields=["rule", "answer"], name="invitation_rule_answer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.get_answer_display()}"
+
+
+class RecommendationRule(PrecedenceRule):
+    """What to recommend after an interaction: related products or a coupon offer, for a
+    topic (an intent or a knowledge category) and the customer's order history."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("Related products")
+        COUPON = "coupon", _("Coupon offer")
+
+    class Moment(models.TextChoices):
+        ANSWER = "answer", _("After the bot's answer")
+        CLOSE = "close", _("When the conversation closes")
+
+    moment = models.CharField(
+        _("shown"), max_length=10, choices=Moment.choices, default=Moment.ANSWER
+    )
+    topic = models.CharField(
+        _("topic"),
+        max_length=80,
+        blank=True,
+        help_text=_(
+            "An intent (e.g. logistics_tracking) or a knowledge category's slug (e.g. "
+            "product-help) the conversation was about. Empty: any topic."
+        ),
+    )
+    order_category = models.CharField(
+        _("bought category"),
+        max_length=80,
+        blank=True,
+        help_text=_(
+            'The "category" of an item in the customer\'s orders (e.g. audio). Empty: no condition.'
+        ),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PRODUCTS)
+    coupon_title_zh = models.CharField(_("coupon title (Chinese)"), max_length=120, blank=True)
+    coupon_title_en = models.CharField(_("coupon title (English)"), max_length=120, blank=True)
+    coupon_amount = models.DecimalField(
+        _("coupon (amount off)"), max_digits=10, decimal_places=2, default=0
+    )
+    coupon_minimum_spend = models.DecimalField(
+        _("coupon minimum spend"), max_digits=10, decimal_places=2, default=0
+    )
+    coupon_days = models.PositiveIntegerField(_("coupon valid (days)"), default=14)
+    coupon_url = models.URLField(
+        _("where to use the coupon"), blank=True, help_text=_("The shop's page the link opens.")
+    )
+    conversion_days = models.PositiveIntegerField(
+        _("conversion window (days)"),
+        default=7,
+        help_text=_(
+            "An order with a recommended product, or the coupon redeemed, this many days after "
+            "it was shown counts as a conversion."
+        ),
+    )
+
+    class Meta(PrecedenceRule.Meta):
+        verbose_name = _("recommendation rule")
+        verbose_name_plural = _("recommendation rules")
+
+    def clean(self):
+        if self.kind == self.Kind.COUPON and (self.coupon_amount <= 0 or not self.coupon_url):
+            raise ValidationError(_("A coupon offer needs an amount and where to use it."))
+
+    def coupon_title_in(self, language: str) -> str:
+        return self.coupon_title_en if language.startswith("en") else self.coupon_title_zh
+
+
+class RecommendedProduct(models.Model):
+    """A product a recommendation rule offers."""
+
+    rule = models.ForeignKey(
+        RecommendationRule,
+        on_delete=models.CASCADE,
+        related_name="products",
+        verbose_name=_("rule"),
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    url = models.URLField(_("product page"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("recommended product")
+        verbose_name_plural = _("recommended products")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    def name_in(self, language: str) -> str:
+        return self.name_en if language.startswith("en") else self.name_zh
+
+
+class Recommendation(models.Model):
+    """A recommendation shown in one conversation (at most one per conversation): what was
+    offered, the clicks, and the conversion (once)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.ForeignKey(
+        RecommendationRule,
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+        verbose_name=_("rule"),
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+        verbose_name=_("customer"),
+    )
+    conversation_id = models.UUIDField(_("conversation"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=RecommendationRule.Kind.choices)
+    topic = models.CharField(_("topic"), max_length=80, blank=True)
+    # What was offered, as it was then: [{sku, name, url}] (the rule may change later).
+    offers = models.JSONField(_("offers"), default=list, blank=True)
+    skus = ArrayField(models.CharField(max_length=64), verbose_name=_("SKUs"), default=list)
+    coupon = models.ForeignKey(
+        Coupon,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("coupon"),
+    )
+    shown_at = models.DateTimeField(_("shown"), auto_now_add=True)
+    convert_until = models.DateTimeField(_("converts until"))
+    clicks = models.PositiveIntegerField(_("clicks"), default=0)
+    first_clicked_at = models.DateTimeField(_("first click"), null=True, blank=True)
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
+    converted_by = models.CharField(
+        _("converted by"), max_length=40, blank=True, help_text=_("The order or the coupon.")
+    )
+
+    class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+        ordering = ["-shown_at"]
+        indexes = [
+            # A customer's recommendations still waiting for a conversion (order upserts).
+            models.Index(
+                "customer",
+                "convert_until",
+                condition=models.Q(converted_at__isnull=True),
+                name="recommendation_open",
+            ),
+            models.Index(fields=["rule", "shown_at"], name="recommendation_rule"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.conversation_id}"

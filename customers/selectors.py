@@ -38,6 +38,8 @@ class Profile:
     language_label: str
     level: str
     level_label: str
+    segment: str
+    segment_label: str
     is_identified: bool
     since: object
 
@@ -70,6 +72,8 @@ def profile(customer: Customer) -> Profile:
         language_label=customer.get_language_display(),
         level=customer.level,
         level_label=customer.get_level_display(),
+        segment=customer.segment,
+        segment_label=customer.get_segment_display(),
         is_identified=customer.is_identified,
         since=customer.created_at,
     )

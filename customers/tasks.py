@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from customers.services import care, tag_rules
+from customers.services import care, recommendations, segments, tag_rules
 
 
 @shared_task
@@ -21,6 +21,18 @@ def plan_order_reminders_task() -> int:
 @shared_task
 def plan_vip_revisits_task() -> int:
     return care.plan_vip_revisits()
+
+
+@shared_task
+def refresh_segments_task() -> int:
+    """Every customer's segment (time turns new customers into occasional ones)."""
+    return segments.refresh_segments()
+
+
+@shared_task
+def sweep_recommendation_conversions_task() -> int:
+    """Conversions of recommendations that no order upsert or redemption reported."""
+    return recommendations.sweep_conversions()
 
 
 @shared_task

@@ -237,6 +237,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.send_due_outreach_task",
         "schedule": 60.0,
     },
+    # Segments (time turns new customers into occasional ones) and recommendation
+    # conversions no order upsert reported.
+    "customer-segments": {
+        "task": "customers.tasks.refresh_segments_task",
+        "schedule": 86400.0,
+    },
+    "recommendation-conversions": {
+        "task": "customers.tasks.sweep_recommendation_conversions_task",
+        "schedule": 3600.0,
+    },
 }
 # Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
@@ -288,6 +298,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 # --- Chat -------------------------------------------------------------------------
 CHAT_SESSION_RATE = env.str("CHAT_SESSION_RATE", default="30/min")  # sessions per IP
+# Widget settings, invitation checks and answers per IP.
+CHAT_INVITATION_RATE = env.str("CHAT_INVITATION_RATE", default="30/min")
 CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=30 * 24 * 3600)
 # HMAC key a partner's backend uses to vouch for a customer's external_id.
 CHAT_IDENTITY_SECRET = env.str("CHAT_IDENTITY_SECRET", default="") or _development_secret(

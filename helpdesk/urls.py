@@ -4,7 +4,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
+from conversations.api_widget import InvitationAnswerView, InvitationView, WidgetConfigView
 from conversations.views import attachment_file, chat_page
+from conversations.views.widget import recommendation_click, widget_js
 from helpdesk.health import healthz
 from helpdesk.webhooks.api import WebhookDetailView, WebhookListView
 from knowledge.api import ArticleDetailView, ArticleListView
@@ -13,6 +15,13 @@ from tickets.api import TicketCommentView, TicketDetailView, TicketListView
 api_v1 = [
     path("chat/sessions/", ChatSessionView.as_view(), name="chat-sessions"),
     path("chat/attachments/", ChatAttachmentView.as_view(), name="chat-attachments"),
+    path("chat/widget/", WidgetConfigView.as_view(), name="chat-widget"),
+    path("chat/invitations/", InvitationView.as_view(), name="chat-invitations"),
+    path(
+        "chat/invitations/<uuid:invitation_id>/",
+        InvitationAnswerView.as_view(),
+        name="chat-invitation-answer",
+    ),
     path("bot/answer", BotAnswerView.as_view(), name="bot-answer"),
     path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
     path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),
@@ -27,6 +36,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="chat", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("chat/", chat_page, name="chat"),
+    path("widget.js", widget_js, name="widget-js"),
+    path("r/<str:token>/", recommendation_click, name="recommendation-click"),
     path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
     path("desk/tickets/", include("tickets.urls")),
     path("desk/", include("conversations.urls")),

@@ -166,6 +166,17 @@ def article_category(slug: str) -> str | None:
     )
 
 
+def article_category_slugs(slugs: set[str]) -> set[str]:
+    """The slugs of these articles' categories, in one query."""
+    if not slugs:
+        return set()
+    return set(
+        Article.objects.filter(slug__in=slugs, category__isnull=False)
+        .values_list("category__slug", flat=True)
+        .distinct()
+    )
+
+
 def intent_skill_group(name: str) -> str | None:
     return (
         Intent.objects.filter(name=name).values_list("skill_group_code", flat=True).first() or None

@@ -153,7 +153,13 @@ def _default_language():
 @pytest.fixture(autouse=True)
 def _fresh_throttles():
     """Per-IP throttles live in Redis; every test starts with an empty count."""
-    cache.delete_many([f"throttle_chat_session_{ip}" for ip in ("127.0.0.1", "None", "")])
+    cache.delete_many(
+        [
+            f"throttle_{scope}_{ip}"
+            for scope in ("chat_session", "chat_invitation")
+            for ip in ("127.0.0.1", "None", "")
+        ]
+    )
     yield
 
 

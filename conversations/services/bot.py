@@ -16,6 +16,7 @@ from django.utils.translation import override
 
 from conversations import hooks
 from conversations.models import Conversation, Message
+from conversations.services import recommendations
 from conversations.services.messages import post_bot_message
 from conversations.services.workflow import request_handoff
 from conversations.speech import transcribe
@@ -121,6 +122,7 @@ def _turn(conversation: Conversation, message: Message) -> Message:
     else:
         reply = _fallback(conversation, decision, meta, text)
     hooks.bot_understood(conversation=conversation, text=text, meta=reply.meta)
+    recommendations.offer_after_answer(conversation=conversation, meta=reply.meta)
     return reply
 
 

@@ -12,9 +12,11 @@ from django.db import transaction
 from conversations import hooks
 from conversations.models import Conversation
 from conversations.services.bot import greet_known_customer
+from conversations.services.messages import post_bot_message
 from customers.models import Customer, CustomerMerge
-from customers.services import Identity, create_visitor, customer_for_identity
+from customers.services import Identity, create_visitor, customer_for_identity, segments
 from customers.services.identities import is_anonymous
+from customers.services.invitations import take_accepted_invitation
 from customers.services.merge import MergeRefused, merge_customers, surviving_customer_id
 
 TOKEN_SALT = "lumen.chat.session.v1"  # noqa: S105 (a namespace, not a secret)
@@ -67,6 +69,7 @@ def open_chat_session(
     token: str | None = None,
     identity: Identity | None = None,
     page: dict | None = None,
+    invitation: UUID | None = None,
 ) -> ChatSession:
     """Open or resume a customer's chat session.
 
@@ -74,7 +77,12 @@ def open_chat_session(
       and nothing written, when its hash is wrong);
     - a valid token of an open conversation of that customer resumes it;
     - an identified customer's latest open conversation on this channel is resumed;
-    - otherwise a new conversation starts (and, without identity or token, a new visitor).
+    - otherwise a new conversation starts (and, without identity or token, a new visitor),
+      counted for the customer's segment.
+
+    `page` (where the chat is open) is kept on the conversation, replaced when a resumed
+    conversation is opened on another page, so the agent sees where the customer is. An
+    accepted `invitation` puts its message into the conversation once.
     """
     previous = read_chat_token(token)
     with transaction.atomic():
@@ -106,14 +114,52 @@ def open_chat_session(
             conversation = (
                 open_conversations.filter(channel=channel).order_by("-created_at").first()
             )
+        said = False  # whether messages were added here (the response's last_seq)
         if conversation is None:
             conversation = Conversation.objects.create(
                 customer=customer, channel=channel, language=language, page=page or {}
             )
+            segments.conversation_started(customer_id=customer.pk)
+            if invitation is not None:
+                _open_with_invitation(conversation, invitation)  # its words first
             greet_known_customer(conversation=conversation)
             hooks.conversation_started(conversation)
+            said = True
+        else:
+            if page and page != conversation.page:
+                conversation.page = page
+                conversation.save(update_fields=["page", "updated_at"])
+            if invitation is not None:
+                said = _open_with_invitation(conversation, invitation)
+        if said:
             conversation.refresh_from_db(fields=["last_seq"])
     return ChatSession(token=issue_chat_token(conversation), conversation=conversation)
+
+
+def _open_with_invitation(conversation: Conversation, invitation: UUID) -> bool:
+    """The invitation the customer accepted says its message first (once); True when it
+    did."""
+    message = take_accepted_invitation(
+        invitation_id=invitation,
+        customer_id=conversation.customer_id,
+        conversation_id=conversation.id,
+    )
+    if message:
+        post_bot_message(
+            conversation_id=conversation.id,
+            body=message,
+            meta={
+                "action": "answer",
+                "intent": None,
+                "article": None,
+                "confidence": 1.0,
+                "slots": {},
+                "event": "invitation",
+                "invitation": str(invitation),
+            },
+            language=conversation.language,
+        )
+    return bool(message)
 
 
 def _merge_visitor(visitor_id: int, *, into: Customer) -> int | None:

@@ -18,7 +18,7 @@ from conversations.models import (
     Participant,
     SkillGroup,
 )
-from conversations.services import care, routing
+from conversations.services import care, recommendations, routing
 from conversations.services.messages import (
     ConversationClosed,
     post_customer_message,
@@ -170,6 +170,7 @@ def close_conversation(
         if was_assigned and conversation.assignee_id:
             routing.route_on_commit(agent_id=conversation.assignee_id)
         care.plan_after_close(conversation)
+        recommendations.offer_after_close(conversation=conversation)
         hooks.conversation_closed(conversation)  # e.g. a ticket when it was not resolved
     return conversation
 

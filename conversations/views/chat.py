@@ -5,23 +5,52 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from conversations.models import SkillGroup
+from conversations.models import SkillGroup, WidgetSite
+from customers.services.invitations import invite_after
 from helpdesk.languages import activate_from_query, content_language
 
 
 def chat_page(request):
-    """The customer chat (plain JS speaking contracts/chat-protocol.md)."""
+    """The customer chat (plain JS speaking contracts/chat-protocol.md).
+
+    Embedded by the widget (`?embed=<site key>&origin=<the shop page's origin>`), for an
+    enabled site that allows that origin: the page may be framed by the site's origins
+    only (CSP frame-ancestors instead of X-Frame-Options DENY), and talks to its parent
+    page with postMessage, that origin only. Any other request gets the page that no one
+    may frame."""
     activate_from_query(request)
     language = content_language()
     menu = [
         {"code": group.code, "label": group.name_in(language)}
         for group in SkillGroup.objects.filter(in_menu=True)
     ]
-    return render(
+    site = _embedding_site(request)
+    config = {"invite_after": [] if site else invite_after()}
+    if site is not None:
+        config.update(embed=site.key, parent=request.GET["origin"].lower())
+    response = render(
         request,
         "conversations/chat.html",
-        {"chat_language": language, "chat_strings": _chat_strings(), "menu_groups": menu},
+        {
+            "chat_language": language,
+            "chat_strings": _chat_strings(),
+            "chat_config": config,
+            "menu_groups": menu,
+            "embedded": site is not None,
+        },
     )
+    if site is not None:
+        response["Content-Security-Policy"] = "frame-ancestors " + " ".join(site.origins)
+        response.xframe_options_exempt = True
+    return response
+
+
+def _embedding_site(request) -> WidgetSite | None:
+    key, origin = request.GET.get("embed"), request.GET.get("origin")
+    if not key or not origin or len(key) > 40:
+        return None
+    site = WidgetSite.objects.filter(key=key, enabled=True).first()
+    return site if site is not None and site.allows(origin) else None
 
 
 def _chat_strings() -> dict:
@@ -54,4 +83,7 @@ def _chat_strings() -> dict:
         "survey_send": _("Send rating"),
         "survey_thanks": _("Thank you for your rating!"),
         "survey_points": _("Thank you for your rating! %(points)s points have been added."),
+        "invite_accept": _("Chat now"),
+        "invite_decline": _("No thanks"),
+        "coupon_code": _("Coupon code: %(code)s"),
     }

@@ -136,10 +136,22 @@ def conversation_page(
             },
             "panel": selectors.customer_panel(conversation, agent),
             "panel_error": panel_error,
+            "shop_page": shop_page(conversation),
             **(panel_extra or {}),
         },
         status=status,
     )
+
+
+def shop_page(conversation) -> dict | None:
+    """The page the customer has the chat open on (the widget's, or the one they came from):
+    its title and address, a link only when it is http(s)."""
+    page = conversation.page if isinstance(conversation.page, dict) else {}
+    url = page.get("url") if isinstance(page.get("url"), str) else ""
+    title = page.get("title") if isinstance(page.get("title"), str) else ""
+    if not url and not title:
+        return None
+    return {"url": url, "title": title, "link": url.startswith(("https://", "http://"))}
 
 
 CLOSING_RESOLUTIONS = [

@@ -83,6 +83,17 @@ def customer_for_identity(*, identity: Identity, language: str) -> Customer:
     return customer
 
 
+def identified_customer_id(identity: Identity) -> int | None:
+    """The id of the customer this verified identity names, if they exist (nothing is
+    created: asking is not signing in). IdentityRefused for a wrong hash."""
+    verify_identity(identity)
+    return (
+        Customer.objects.filter(external_id=identity.external_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def create_visitor(*, language: str) -> Customer:
     return Customer.objects.create(language=language)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.db import transaction
 
 from customers.models import CareCampaign, Customer, LevelChange
-from customers.services import care
+from customers.services import care, segments
 
 
 def change_level(
     *, customer_id: int, level: str, source: str, changed_by=None
 ) -> LevelChange | None:
     """Set the customer's level, with a LevelChange row (None when it was that level
-    already). An upgrade claims the membership-upgrade outreach of this change, in the
+    already), and the segment that follows from it. An upgrade claims the membership-upgrade outreach of this change, in the
     same transaction: congratulated once, and not at all if the change rolls back."""
     if level not in Customer.Level.values:
         raise ValueError(f"unknown level {level!r}")
@@ -25,6 +25,7 @@ def change_level(
         )
         customer.level = level
         customer.save(update_fields=["level", "updated_at"])
+        segments.refresh_segment(customer_id=customer.pk)  # VIP, or no longer
         campaign = care.enabled_campaign(CareCampaign.Kind.LEVEL_UP)
         if change.is_upgrade and campaign is not None:
             care.claim_outreach(

@@ -42,7 +42,7 @@ from customers.models import (
     LevelChange,
     Outreach,
 )
-from customers.services import tag_rules
+from customers.services import segments, tag_rules
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +294,10 @@ def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> Custome
                 rows.update(**{field.attname: target_id})
                 record.moved[_label(field)] = ids
         record.survivor_before = _take_over(source, target, by)
+        # The segment follows the history that moved; the undoing puts the old one back.
+        segment = segments.refresh_segment(customer_id=target_id)
+        if segment != target.segment:
+            record.survivor_before["fields"]["segment"] = [target.segment, segment]
         record.save()
         Customer.objects.filter(pk=source_id).delete()
         hooks.customers_merged(merge=record)
@@ -345,8 +349,14 @@ def _take_over(source: Customer, target: Customer, by) -> dict:
         )
         take("level", source.level)
     target.points += source.points
-    target.save(update_fields=["points", *fields, "updated_at"])
-    return {"points_added": source.points, "fields": fields}
+    # The conversations moved with the rest: the segment counts them (docs/care.md).
+    target.conversation_count += source.conversation_count
+    target.save(update_fields=["points", "conversation_count", *fields, "updated_at"])
+    return {
+        "points_added": source.points,
+        "conversations_added": source.conversation_count,
+        "fields": fields,
+    }
 
 
 def _json_value(value):
@@ -439,7 +449,10 @@ def _model(label: str):
 def _give_back(target: Customer, before: dict, by) -> None:
     """The staying customer's points less what the merge added, and each field the merge
     set back to its old value, unless someone has changed it since (then it is kept)."""
-    Customer.objects.filter(pk=target.pk).update(points=F("points") - before.get("points_added", 0))
+    Customer.objects.filter(pk=target.pk).update(
+        points=F("points") - before.get("points_added", 0),
+        conversation_count=F("conversation_count") - before.get("conversations_added", 0),
+    )
     changed = []
     for name, (old, new) in before.get("fields", {}).items():
         field = Customer._meta.get_field(name)

@@ -1,10 +1,13 @@
 // The customer chat: speaks chat protocol v1 (docs/chat-protocol.md).
 // Reconnects with backoff, resumes from the last seq it has, and re-sends
 // unsent messages with their client_id so nothing is lost or stored twice.
+// Framed by the widget (widget.js), it takes the shop page, the signed-in customer and an
+// accepted invitation from its parent page, whose origin only it listens to and posts to.
 (function () {
   "use strict";
   const root = document.getElementById("chat");
   const T = JSON.parse(document.getElementById("chat-strings").textContent);
+  const C = JSON.parse(document.getElementById("chat-config").textContent);
   const language = root.dataset.language;
   const list = document.getElementById("chat-messages");
   const statusLine = document.getElementById("chat-status");
@@ -16,7 +19,8 @@
   const restartButton = document.getElementById("chat-restart");
   const menu = document.getElementById("chat-menu");
   const leaveForm = document.getElementById("chat-leave");
-  const STORE = "lumen.chat.v1";
+  const STORE = C.embed ? "lumen.chat.v1:" + C.embed : "lumen.chat.v1";
+  const openedAt = Date.now();
 
   let state = loadState();
   let socket = null;
@@ -27,6 +31,10 @@
   let typingSent = false;
   let typingTimer = null;
   let agentRead = 0;
+  let page = null;          // the shop's page, from the widget
+  let identity = null;      // the signed-in shop customer, from the widget
+  let invitation = null;    // an accepted invitation, said first in the chat
+  let started = false;
 
   function loadState() {
     try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
@@ -52,10 +60,17 @@
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({
         channel: "web", language: language, token: state.token || undefined,
-        page: {url: document.referrer ? document.referrer.slice(0, 2000) : "", title: document.title},
+        page: page || {url: document.referrer ? document.referrer.slice(0, 2000) : "", title: document.title},
+        identity: identity || undefined, invitation: invitation || undefined,
       }),
     });
+    if (response.status === 400 || response.status === 403) {
+      // A wrong identity hash, or what the page passed was refused: go on as a visitor.
+      identity = null;
+      invitation = null;
+    }
     if (!response.ok) throw new Error("session " + response.status);
+    invitation = null;
     const session = await response.json();
     if (session.conversation !== state.conversation) {
       rendered.clear();
@@ -252,6 +267,7 @@
     }
     for (const file of message.attachments || []) item.append(Lumen.renderAttachment(file));
     const meta = message.meta || {};
+    if (meta.event === "recommendation") item.append(recommendation(meta));
     if (meta.quick_replies && meta.quick_replies.length) item.append(quickReplies(meta.quick_replies));
     if (meta.rating && !("helpful" in meta)) item.append(ratingButtons(message.seq));
     const time = document.createElement("time");
@@ -259,6 +275,28 @@
     time.textContent = new Date(message.created_at).toLocaleTimeString(language === "en" ? "en" : "zh-CN", {hour: "2-digit", minute: "2-digit"});
     item.append(time);
     return item;
+  }
+
+  // A recommendation's offers: links through this helpdesk (counted), to the shop's pages.
+  function recommendation(meta) {
+    const box = document.createElement("div");
+    box.className = "recommendation";
+    for (const offer of meta.offers || []) {
+      if (typeof offer.url !== "string" || !offer.url.startsWith("/r/")) continue;
+      const link = document.createElement("a");
+      link.href = offer.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = offer.name;
+      box.append(link);
+    }
+    if (meta.coupon && meta.coupon.code) {
+      const code = document.createElement("p");
+      code.className = "coupon-code";
+      code.textContent = format(T.coupon_code, {code: meta.coupon.code});
+      box.append(code);
+    }
+    return box;
   }
 
   function quickReplies(replies) {
@@ -358,6 +396,8 @@
   function setStatus(frame) {
     const status = frame.status;
     root.dataset.status = status;
+    // The widget invites no one who is waiting for or talking with a person.
+    if (C.embed) window.parent.postMessage({source: "lumen-chat", type: "status", status: status}, C.parent);
     const nobody = status === "queued" && frame.agents_online === false;
     leaveForm.hidden = !nobody;
     if (status !== "bot") menu.hidden = true;
@@ -431,5 +471,117 @@
     if (document.visibilityState === "visible" && lastSeq) send({type: "read", up_to_seq: lastSeq});
   });
 
-  start();
+  // The widget's page (parent) and what it tells: only that origin, only that window.
+  function textOf(value, limit) {
+    return typeof value === "string" ? value.slice(0, limit) : "";
+  }
+  function fromWidget(event) {
+    if (!C.embed || event.source !== window.parent || event.origin !== C.parent) return null;
+    const data = event.data;
+    return data && typeof data === "object" && data.source === "lumen-widget" ? data : null;
+  }
+  function identityOf(value) {
+    if (!value || typeof value !== "object" || typeof value.external_id !== "string") return null;
+    const clean = {};
+    for (const key of ["external_id", "name", "email", "phone", "hash"]) {
+      if (typeof value[key] === "string") clean[key] = value[key];
+    }
+    return clean;
+  }
+  function begin() {
+    if (started) return;
+    started = true;
+    start();
+  }
+  window.addEventListener("message", (event) => {
+    const data = fromWidget(event);
+    if (!data) return;
+    if (data.type === "init") {
+      const shop = data.page && typeof data.page === "object" ? data.page : {};
+      page = {url: textOf(shop.url, 2000), title: textOf(shop.title, 300), referrer: textOf(shop.referrer, 2000)};
+      identity = identityOf(data.identity);
+      invitation = textOf(data.invitation, 64) || null;
+      begin();
+    } else if (data.type === "identify" && started) {
+      identity = identityOf(data.identity);
+      restartButton.click();
+    } else if (data.type === "invitation" && started) {
+      invitation = textOf(data.invitation, 64) || null;
+      openSession().catch(() => {});
+    }
+  });
+
+  // Invitations on the chat page itself: asked once it has been open long enough (the
+  // widget asks on the shop's pages), one per page view, not once the customer wrote.
+  let invited = false;
+  function visitorId() {
+    try {
+      let id = localStorage.getItem("lumen.chat.visitor");
+      if (!id) {
+        id = newClientId();
+        localStorage.setItem("lumen.chat.visitor", id);
+      }
+      return id;
+    } catch (error) { return ""; }
+  }
+  async function askInvitation(seconds) {
+    if (invited || list.querySelector(".from-customer") || root.dataset.status !== "bot") return;
+    try {
+      const response = await fetch("/api/v1/chat/invitations/", {
+        method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({
+          page: {url: (document.referrer || location.href).slice(0, 2000), title: document.title},
+          seconds: seconds, visitor: visitorId(), language: language, token: state.token || undefined,
+        }),
+      });
+      if (!response.ok) return;
+      const data = await response.json();
+      if (data.invitation && !invited) showInvitation(data.invitation);
+    } catch (error) { /* no invitation this time */ }
+  }
+  function answerInvitation(id, value) {
+    return fetch("/api/v1/chat/invitations/" + encodeURIComponent(id) + "/", {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answer: value}),
+    }).catch(() => null);
+  }
+  function showInvitation(offer) {
+    invited = true;
+    const item = document.createElement("li");
+    item.className = "invitation";
+    const text = document.createElement("p");
+    text.textContent = offer.message;
+    const accept = document.createElement("button");
+    accept.type = "button";
+    accept.textContent = T.invite_accept;
+    const decline = document.createElement("button");
+    decline.type = "button";
+    decline.className = "secondary";
+    decline.textContent = T.invite_decline;
+    const actions = document.createElement("div");
+    actions.className = "quick-replies";
+    actions.append(accept, decline);
+    item.append(text, actions);
+    list.append(item);
+    list.scrollTop = list.scrollHeight;
+    accept.addEventListener("click", async () => {
+      item.remove();
+      await answerInvitation(offer.id, "accepted");
+      invitation = offer.id;
+      await openSession().catch(() => {});
+      input.focus();
+    });
+    decline.addEventListener("click", () => { item.remove(); answerInvitation(offer.id, "declined"); });
+  }
+  if (!C.embed) {
+    for (const seconds of (C.invite_after || []).slice(0, 5)) {
+      setTimeout(() => askInvitation(seconds), Math.max(0, seconds * 1000 - (Date.now() - openedAt)));
+    }
+  }
+
+  if (C.embed) {
+    window.parent.postMessage({source: "lumen-chat", type: "ready"}, C.parent);
+    setTimeout(begin, 3000); // a parent that never answers: open as a plain visitor
+  } else {
+    begin();
+  }
 })();

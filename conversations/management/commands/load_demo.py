@@ -20,12 +20,22 @@ from conversations.demo import (
     ROUTING,
     SKILL_GROUPS,
     STAFF,
+    WIDGET_SITES,
 )
-from conversations.models import Agent, CannedReply, DedicatedAgent, SkillGroup
+from conversations.models import Agent, CannedReply, DedicatedAgent, SkillGroup, WidgetSite
 from conversations.roles import SUPERVISORS, ensure_roles
-from customers.demo import DEMO_CUSTOMERS, DEMO_TAG_RULES
-from customers.models import Customer, CustomerNote, CustomerTag, Order, TagRule
+from customers.demo import DEMO_CUSTOMERS, DEMO_TAG_RULES, INVITATION_RULES, RECOMMENDATION_RULES
+from customers.models import (
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    InvitationRule,
+    Order,
+    RecommendationRule,
+    TagRule,
+)
 from customers.services import tag_rules
+from customers.services.orders import upsert_order
 from knowledge.demo import DEMO_DIR
 from knowledge.services import import_intents, import_kb
 
@@ -81,6 +91,7 @@ class Command(BaseCommand):
                 agent.skill_groups.add(*(groups[code] for code in skills if code in new_groups))
         self.stdout.write(f"demo data: {created} new staff accounts, {len(groups)} skill groups")
         self._customers()
+        self._widget_and_offers()
         for external_id, username in DEDICATED:
             DedicatedAgent.objects.get_or_create(
                 customer=Customer.objects.get(external_id=external_id),
@@ -118,31 +129,31 @@ class Command(BaseCommand):
             )
             for order in data["orders"]:
                 placed = now - timedelta(days=order["days_ago"])
-                Order.objects.get_or_create(
+                if Order.objects.filter(number=order["number"]).exists():
+                    continue
+                upsert_order(
+                    customer_id=customer.pk,
                     number=order["number"],
-                    defaults={
-                        "customer": customer,
-                        "status": order["status"],
-                        "total": order["total"],
-                        "carrier": order["carrier"],
-                        "tracking_number": order["tracking_number"],
-                        "items": order["items"],
-                        "placed_at": placed,
-                        "shipped_at": placed + timedelta(hours=20)
-                        if order["status"] in ("shipped", "delivered")
-                        else None,
-                        "delivered_at": placed + timedelta(days=3)
-                        if order["status"] == "delivered"
-                        else None,
-                        "tracking_events": [
-                            {
-                                "time": (now - timedelta(days=e["days_ago"])).isoformat(),
-                                "place": e["place"],
-                                "status": e["status"],
-                            }
-                            for e in order["events"]
-                        ],
-                    },
+                    status=order["status"],
+                    total=order["total"],
+                    carrier=order["carrier"],
+                    tracking_number=order["tracking_number"],
+                    items=order["items"],
+                    placed_at=placed,
+                    shipped_at=placed + timedelta(hours=20)
+                    if order["status"] in ("shipped", "delivered")
+                    else None,
+                    delivered_at=placed + timedelta(days=3)
+                    if order["status"] == "delivered"
+                    else None,
+                    tracking_events=[
+                        {
+                            "time": (now - timedelta(days=e["days_ago"])).isoformat(),
+                            "place": e["place"],
+                            "status": e["status"],
+                        }
+                        for e in order["events"]
+                    ],
                 )
             for username, body in data.get("notes", []):
                 CustomerNote.objects.get_or_create(
@@ -152,3 +163,21 @@ class Command(BaseCommand):
                 )
             for name in data.get("tags", []):
                 CustomerTag.objects.get_or_create(customer=customer, name=name)
+
+    def _widget_and_offers(self):
+        """The demo widget site, invitation rules and recommendation rules (once: what admin
+        made of them is kept)."""
+        for site in WIDGET_SITES:
+            WidgetSite.objects.get_or_create(key=site["key"], defaults=site)
+        for rule in INVITATION_RULES:
+            InvitationRule.objects.get_or_create(name=rule["name"], defaults=rule)
+        for rule in RECOMMENDATION_RULES:
+            fields = {k: v for k, v in rule.items() if k != "products"}
+            made, is_new = RecommendationRule.objects.get_or_create(
+                name=rule["name"], defaults=fields
+            )
+            if is_new:
+                for position, (sku, name_zh, name_en, url) in enumerate(rule.get("products", [])):
+                    made.products.create(
+                        sku=sku, name_zh=name_zh, name_en=name_en, url=url, position=position
+                    )

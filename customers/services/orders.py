@@ -1,0 +1,69 @@
+"""Orders arriving from the shop (the demo data now, the partner API later) and coupons
+being redeemed: what follows from them here, in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Coupon, Order
+from customers.services import care, recommendations, segments
+
+# The fields an upsert may set (the rest of an order is this app's own).
+ORDER_FIELDS = (
+    "status",
+    "items",
+    "total",
+    "carrier",
+    "tracking_number",
+    "placed_at",
+    "shipped_at",
+    "delivered_at",
+    "tracking_events",
+)
+
+
+def upsert_order(*, customer_id: int, number: str, **fields) -> tuple[Order, bool]:
+    """Create or update the order `number` of this customer, then `order_saved`; returns
+    (order, created). Another customer's order number raises ValueError: an order never
+    changes hands."""
+    unknown = set(fields) - set(ORDER_FIELDS)
+    if unknown:
+        raise ValueError(f"not order fields: {sorted(unknown)}")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(number=number).first()
+        created = order is None
+        if created:
+            order = Order.objects.create(customer_id=customer_id, number=number, **fields)
+        elif order.customer_id != customer_id:
+            raise ValueError(f"order {number} belongs to another customer")
+        else:
+            for name, value in fields.items():
+                setattr(order, name, value)
+            order.save(update_fields=[*fields, "updated_at"])
+        order_saved(order=order)
+    return order, created
+
+
+def order_saved(*, order: Order) -> None:
+    """What an order arriving or changing sets off, in the caller's transaction: the
+    customer's segment, the shipped / delivered reminders (claimed once), and the
+    conversion of a recommendation whose product it contains (counted once)."""
+    segments.refresh_segment(customer_id=order.customer_id)
+    care.plan_order_reminders(order_number=order.number)
+    recommendations.record_order_conversions(order_id=order.pk)
+
+
+def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon | None:
+    """Mark the coupon redeemed (once: a second call changes nothing and returns None) and
+    count the conversion of the recommendation that offered it."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        updated = Coupon.objects.filter(code=code, redeemed_at__isnull=True).update(redeemed_at=at)
+        if not updated:
+            return None
+        coupon = Coupon.objects.get(code=code)
+        recommendations.record_coupon_conversions(coupon_id=coupon.pk)
+    return coupon

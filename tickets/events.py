@@ -46,15 +46,25 @@ def number_sql(expression: str) -> str:
     return f"'T-' || CASE WHEN ({expression}) < 1000000 THEN lpad(({expression})::text, 6, '0') ELSE ({expression})::text END"
 
 
-def ticket_json_sql(alias: str) -> tuple[str, str]:
+def ticket_json_sql(alias: str, *, clocks: str = "tickets_ticketclock") -> tuple[str, str]:
     """(a jsonb expression, the joins it needs) for the ticket in the row `alias` (its
-    columns as `tickets_ticket` has them): what `ticket_data` returns for it."""
+    columns as `tickets_ticket` has them): what `ticket_data` returns for it. Its clocks
+    are read from `clocks`, a relation with TicketClock's columns ticket_id, clock, due
+    and breached_at (the breach job passes the clocks as its statement leaves them)."""
     priority = " ".join(
         f"WHEN {value} THEN '{priority.name.lower()}'"
         for value, priority in ((p.value, p) for p in Priority)
     )
-    clocks = ", ".join(f"'{clock}_due', {utc_sql(f'{alias}.{clock}_due')}" for clock in CLOCKS)
-    breached = ", ".join(f"'{clock}', {alias}.{clock}_breached_at IS NOT NULL" for clock in CLOCKS)
+    dues = ", ".join(f"'{clock}_due', {utc_sql(f'json_clocks.{clock}_due')}" for clock in CLOCKS)
+    breached = ", ".join(
+        f"'{clock}', COALESCE(json_clocks.{clock}_breached, false)" for clock in CLOCKS
+    )
+    per_clock = ", ".join(
+        f"max(json_clock.due) FILTER (WHERE json_clock.clock = '{clock}') AS {clock}_due, "
+        f"bool_or(json_clock.breached_at IS NOT NULL) FILTER (WHERE json_clock.clock = '{clock}')"
+        f" AS {clock}_breached"
+        for clock in CLOCKS
+    )
     expression = f"""jsonb_build_object(
         'id', {number_sql(f"{alias}.id")},
         'subject', {alias}.subject,
@@ -75,7 +85,7 @@ def ticket_json_sql(alias: str) -> tuple[str, str]:
         'tags', to_jsonb({alias}.tags),
         'sla', jsonb_build_object(
             'policy', json_policy.name,
-            {clocks},
+            {dues},
             'paused', {alias}.sla_paused_at IS NOT NULL,
             'breached', jsonb_build_object({breached})),
         'created_at', {utc_sql(f"{alias}.created_at")},
@@ -87,5 +97,9 @@ def ticket_json_sql(alias: str) -> tuple[str, str]:
         JOIN customers_customer json_customer ON json_customer.id = {alias}.customer_id
         LEFT JOIN conversations_skillgroup json_group ON json_group.id = {alias}.skill_group_id
         LEFT JOIN conversations_agent json_agent ON json_agent.id = {alias}.assignee_id
-        LEFT JOIN tickets_slapolicy json_policy ON json_policy.id = {alias}.sla_policy_id"""
+        LEFT JOIN tickets_slapolicy json_policy ON json_policy.id = {alias}.sla_policy_id
+        LEFT JOIN (
+            SELECT json_clock.ticket_id, {per_clock} FROM {clocks} json_clock
+            GROUP BY json_clock.ticket_id
+        ) json_clocks ON json_clocks.ticket_id = {alias}.id"""  # noqa: S608 (names, no values)
     return expression, joins

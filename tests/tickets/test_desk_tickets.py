@@ -9,7 +9,7 @@ from django.urls import reverse
 from conversations.models import Conversation, Message
 from conversations.services.messages import post_customer_message
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, SkillGroupFactory
-from tickets.models import Priority, Ticket, TicketComment
+from tickets.models import Priority, Ticket, TicketClock, TicketComment
 from tickets.selectors import forget_view_counts
 from tickets.services import open_ticket
 
@@ -208,7 +208,9 @@ def test_a_breach_shows_in_the_timeline_by_the_clocks_name(desk, group):
     from tickets.services import record_breaches
 
     opened = ticket(group)
-    Ticket.objects.filter(pk=opened.pk).update(first_response_due=timezone.now() - timedelta(1))
+    TicketClock.objects.filter(ticket=opened, clock="first_response").update(
+        due=timezone.now() - timedelta(1)
+    )
     record_breaches()
 
     page = desk.get(reverse("tickets:detail", args=[opened.pk])).content.decode()

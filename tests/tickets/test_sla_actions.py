@@ -13,7 +13,7 @@ from conversations.models import Agent, Notice
 from helpdesk.models import OutboundEvent
 from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
 from tests.threads import at_once
-from tickets.models import Priority, SLAPolicy, Ticket, TicketEvent
+from tickets.models import Priority, SLAPolicy, SLATarget, Ticket, TicketEvent
 from tickets.services import (
     add_comment,
     change_ticket,
@@ -290,3 +290,80 @@ def test_a_batch_takes_the_same_queries_for_one_ticket_as_for_thirty(group, agen
         assert len(record_breaches(now=BREACHED + timedelta(minutes=1))) == 30
 
     assert len(thirty) == len(one)
+
+
+def test_two_clocks_at_risk_at_once_are_one_notice_naming_both(group, agent):
+    SLATarget.objects.filter(policy__is_default=True, priority=Priority.NORMAL).update(
+        first_response_minutes=60, resolution_minutes=70
+    )
+    ticket = opened(group)
+    both = OPENED + timedelta(minutes=57)  # 80 %: 48 and 56 minutes
+
+    assert warn_at_risk(now=both) == [(ticket.pk, "first_response"), (ticket.pk, "resolution")]
+    assert warn_at_risk(now=both + timedelta(minutes=1)) == []
+
+    made = Notice.objects.filter(kind="sla_at_risk").values_list("agent_id", "text_zh", "text_en")
+    assert list(made) == [
+        (
+            agent.pk,
+            f"工单 {ticket.number} 即将超时：首次响应 截止 12-02 11:00、解决 截止 12-02 11:10"
+            " — 耳机没声音",
+            f"{ticket.number} is at risk: first response due 12-02 11:00, "
+            "resolution due 12-02 11:10 — 耳机没声音",
+        )
+    ]
+    ticket.refresh_from_db()
+    assert ticket.first_response_warned_at == both == ticket.resolution_warned_at
+    rows = TicketEvent.objects.filter(ticket=ticket, kind="sla").order_by("pk")
+    assert [(r.field, r.new) for r in rows] == [
+        ("first_response", "at_risk"),
+        ("resolution", "at_risk"),
+    ]
+
+
+def test_a_warning_batch_takes_the_same_queries_for_one_ticket_as_for_thirty(group, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opened(group)
+    with CaptureQueriesContext(connection) as one:
+        assert len(warn_at_risk(now=AT_RISK)) == 1
+    for _n in range(30):
+        opened(group)
+    with CaptureQueriesContext(connection) as thirty:
+        assert len(warn_at_risk(now=AT_RISK + timedelta(minutes=1))) == 30
+
+    assert len(thirty) == len(one)
+
+
+def test_a_ticket_a_change_holds_is_left_to_the_next_run_and_marked_then(group, agent):
+    """The jobs take a ticket's row lock (SKIP LOCKED), as every change of its clocks does:
+    a clock a change is moving at that moment is never marked from what it was before."""
+    import threading
+
+    from django.db import connection, transaction
+
+    ticket = opened(group)
+    held, done = threading.Event(), threading.Event()
+
+    def change():
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=ticket.pk)
+                held.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=change)
+    worker.start()
+    held.wait(30)
+    try:
+        assert record_breaches(now=BREACHED) == []
+        assert warn_at_risk(now=AT_RISK) == []
+    finally:
+        done.set()
+        worker.join()
+
+    assert record_breaches(now=BREACHED) == [(ticket.pk, "first_response")]
+    assert TicketEvent.objects.filter(kind="sla").count() == 1

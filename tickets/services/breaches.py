@@ -1,11 +1,18 @@
 """SLA clocks running out: warned when at risk, recorded and acted on when breached.
 
 Celery Beat runs `record_breaches` and `warn_at_risk` every minute. Each works in
-batches, one transaction per batch: the rows are taken with SELECT … FOR UPDATE
-SKIP LOCKED and marked in that transaction together with everything done about
-them (timeline rows, notices, priority and group changes, partner events), so a
-clock is warned once and breached once, and acted on once, however many workers
-run and whatever is retried. A paused clock is neither at risk nor breached.
+batches, one transaction per batch, two statements a batch: the first locks the
+tickets of the next clocks due (SELECT … FOR NO KEY UPDATE SKIP LOCKED, through the
+clocks' own index), the second marks their clocks (TicketClock rows) and writes
+everything done about them from the marked rows by INSERT … SELECT (timeline rows,
+notices, partner events), so a clock is warned once and breached once, and acted on
+once, however many workers run and whatever is retried. A paused clock is neither at
+risk nor breached.
+
+The ticket's row lock is what every writer of its clocks holds (the ticket services
+too, tickets/services/clock.py): a worker never marks a clock that a change of the
+ticket is moving at the same moment, and the second statement, which starts once the
+locks are held, reads the clocks as they are.
 """
 
 from __future__ import annotations
@@ -21,69 +28,158 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 
 from conversations.models import Agent, SkillGroup
-from conversations.services.notices import MAX_TEXT, Draft, notify_many, publish_notices
+from conversations.services.notices import MAX_TEXT, publish_notices
 from helpdesk.ids import UUID7_SQL
 from tickets.events import number_sql, ticket_json_sql, utc_sql
-from tickets.models import CLOCK_LABELS, CLOCKS, Priority, Ticket, TicketEvent
+from tickets.models import CLOCK_LABELS, CLOCKS, Priority, Ticket
 from tickets.services import assignment
 from tickets.services.tickets import change_ticket
 
 BREACH_BATCH = 1000
 # A run stops taking new batches after this long; the next minute's run goes on.
 RUN_BUDGET_SECONDS = 45.0
-# Where a notice's template takes the ticket's number and subject (SQL replaces them).
-NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK = "\x01", "\x02", "\x03"
+# Where a notice's template takes the ticket's number, its subject, its clocks and a
+# clock's due time (SQL replaces them).
+NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK, DUE_MARK = "\x01", "\x02", "\x03", "\x04"
+
+# A running clock (TicketClock's RUNNING, as its indexes' predicates have it).
+_RUNNING = "c.due IS NOT NULL AND c.breached_at IS NULL AND NOT c.paused"
+_DUE = f"c.due <= %(now)s AND {_RUNNING}"
+_AT_RISK = (
+    f"c.risk_at <= %(now)s AND c.risk_at IS NOT NULL AND c.warned_at IS NULL "
+    f"AND c.due > %(now)s AND {_RUNNING}"
+)
+_POSITIONS = ", ".join(f"({n}, '{clock}')" for n, clock in enumerate(CLOCKS, start=1))
 
 
-def _breach_sql() -> str:
-    hit = {clock: f"t.{clock}_due <= %(now)s AND t.{clock}_breached_at IS NULL" for clock in CLOCKS}
-    # Each clock's own index (ticket_<clock>_clock) finds its due rows, most overdue first.
-    candidates = " UNION ".join(
-        f"(SELECT t.id FROM tickets_ticket t WHERE {hit[clock]} "  # noqa: S608 (names only)
-        f"AND t.{clock}_due IS NOT NULL AND t.sla_paused_at IS NULL "
-        f"ORDER BY t.{clock}_due LIMIT %(batch)s)"
-        for clock in CLOCKS
-    )
-    flags = ", ".join(f"({hit[clock]}) AS hit_{clock}" for clock in CLOCKS)
-    marks = ", ".join(
-        f"{clock}_breached_at = CASE WHEN due.hit_{clock} THEN %(now)s "
-        f"ELSE t.{clock}_breached_at END"
-        for clock in CLOCKS
-    )
-    hits = ", ".join(f"due.hit_{clock}" for clock in CLOCKS)
-    per_clock = ", ".join(
-        f"({position}, '{clock}', m.{clock}_due, m.hit_{clock})"
-        for position, clock in enumerate(CLOCKS, start=1)
-    )
-    ticket_json, joins = ticket_json_sql("m")
+def _lock_sql(condition: str, order: str) -> str:
+    """The ids of up to %(batch)s tickets with a clock meeting `condition`, taken in the
+    clocks' `order` through their partial index, each ticket locked; a ticket another
+    worker or a change holds is skipped (the scan goes on past it)."""
     return f"""
-WITH due AS (
-    SELECT t.id, {flags}
-    FROM tickets_ticket t
-    WHERE t.id IN ({candidates})
-      AND t.sla_paused_at IS NULL AND ({" OR ".join(f"({h})" for h in hit.values())})
+SELECT DISTINCT id FROM (
+    SELECT t.id FROM tickets_ticketclock c JOIN tickets_ticket t ON t.id = c.ticket_id
+    WHERE {condition}
+    ORDER BY c.{order}
     LIMIT %(batch)s
-    FOR UPDATE OF t SKIP LOCKED
-),
-marked AS (
-    UPDATE tickets_ticket t SET {marks}
-    FROM due WHERE t.id = due.id
-    RETURNING t.*, {hits}
-),
+    FOR NO KEY UPDATE OF t SKIP LOCKED
+) locked
+"""  # noqa: S608 (conditions of this module; every value is a parameter)
+
+
+def _marked_sql(update: str, kind: str, *, clocks_text: str, recipients: str) -> str:
+    """The CTEs every batch shares after its UPDATE of the clocks (`update`, a CTE `marked`
+    returning ticket_id, clock, due): the marked clocks in their order, the tickets, a
+    timeline row a clock (new = `kind`'s state), and one notice per ticket and person
+    (`recipients`: ticket_id, agent_id from the CTE `tickets` m and policy p) naming the
+    ticket's marked clocks (`clocks_text`: an SQL text of a clock `c` in the language
+    of %(<lang>_*)s, `lang` replaced), with the live frames' payloads (`live`)."""
+    state = "breached" if kind == "sla_breached" else "at_risk"
+    per_language = ",\n".join(
+        f"string_agg({clocks_text.replace('lang', lang)}, %({lang}_and)s ORDER BY c.position)"
+        f" AS {lang}_clocks"
+        for lang in ("zh", "en")
+    )
+    texts = ",\n".join(
+        f"left(replace(replace(replace(%({lang})s, %(number_mark)s, {number_sql('m.id')}), "
+        f"%(clock_mark)s, pt.{lang}_clocks), %(subject_mark)s, m.subject), {MAX_TEXT})"
+        for lang in ("zh", "en")
+    )
+    return f"""
+WITH {update},
 clocks AS (
-    SELECT m.id AS ticket_id, c.position, c.clock, c.due
-    FROM marked m
-    CROSS JOIN LATERAL (VALUES {per_clock}) AS c(position, clock, due, hit)
-    WHERE c.hit
+    SELECT m.ticket_id, p.position, m.clock, m.due
+    FROM marked m JOIN (VALUES {_POSITIONS}) AS p(position, clock) ON p.clock = m.clock
+),
+tickets AS MATERIALIZED (
+    SELECT t.* FROM tickets_ticket t WHERE t.id IN (SELECT ticket_id FROM marked)
 ),
 timeline AS (
     INSERT INTO tickets_ticketevent (ticket_id, kind, field, old, new, via, created_at)
-    SELECT ticket_id, 'sla', clock, '', 'breached', '', %(stamp)s
+    SELECT ticket_id, 'sla', clock, '', '{state}', '', %(stamp)s
     FROM clocks ORDER BY ticket_id, position
+),
+per_ticket AS (
+    SELECT c.ticket_id,
+           string_agg(c.clock || '@' || COALESCE({utc_sql("c.due")}, ''), ','
+                      ORDER BY c.position) AS clocks_key,
+           {per_language}
+    FROM clocks c GROUP BY c.ticket_id
+),
+recipients AS ({recipients}),
+made AS (
+    INSERT INTO conversations_notice (agent_id, kind, key, text_zh, text_en, url, created_at)
+    SELECT r.agent_id, '{kind}', left('ticket:' || m.id || ':{kind}:' || pt.clocks_key, 200),
+           {texts},
+           '/desk/tickets/' || m.id || '/', %(stamp)s
+    FROM recipients r
+    JOIN tickets m ON m.id = r.ticket_id
+    JOIN per_ticket pt ON pt.ticket_id = r.ticket_id
+    ORDER BY r.ticket_id, r.agent_id
+    ON CONFLICT (agent_id, key) DO NOTHING
+    RETURNING id, agent_id, kind, text_zh, text_en, url, created_at
+),
+live AS (  -- what reaches the desks: each agent's first notice, with how many there are
+    SELECT DISTINCT ON (agent_id) *, count(*) OVER (PARTITION BY agent_id) AS count
+    FROM made ORDER BY agent_id, id
+)"""  # noqa: S608 (names and texts of this module; every value is a parameter)
+
+
+_MARKED_AND_NOTICES = """
+SELECT
+    (SELECT COALESCE(json_agg(json_build_array(ticket_id, clock) ORDER BY ticket_id, position),
+                     '[]') FROM clocks),
+    (SELECT COALESCE(json_agg(json_build_object(
+        'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
+        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live)"""
+_CLOCK_NAME = "(%(lang_clocks)s::text[])[c.position]"
+
+
+def _recipients(*, supervisors: str) -> str:
+    """The ticket's assignee (unless the policy says not to tell them), and its group's
+    supervisors when `supervisors` (an SQL condition on the ticket m and its policy p)
+    holds: (group id, agent id) pairs of each group's supervisors (group 0: no group) as
+    two arrays, %(groups)s and %(agents)s."""
+    return f"""
+    SELECT m.id AS ticket_id, m.assignee_id AS agent_id
+    FROM tickets m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
+    WHERE m.assignee_id IS NOT NULL AND COALESCE(p.notify_assignee, true)
+    UNION
+    SELECT m.id, s.agent_id
+    FROM tickets m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
+    JOIN unnest(%(groups)s::bigint[], %(agents)s::bigint[]) AS s(group_id, agent_id)
+      ON s.group_id = COALESCE(m.skill_group_id, 0)
+    WHERE {supervisors}"""  # noqa: S608 (conditions of this module)
+
+
+def _update(field: str, condition: str) -> str:
+    """The CTE `marked`: `field` set to now on the batch's clocks meeting `condition`."""
+    return f"""marked AS (
+    UPDATE tickets_ticketclock c SET {field} = %(now)s
+    WHERE c.ticket_id = ANY(%(tickets)s::bigint[]) AND {condition}
+    RETURNING c.ticket_id, c.clock, c.due
+)"""  # noqa: S608 (names and conditions of this module)
+
+
+def _breach_sql() -> str:
+    marked = _marked_sql(
+        _update("breached_at", _DUE),
+        "sla_breached",
+        clocks_text=_CLOCK_NAME,
+        recipients=_recipients(supervisors="COALESCE(p.notify_supervisors, true)"),
+    )
+    ticket_json, joins = ticket_json_sql("m", clocks="after")
+    events = f""",
+after AS (  -- the tickets' clocks as this statement leaves them (its own UPDATE unseen)
+    SELECT c.ticket_id, c.clock, c.due,
+           CASE WHEN m.ticket_id IS NULL THEN c.breached_at ELSE %(now)s END AS breached_at
+    FROM tickets_ticketclock c
+    LEFT JOIN marked m ON m.ticket_id = c.ticket_id AND m.clock = c.clock
+    WHERE c.ticket_id IN (SELECT ticket_id FROM marked)
 ),
 tickets_json AS MATERIALIZED (  -- once a ticket, not once a clock
     SELECT m.id, {ticket_json} AS data
-    FROM marked m {joins}
+    FROM tickets m {joins}
 ),
 outbox AS (
     INSERT INTO helpdesk_outboundevent (id, event, data, created_at)
@@ -93,64 +189,39 @@ outbox AS (
            %(stamp)s
     FROM clocks c JOIN tickets_json j ON j.id = c.ticket_id
     ORDER BY c.ticket_id, c.position
-),
-per_ticket AS (
-    SELECT ticket_id,
-           string_agg(clock || '@' || COALESCE({utc_sql("due")}, ''), ',' ORDER BY position)
-               AS clocks_key,
-           string_agg((%(zh_clocks)s::text[])[position], %(zh_and)s ORDER BY position)
-               AS zh_clocks,
-           string_agg((%(en_clocks)s::text[])[position], %(en_and)s ORDER BY position)
-               AS en_clocks
-    FROM clocks GROUP BY ticket_id
-),
-recipients AS (
-    SELECT m.id AS ticket_id, m.assignee_id AS agent_id
-    FROM marked m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
-    WHERE m.assignee_id IS NOT NULL AND COALESCE(p.notify_assignee, true)
-    UNION
-    SELECT m.id, s.agent_id
-    FROM marked m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
-    JOIN unnest(%(groups)s::bigint[], %(agents)s::bigint[]) AS s(group_id, agent_id)
-      ON s.group_id = COALESCE(m.skill_group_id, 0)
-    WHERE COALESCE(p.notify_supervisors, true)
-),
-made AS (
-    INSERT INTO conversations_notice (agent_id, kind, key, text_zh, text_en, url, created_at)
-    SELECT r.agent_id, 'sla_breached',
-           left('ticket:' || m.id || ':sla_breached:' || pt.clocks_key, 200),
-           left(replace(replace(replace(%(zh)s, %(number_mark)s, {number_sql("m.id")}),
-                %(clock_mark)s, pt.zh_clocks), %(subject_mark)s, m.subject), {MAX_TEXT}),
-           left(replace(replace(replace(%(en)s, %(number_mark)s, {number_sql("m.id")}),
-                %(clock_mark)s, pt.en_clocks), %(subject_mark)s, m.subject), {MAX_TEXT}),
-           '/desk/tickets/' || m.id || '/', %(stamp)s
-    FROM recipients r
-    JOIN marked m ON m.id = r.ticket_id
-    JOIN per_ticket pt ON pt.ticket_id = r.ticket_id
-    ORDER BY r.ticket_id, r.agent_id
-    ON CONFLICT (agent_id, key) DO NOTHING
-    RETURNING id, agent_id, kind, text_zh, text_en, url, created_at
-),
-live AS (  -- what reaches the desks: each agent's first notice, with how many there are
-    SELECT DISTINCT ON (agent_id) *, count(*) OVER (PARTITION BY agent_id) AS count
-    FROM made ORDER BY agent_id, id
-)
-SELECT
-    (SELECT COALESCE(json_agg(json_build_array(ticket_id, clock) ORDER BY ticket_id, position),
-                     '[]') FROM clocks),
-    (SELECT COALESCE(json_agg(json_build_object(
-        'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
-        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live),
+)"""  # noqa: S608 (names of this module; every value is a parameter)
+    escalate = f""",
     (SELECT COALESCE(json_agg(m.id ORDER BY m.id), '[]')
-     FROM marked m JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
+     FROM tickets m JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
      WHERE m.status <> '{Ticket.Status.CLOSED.value}'
        AND ((p.raise_priority_on_breach AND m.priority < {Priority.URGENT.value})
             OR (p.escalation_group_id IS NOT NULL
                 AND p.escalation_group_id IS DISTINCT FROM m.skill_group_id)))
-"""  # noqa: S608 (the clocks' and tables' names; every value is a parameter)
+"""  # noqa: S608 (constants of this module)
+    return marked + events + _MARKED_AND_NOTICES + escalate
+
+
+def _warning_sql() -> str:
+    clock_due = (
+        f"replace(replace(%(lang_item)s, %(clock_mark)s, {_CLOCK_NAME}), %(due_mark)s, "
+        "to_char(c.due AT TIME ZONE %(timezone)s, 'MM-DD HH24:MI'))"
+    )
+    marked = _marked_sql(
+        _update("warned_at", _AT_RISK),
+        "sla_at_risk",
+        clocks_text=clock_due,
+        # While nobody has the ticket, its group's supervisors hear of it.
+        recipients=_recipients(
+            supervisors="m.assignee_id IS NULL AND COALESCE(p.notify_assignee, true)"
+        ),
+    )
+    return marked + _MARKED_AND_NOTICES
 
 
 BREACH_SQL = _breach_sql()
+WARNING_SQL = _warning_sql()
+LOCK_DUE_SQL = _lock_sql(_DUE, "due")
+LOCK_AT_RISK_SQL = _lock_sql(_AT_RISK, "risk_at")
 
 
 def _supervisors() -> list[tuple[int, set[int]]]:
@@ -164,31 +235,23 @@ def _supervisors() -> list[tuple[int, set[int]]]:
     return [(agent.pk, {g.pk for g in agent.skill_groups.all()}) for agent in rows]
 
 
-def _supervisors_of(ticket: Ticket, supervisors: list[tuple[int, set[int]]]) -> list[int]:
-    """The supervisors of the ticket's group, or every supervisor when it has none."""
-    return _supervisors_of_group(ticket.skill_group_id, supervisors)
-
-
 def _supervisors_of_group(group_id, supervisors: list[tuple[int, set[int]]]) -> list[int]:
     own = [pk for pk, groups in supervisors if group_id in groups]
     return own or [pk for pk, _groups in supervisors]
 
 
-def _take(clock: str, marked: str, condition: Q, batch: int) -> list[Ticket]:
-    ids = list(
-        Ticket.objects.filter(condition, sla_paused_at__isnull=True)
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by(marked)
-        .values_list("pk", flat=True)[:batch]
-    )
-    if not ids:
-        return []
-    return list(
-        Ticket.objects.filter(pk__in=ids)
-        .select_related("customer", "type", "skill_group", "assignee", "sla_policy")
-        .prefetch_related("conversations")  # the partner event's ticket lists them
-        .order_by(marked, "pk")
-    )
+def _supervisor_map() -> tuple[list[int], list[int]]:
+    """Who hears of a clock besides the assignee, as (group id, agent id) pairs in two
+    lists: a group's own supervisors, or every supervisor when it has none; group 0 stands
+    for a ticket in no group."""
+    supervisors = _supervisors()
+    groups: list[int] = []
+    agents: list[int] = []
+    for group_id in [0, *SkillGroup.objects.values_list("pk", flat=True)]:
+        for agent_id in _supervisors_of_group(group_id, supervisors):
+            groups.append(group_id)
+            agents.append(agent_id)
+    return groups, agents
 
 
 def _in_batches(step: Callable[[datetime], list[tuple[int, str]]], now) -> list[tuple[int, str]]:
@@ -203,62 +266,73 @@ def _in_batches(step: Callable[[datetime], list[tuple[int, str]]], now) -> list[
     return done
 
 
-def record_breaches(*, now: datetime | None = None, batch: int = BREACH_BATCH):
-    """Mark every running clock whose due time has passed as breached, each exactly once,
-    and act on it as the ticket's SLA policy says: an SLA row in the timeline; a notice to
-    the assignee and to the group's supervisors; one step more urgent; moved to the
-    escalation group (and its next agent); a `ticket.sla_breached` partner event.
-    Returns the (ticket id, clock) pairs marked."""
-    return _in_batches(lambda at: _breach_batch(at, batch), now or timezone.now())
-
-
-def _breach_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
-    """One batch in one statement (BREACH_SQL): up to `batch` tickets with a running clock
-    past due, locked (SKIP LOCKED: another worker takes others), every such clock of each
-    marked in one UPDATE of the ticket, and what a breach sets off written from the marked
-    rows by INSERT … SELECT — no row of it goes through Python. What the policy adds
-    (priority, escalation) goes through change_ticket for the few tickets it concerns."""
-    texts = {}
-    for code, language in (("zh", "zh-hans"), ("en", "en")):
-        with override(language):  # the number, the clocks and the subject are left to SQL
-            texts[code] = _breached_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK)
-            texts[f"{code}_clocks"] = [str(CLOCK_LABELS[clock]) for clock in CLOCKS]
-            texts[f"{code}_and"] = pgettext("between the items of a list", ", ")
-    groups, agents = _supervisor_map()
+def _batch(lock_sql: str, mark_sql: str, now: datetime, batch: int, texts: dict) -> tuple:
+    """Lock a batch's tickets, then mark and act on their clocks (`mark_sql`): its result
+    row, or None when nothing was left to take."""
     with connection.cursor() as cursor:
+        cursor.execute(lock_sql, {"now": now, "batch": batch})
+        tickets = [pk for (pk,) in cursor.fetchall()]
+        if not tickets:
+            return None
+        groups, agents = _supervisor_map()
         cursor.execute(
-            BREACH_SQL,
+            mark_sql,
             {
                 "now": now,
                 "stamp": timezone.now(),
-                "batch": batch,
-                **texts,
+                "tickets": tickets,
                 "groups": groups,
                 "agents": agents,
                 "number_mark": NUMBER_MARK,
                 "subject_mark": SUBJECT_MARK,
                 "clock_mark": CLOCK_MARK,
+                "due_mark": DUE_MARK,
+                "timezone": timezone.get_current_timezone_name(),
+                **texts,
             },
         )
-        marked, made, escalate = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _texts(template: Callable[[], str], item: Callable[[], str] | None = None) -> dict:
+    """A notice's template in both languages, with the marks SQL fills (the number, the
+    subject and the clocks; `item`: how one clock is named), the clocks' names and the
+    separator of a list."""
+    texts = {}
+    for code, language in (("zh", "zh-hans"), ("en", "en")):
+        with override(language):
+            texts[code] = template()
+            texts[f"{code}_clocks"] = [str(CLOCK_LABELS[clock]) for clock in CLOCKS]
+            texts[f"{code}_and"] = pgettext("between the items of a list", ", ")
+            if item is not None:
+                texts[f"{code}_item"] = item()
+    return texts
+
+
+def record_breaches(*, now: datetime | None = None, batch: int = BREACH_BATCH):
+    """Mark every running clock whose due time has passed as breached, each exactly once,
+    and act on it as the ticket's SLA policy says: an SLA row in the timeline; a notice to
+    the assignee and to the group's supervisors (one per ticket and person, naming its
+    clocks); one step more urgent; moved to the escalation group (and its next agent); a
+    `ticket.sla_breached` partner event a clock, with the ticket as the API shows it.
+    Returns the (ticket id, clock) pairs marked."""
+    return _in_batches(lambda at: _breach_batch(at, batch), now or timezone.now())
+
+
+def _breach_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
+    """One batch: up to `batch` tickets with a running clock past due, locked; every such
+    clock of each marked, and what a breach sets off written from the marked rows in the
+    same statement (BREACH_SQL) — no row of it goes through Python. What the policy adds
+    (priority, escalation) goes through change_ticket for the few tickets it concerns."""
+    texts = _texts(lambda: _breached_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK))
+    row = _batch(LOCK_DUE_SQL, BREACH_SQL, now, batch, texts)
+    if row is None:
+        return []
+    marked, made, escalate = row
     publish_notices(made)
     if escalate:
         _escalate(escalate)
     return [(ticket_id, clock) for ticket_id, clock in marked]
-
-
-def _supervisor_map() -> tuple[list[int], list[int]]:
-    """Who hears of a breach besides the assignee, as (group id, agent id) pairs in two
-    lists: a group's own supervisors, or every supervisor when it has none; group 0 stands
-    for a ticket in no group."""
-    supervisors = _supervisors()
-    groups: list[int] = []
-    agents: list[int] = []
-    for group_id in [0, *SkillGroup.objects.values_list("pk", flat=True)]:
-        for agent_id in _supervisors_of_group(group_id, supervisors):
-            groups.append(group_id)
-            agents.append(agent_id)
-    return groups, agents
 
 
 def _escalate(ticket_ids: list[int]) -> None:
@@ -286,61 +360,25 @@ def _reassign(ticket: Ticket) -> None:
 
 def warn_at_risk(*, now: datetime | None = None, batch: int = BREACH_BATCH):
     """Warn once per clock run when a clock has used the policy's at-risk share of its
-    target (and is not breached yet): an SLA row in the timeline and a notice to the
-    assignee, or to the group's supervisors while nobody has the ticket. Returns the
-    (ticket id, clock) pairs warned."""
+    target (and is neither due nor breached yet): an SLA row in the timeline a clock and
+    one notice per ticket and person, naming its clocks and their due times, to the
+    assignee, or to the group's supervisors while nobody has the ticket (none when the
+    policy does not notify the assignee). Batches as the breach job's, one statement
+    each. Returns the (ticket id, clock) pairs warned."""
     return _in_batches(lambda at: _warn_batch(at, batch), now or timezone.now())
 
 
 def _warn_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
-    for clock in CLOCKS:
-        tickets = _take(
-            clock,
-            f"{clock}_risk_at",
-            Q(
-                **{
-                    f"{clock}_risk_at__lte": now,
-                    f"{clock}_warned_at__isnull": True,
-                    f"{clock}_breached_at__isnull": True,
-                    f"{clock}_due__gt": now,
-                }
-            ),
-            batch,
-        )
-        if tickets:
-            _warned(tickets, clock, now)
-            return [(t.pk, clock) for t in tickets]
-    return []
-
-
-def _warned(tickets: list[Ticket], clock: str, now: datetime) -> None:
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(**{f"{clock}_warned_at": now})
-    TicketEvent.objects.bulk_create(
-        TicketEvent(ticket=t, kind=TicketEvent.Kind.SLA, field=clock, new="at_risk")
-        for t in tickets
+    texts = _texts(
+        lambda: _at_risk_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK),
+        lambda: _clock_due_text(CLOCK_MARK, DUE_MARK),
     )
-    supervisors = _supervisors()
-    drafts = []
-    for ticket in tickets:
-        if ticket.sla_policy is not None and not ticket.sla_policy.notify_assignee:
-            continue
-        agents = (
-            [ticket.assignee_id] if ticket.assignee_id else _supervisors_of(ticket, supervisors)
-        )
-        drafts.append(_draft(ticket, clock, "sla_at_risk", agents, _at_risk_text))
-    notify_many(drafts)
-
-
-def _draft(ticket: Ticket, clock: str, kind: str, agents, text) -> Draft:
-    number, subject = ticket.number, ticket.subject
-    due = getattr(ticket, f"{clock}_due")
-    return Draft(
-        agents=agents,
-        kind=kind,
-        key=f"ticket:{ticket.pk}:{kind}:{clock}:{due.isoformat() if due else ''}",
-        text=lambda: text(number, subject, clock, due),
-        url=f"/desk/tickets/{ticket.pk}/",
-    )
+    row = _batch(LOCK_AT_RISK_SQL, WARNING_SQL, now, batch, texts)
+    if row is None:
+        return []
+    warned, made = row
+    publish_notices(made)
+    return [(ticket_id, clock) for ticket_id, clock in warned]
 
 
 def _breached_text(number, subject, clocks) -> str:
@@ -351,10 +389,13 @@ def _breached_text(number, subject, clocks) -> str:
     }
 
 
-def _at_risk_text(number, subject, clock, due) -> str:
-    return _("%(number)s is at risk: %(clock)s due %(due)s — %(subject)s") % {
+def _at_risk_text(number, subject, clocks) -> str:
+    return _("%(number)s is at risk: %(clocks)s — %(subject)s") % {
         "number": number,
-        "clock": CLOCK_LABELS[clock],
-        "due": timezone.localtime(due).strftime("%m-%d %H:%M") if due else "—",
+        "clocks": clocks,
         "subject": subject,
     }
+
+
+def _clock_due_text(clock, due) -> str:
+    return _("%(clock)s due %(due)s") % {"clock": clock, "due": due}

@@ -526,7 +526,6 @@ def sla_job(kind: str) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from tickets.models import number_of
     from tickets.services import record_breaches, warn_at_risk
     from tickets.services.breaches import BREACH_BATCH
 
@@ -568,27 +567,8 @@ def sla_job(kind: str) -> dict:
         idle.append((time.perf_counter() - started) * 1000)
     log(f"cleaning up ({len(others)} clocks of the list's tickets came due meanwhile: reset)")
     _remove_sla_tickets()
-    with connection.cursor() as cursor:
-        for pk, clock in others:
-            cursor.execute(
-                f"UPDATE tickets_ticketclock SET {mark} = NULL "  # noqa: S608 (a column name)
-                "WHERE ticket_id = %s AND clock = %s",
-                [pk, clock],
-            )
-            cursor.execute(
-                "DELETE FROM tickets_ticketevent WHERE ticket_id = %s AND kind = 'sla' "
-                "AND field = %s AND new = %s",
-                [pk, clock, state],
-            )
-            cursor.execute(
-                "DELETE FROM conversations_notice WHERE key LIKE %s",
-                [f"ticket:{pk}:sla_{state}:%"],
-            )
-            cursor.execute(
-                "DELETE FROM helpdesk_outboundevent WHERE event = 'ticket.sla_breached' "
-                "AND data->>'clock' = %s AND data->'ticket'->>'id' = %s",
-                [clock, number_of(pk)],
-            )
+    if others:
+        _reset(others, mark=mark, state=state, since=now)
     _vacuum()
     return {
         "tickets": added,
@@ -600,6 +580,42 @@ def sla_job(kind: str) -> dict:
         "others": len(others),
         "spent_s": spent,
     }
+
+
+def _reset(clocks: list[tuple[int, str]], *, mark: str, state: str, since) -> None:
+    """Clocks of the list's tickets that a job marked during the bench (they came due or
+    at risk meanwhile): unmarked, their timeline rows, notices and events removed."""
+    from django.db import connection
+
+    pairs = {"ids": [pk for pk, _clock in clocks], "clocks": [clock for _pk, clock in clocks]}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE reset AS SELECT * FROM unnest(%(ids)s::bigint[], %(clocks)s::text[])"
+            " AS r(ticket_id, clock)",
+            pairs,
+        )
+        cursor.execute(
+            f"UPDATE tickets_ticketclock c SET {mark} = NULL FROM reset r "  # noqa: S608 (a column)
+            "WHERE c.ticket_id = r.ticket_id AND c.clock = r.clock"
+        )
+        cursor.execute(
+            "DELETE FROM tickets_ticketevent e USING reset r WHERE e.ticket_id = r.ticket_id "
+            "AND e.kind = 'sla' AND e.field = r.clock AND e.new = %s",
+            [state],
+        )
+        cursor.execute(
+            "DELETE FROM conversations_notice WHERE kind = %s AND created_at >= %s "
+            "AND split_part(key, ':', 2)::bigint IN (SELECT ticket_id FROM reset)",
+            [f"sla_{state}", since],
+        )
+        cursor.execute(
+            "DELETE FROM helpdesk_outboundevent e USING reset r "
+            "WHERE e.event = 'ticket.sla_breached' AND e.created_at >= %s "
+            "AND e.data->>'clock' = r.clock AND e.data->'ticket'->>'id' = "
+            "'T-' || lpad(r.ticket_id::text, 6, '0')",
+            [since],
+        )
+        cursor.execute("DROP TABLE reset")
 
 
 def _add_sla_tickets(kind: str) -> tuple[int, int]:

@@ -19,18 +19,6 @@ XSS = '<script>alert("x")</script>'
 
 
 @pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
-
-
-@pytest.fixture
 def desk(client, agent):
     client.force_login(agent.user)
     return client

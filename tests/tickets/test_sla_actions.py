@@ -33,18 +33,6 @@ NOT_YET = OPENED + timedelta(minutes=191)
 BREACHED = OPENED + timedelta(minutes=241)
 
 
-@pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
-
-
 def supervisor_of(group=None) -> Agent:
     boss = AgentFactory()
     boss.user.groups.add(Group.objects.get_or_create(name="Supervisors")[0])
@@ -367,3 +355,28 @@ def test_a_ticket_a_change_holds_is_left_to_the_next_run_and_marked_then(group, 
 
     assert record_breaches(now=BREACHED) == [(ticket.pk, "first_response")]
     assert TicketEvent.objects.filter(kind="sla").count() == 1
+
+
+def test_admin_shows_a_tickets_clocks_and_lists_due_times_in_the_same_queries(
+    admin_client, group, agent
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = opened(group)
+    record_breaches(now=BREACHED)
+    page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/tickets/ticket/", HTTP_ACCEPT_LANGUAGE="en")
+    for _n in range(5):
+        opened(group)
+    with CaptureQueriesContext(connection) as six:
+        listing = admin_client.get("/admin/tickets/ticket/", HTTP_ACCEPT_LANGUAGE="en")
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "SLA clocks" in body
+    assert body.count('class="field-clock"') == 2  # first response and resolution
+    assert listing.status_code == 200
+    assert "Resolution due" in listing.content.decode()
+    assert len(six) == len(one)

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
+from tests.factories import CustomerFactory
 from tickets.models import Ticket
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.services import add_comment, change_ticket, open_ticket, record_breaches
@@ -19,19 +19,7 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPENED = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
 # The default policy's normal priority: first response in 4 h (at risk from 192 min),
-# resolution in 24 h (at risk from 19.2 h).
-
-
-@pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
+# resolution in 24 h (at risk from 19.2 h). `group` and `agent` (of it): tests/tickets/conftest.py.
 
 
 def opened(group, *, minutes_ago: int = 0) -> Ticket:

@@ -7,7 +7,8 @@ clocks' own index), the second marks their clocks (TicketClock rows) and writes
 everything done about them from the marked rows by INSERT … SELECT (timeline rows,
 notices, partner events), so a clock is warned once and breached once, and acted on
 once, however many workers run and whatever is retried. A paused clock is neither at
-risk nor breached.
+risk nor breached. The notices a run made reach the desks when it ends (a run is one
+batch in a usual minute): one live frame per agent, with how many there are.
 
 The ticket's row lock is what every writer of its clocks holds (the ticket services
 too, tickets/services/clock.py): a worker never marks a clock that a change of the
@@ -91,8 +92,9 @@ clocks AS (
     SELECT m.ticket_id, p.position, m.clock, m.due
     FROM marked m JOIN (VALUES {_POSITIONS}) AS p(position, clock) ON p.clock = m.clock
 ),
-tickets AS MATERIALIZED (
-    SELECT t.* FROM tickets_ticket t WHERE t.id IN (SELECT ticket_id FROM marked)
+tickets AS MATERIALIZED (  -- those with a clock marked
+    SELECT t.* FROM tickets_ticket t
+    WHERE t.id = ANY(%(tickets)s::bigint[]) AND t.id IN (SELECT ticket_id FROM marked)
 ),
 timeline AS (
     INSERT INTO tickets_ticketevent (ticket_id, kind, field, old, new, via, created_at)
@@ -175,7 +177,7 @@ after AS (  -- the tickets' clocks as this statement leaves them (its own UPDATE
            CASE WHEN m.ticket_id IS NULL THEN c.breached_at ELSE %(now)s END AS breached_at
     FROM tickets_ticketclock c
     LEFT JOIN marked m ON m.ticket_id = c.ticket_id AND m.clock = c.clock
-    WHERE c.ticket_id IN (SELECT ticket_id FROM marked)
+    WHERE c.ticket_id = ANY(%(tickets)s::bigint[])
 ),
 tickets_json AS MATERIALIZED (  -- once a ticket, not once a clock
     SELECT m.id, {ticket_json} AS data
@@ -254,44 +256,46 @@ def _supervisor_map() -> tuple[list[int], list[int]]:
     return groups, agents
 
 
-def _in_batches(step: Callable[[datetime], list[tuple[int, str]]], now) -> list[tuple[int, str]]:
+def _run(lock_sql: str, mark_sql: str, texts: dict, *, now: datetime, batch: int, act=None):
+    """Batches, one transaction each, until nothing is left or the run's budget is spent:
+    the batch's tickets locked (`lock_sql`), then their clocks marked and acted on
+    (`mark_sql`, then `act` with the rest of its row, in the same transaction). What
+    every batch needs is read once a run (who the supervisors are), and the notices of
+    all its batches reach the desks after the run: one frame per agent. Returns the
+    (ticket id, clock) pairs marked."""
     done: list[tuple[int, str]] = []
+    made: list[dict] = []
+    params: dict = {}
     started = time.monotonic()
     while time.monotonic() - started < RUN_BUDGET_SECONDS:
-        with transaction.atomic():
-            marked = step(now)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(lock_sql, {"now": now, "batch": batch})
+            tickets = [pk for (pk,) in cursor.fetchall()]
+            if not tickets:
+                break
+            if not params:
+                groups, agents = _supervisor_map()
+                params = {
+                    "now": now,
+                    "groups": groups,
+                    "agents": agents,
+                    "number_mark": NUMBER_MARK,
+                    "subject_mark": SUBJECT_MARK,
+                    "clock_mark": CLOCK_MARK,
+                    "due_mark": DUE_MARK,
+                    "timezone": timezone.get_current_timezone_name(),
+                    **texts,
+                }
+            cursor.execute(mark_sql, {**params, "tickets": tickets, "stamp": timezone.now()})
+            marked, notices, *rest = cursor.fetchone()
+            if act is not None:
+                act(*rest)
         if not marked:
             break
-        done += marked
+        done += [(ticket_id, clock) for ticket_id, clock in marked]
+        made += notices
+    publish_notices(made)
     return done
-
-
-def _batch(lock_sql: str, mark_sql: str, now: datetime, batch: int, texts: dict) -> tuple:
-    """Lock a batch's tickets, then mark and act on their clocks (`mark_sql`): its result
-    row, or None when nothing was left to take."""
-    with connection.cursor() as cursor:
-        cursor.execute(lock_sql, {"now": now, "batch": batch})
-        tickets = [pk for (pk,) in cursor.fetchall()]
-        if not tickets:
-            return None
-        groups, agents = _supervisor_map()
-        cursor.execute(
-            mark_sql,
-            {
-                "now": now,
-                "stamp": timezone.now(),
-                "tickets": tickets,
-                "groups": groups,
-                "agents": agents,
-                "number_mark": NUMBER_MARK,
-                "subject_mark": SUBJECT_MARK,
-                "clock_mark": CLOCK_MARK,
-                "due_mark": DUE_MARK,
-                "timezone": timezone.get_current_timezone_name(),
-                **texts,
-            },
-        )
-        return cursor.fetchone()
 
 
 def _texts(template: Callable[[], str], item: Callable[[], str] | None = None) -> dict:
@@ -316,27 +320,17 @@ def record_breaches(*, now: datetime | None = None, batch: int = BREACH_BATCH):
     clocks); one step more urgent; moved to the escalation group (and its next agent); a
     `ticket.sla_breached` partner event a clock, with the ticket as the API shows it.
     Returns the (ticket id, clock) pairs marked."""
-    return _in_batches(lambda at: _breach_batch(at, batch), now or timezone.now())
-
-
-def _breach_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
-    """One batch: up to `batch` tickets with a running clock past due, locked; every such
-    clock of each marked, and what a breach sets off written from the marked rows in the
-    same statement (BREACH_SQL) — no row of it goes through Python. What the policy adds
-    (priority, escalation) goes through change_ticket for the few tickets it concerns."""
     texts = _texts(lambda: _breached_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK))
-    row = _batch(LOCK_DUE_SQL, BREACH_SQL, now, batch, texts)
-    if row is None:
-        return []
-    marked, made, escalate = row
-    publish_notices(made)
-    if escalate:
-        _escalate(escalate)
-    return [(ticket_id, clock) for ticket_id, clock in marked]
+    return _run(
+        LOCK_DUE_SQL, BREACH_SQL, texts, now=now or timezone.now(), batch=batch, act=_escalate
+    )
 
 
 def _escalate(ticket_ids: list[int]) -> None:
-    """A step more urgent and/or to the escalation group, as the tickets' policies say."""
+    """A step more urgent and/or to the escalation group, as the tickets' policies say
+    (BREACH_SQL names the batch's tickets it concerns; in the batch's transaction)."""
+    if not ticket_ids:
+        return
     for ticket in Ticket.objects.filter(pk__in=ticket_ids).select_related("sla_policy"):
         policy = ticket.sla_policy
         changes: dict = {}
@@ -365,20 +359,11 @@ def warn_at_risk(*, now: datetime | None = None, batch: int = BREACH_BATCH):
     assignee, or to the group's supervisors while nobody has the ticket (none when the
     policy does not notify the assignee). Batches as the breach job's, one statement
     each. Returns the (ticket id, clock) pairs warned."""
-    return _in_batches(lambda at: _warn_batch(at, batch), now or timezone.now())
-
-
-def _warn_batch(now: datetime, batch: int) -> list[tuple[int, str]]:
     texts = _texts(
         lambda: _at_risk_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK),
         lambda: _clock_due_text(CLOCK_MARK, DUE_MARK),
     )
-    row = _batch(LOCK_AT_RISK_SQL, WARNING_SQL, now, batch, texts)
-    if row is None:
-        return []
-    warned, made = row
-    publish_notices(made)
-    return [(ticket_id, clock) for ticket_id, clock in warned]
+    return _run(LOCK_AT_RISK_SQL, WARNING_SQL, texts, now=now or timezone.now(), batch=batch)
 
 
 def _breached_text(number, subject, clocks) -> str:

@@ -380,3 +380,33 @@ def test_admin_shows_a_tickets_clocks_and_lists_due_times_in_the_same_queries(
     assert listing.status_code == 200
     assert "Resolution due" in listing.content.decode()
     assert len(six) == len(one)
+
+
+def test_a_run_of_several_batches_reaches_the_desk_as_one_frame_that_counts_them(
+    live, group, agent
+):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from tests.wsclient import Socket, login_cookie
+
+    for _n in range(5):
+        opened(group, assignee=agent)
+    cookie = login_cookie(agent.user)
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.expect("presence")
+        marked = await sync_to_async(record_breaches)(now=BREACHED, batch=2)  # three batches
+        frame = await desk.expect("notice")
+        quiet = await desk.silent(kind="notice")
+        await desk.close()
+        return marked, frame["notice"], quiet
+
+    marked, notice, quiet = asyncio.run(scenario())
+
+    assert len(marked) == 5
+    assert notice["kind"] == "sla_breached" and notice["count"] == 5
+    assert quiet  # one toast for the run, not one a batch
+    assert Notice.objects.filter(agent=agent, kind="sla_breached").count() == 5

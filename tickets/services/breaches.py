@@ -18,6 +18,7 @@ locks are held, reads the clocks as they are.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -43,20 +44,32 @@ RUN_BUDGET_SECONDS = 45.0
 # clock's due time (SQL replaces them).
 NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK, DUE_MARK = "\x01", "\x02", "\x03", "\x04"
 
-# A running clock (TicketClock's RUNNING, as its indexes' predicates have it).
-_RUNNING = "c.due IS NOT NULL AND c.breached_at IS NULL AND NOT c.paused"
-_DUE = f"c.due <= %(now)s AND {_RUNNING}"
-_AT_RISK = (
-    f"c.risk_at <= %(now)s AND c.risk_at IS NOT NULL AND c.warned_at IS NULL "
-    f"AND c.due > %(now)s AND {_RUNNING}"
-)
+
+def _running(c: str) -> str:
+    """A running clock `c` (TicketClock's RUNNING, as its indexes' predicates have it)."""
+    return f"{c}.due IS NOT NULL AND {c}.breached_at IS NULL AND NOT {c}.paused"
+
+
+def _due(c: str) -> str:
+    """The clock `c` has run out (the breach job's)."""
+    return f"{c}.due <= %(now)s AND {_running(c)}"
+
+
+def _at_risk(c: str) -> str:
+    """The clock `c` is at risk, not warned yet, not due yet (the at-risk job's)."""
+    return (
+        f"{c}.risk_at <= %(now)s AND {c}.risk_at IS NOT NULL AND {c}.warned_at IS NULL "
+        f"AND {c}.due > %(now)s AND {_running(c)}"
+    )
+
+
 _POSITIONS = ", ".join(f"({n}, '{clock}')" for n, clock in enumerate(CLOCKS, start=1))
 
 
 def _lock_sql(condition: str, order: str) -> str:
-    """The ids of up to %(batch)s tickets with a clock meeting `condition`, taken in the
-    clocks' `order` through their partial index, each ticket locked; a ticket another
-    worker or a change holds is skipped (the scan goes on past it)."""
+    """The ids of up to %(batch)s tickets with a clock meeting `condition` (of `c`), taken
+    in the clocks' `order` through their partial index, each ticket locked; a ticket
+    another worker or a change holds is skipped (the scan goes on past it)."""
     return f"""
 SELECT DISTINCT id FROM (
     SELECT t.id FROM tickets_ticketclock c JOIN tickets_ticket t ON t.id = c.ticket_id
@@ -68,162 +81,157 @@ SELECT DISTINCT id FROM (
 """  # noqa: S608 (conditions of this module; every value is a parameter)
 
 
-def _marked_sql(update: str, kind: str, *, clocks_text: str, recipients: str) -> str:
-    """The CTEs every batch shares after its UPDATE of the clocks (`update`, a CTE `marked`
-    returning ticket_id, clock, due): the marked clocks in their order, the tickets, a
-    timeline row a clock (new = `kind`'s state), and one notice per ticket and person
-    (`recipients`: ticket_id, agent_id from the CTE `tickets` m and policy p) naming the
-    ticket's marked clocks (`clocks_text`: an SQL text of a clock `c` in the language
-    of %(<lang>_*)s, `lang` replaced), with the live frames' payloads (`live`)."""
+def _mark_sql(
+    field: str,
+    hit: Callable[[str], str],
+    kind: str,
+    *,
+    clock_text: str,
+    supervisors_told: str,
+    assignee_told: str = "COALESCE(p.notify_assignee, true)",
+    ticket_json: tuple[str, str] | None = None,
+) -> str:
+    """A batch's second statement, once its tickets (%(tickets)s) are locked: their clocks
+    that `hit` (a condition of a clock's alias) get `field` set to now, and from each
+    ticket with such clocks (one row of `per_ticket`, its clocks in arrays) come a
+    timeline row per clock (new = the job's state), one notice per person told
+    (`assignee_told`, `supervisors_told`: conditions of the ticket t and policy p; the
+    supervisors of its group from %(supervisors)s, {group id: [agent ids]}) naming its
+    clocks (`clock_text`: SQL of a clock c's name in a language, `lang` in its
+    parameters' names), the live frames' payloads, and for a breach (`ticket_json`) a
+    partner event a clock. Every row is made from one ticket's row and its own clocks,
+    read through their index: nothing joins one batch-sized set to another, whatever
+    the planner guesses of their sizes. The clocks read are as the UPDATE finds them:
+    every writer of them holds the ticket's lock, which this batch holds."""
     state = "breached" if kind == "sla_breached" else "at_risk"
+    languages = ("zh", "en")
     per_language = ",\n".join(
-        f"string_agg({clocks_text.replace('lang', lang)}, %({lang}_and)s ORDER BY c.position)"
+        f"string_agg({clock_text.replace('lang', lang)}, %({lang}_and)s ORDER BY v.position)"
         f" AS {lang}_clocks"
-        for lang in ("zh", "en")
+        for lang in languages
     )
     texts = ",\n".join(
-        f"left(replace(replace(replace(%({lang})s, %(number_mark)s, {number_sql('m.id')}), "
-        f"%(clock_mark)s, pt.{lang}_clocks), %(subject_mark)s, m.subject), {MAX_TEXT})"
-        for lang in ("zh", "en")
+        f"left(replace(replace(replace(%({lang})s, %(number_mark)s, {number_sql('p.id')}), "
+        f"%(clock_mark)s, p.{lang}_clocks), %(subject_mark)s, p.subject), {MAX_TEXT})"
+        for lang in languages
     )
-    return f"""
-WITH {update},
-clocks AS (
-    SELECT m.ticket_id, p.position, m.clock, m.due
-    FROM marked m JOIN (VALUES {_POSITIONS}) AS p(position, clock) ON p.clock = m.clock
+    data, joins = ticket_json or ("NULL::jsonb", "")
+    sql = f"""
+WITH marked AS (
+    UPDATE tickets_ticketclock c SET {field} = %(now)s
+    WHERE c.ticket_id = ANY(%(tickets)s::bigint[]) AND {hit("c")}
+    RETURNING c.ticket_id, c.clock
 ),
-tickets AS MATERIALIZED (  -- those with a clock marked
-    SELECT t.* FROM tickets_ticket t
-    WHERE t.id = ANY(%(tickets)s::bigint[]) AND t.id IN (SELECT ticket_id FROM marked)
+per_ticket AS MATERIALIZED (
+    SELECT t.id, t.subject, t.status, t.priority, t.assignee_id, t.skill_group_id,
+           p.raise_priority_on_breach, p.escalation_group_id,
+           t.assignee_id IS NOT NULL AND {assignee_told} AS tell_assignee,
+           {supervisors_told} AS tell_supervisors,
+           h.clocks, h.dues, h.clocks_key, h.zh_clocks, h.en_clocks,
+           {data} AS data
+    FROM tickets_ticket t
+    LEFT JOIN tickets_slapolicy p ON p.id = t.sla_policy_id
+    CROSS JOIN LATERAL (
+        SELECT array_agg(c.clock::text ORDER BY v.position) AS clocks,
+               array_agg(c.due ORDER BY v.position) AS dues,
+               string_agg(c.clock || '@' || COALESCE({utc_sql("c.due")}, ''), ','
+                          ORDER BY v.position) AS clocks_key,
+               {per_language}
+        FROM tickets_ticketclock c
+        JOIN (VALUES {_POSITIONS}) AS v(position, clock) ON v.clock = c.clock
+        WHERE c.ticket_id = t.id AND {hit("c")}
+    ) h {joins}
+    WHERE t.id = ANY(%(tickets)s::bigint[]) AND h.clocks IS NOT NULL
 ),
 timeline AS (
     INSERT INTO tickets_ticketevent (ticket_id, kind, field, old, new, via, created_at)
-    SELECT ticket_id, 'sla', clock, '', '{state}', '', %(stamp)s
-    FROM clocks ORDER BY ticket_id, position
+    SELECT p.id, 'sla', h.clock, '', '{state}', '', %(stamp)s
+    FROM per_ticket p CROSS JOIN LATERAL unnest(p.clocks) WITH ORDINALITY AS h(clock, n)
+    ORDER BY p.id, h.n
 ),
-per_ticket AS (
-    SELECT c.ticket_id,
-           string_agg(c.clock || '@' || COALESCE({utc_sql("c.due")}, ''), ','
-                      ORDER BY c.position) AS clocks_key,
-           {per_language}
-    FROM clocks c GROUP BY c.ticket_id
-),
-recipients AS ({recipients}),
 made AS (
     INSERT INTO conversations_notice (agent_id, kind, key, text_zh, text_en, url, created_at)
-    SELECT r.agent_id, '{kind}', left('ticket:' || m.id || ':{kind}:' || pt.clocks_key, 200),
+    SELECT r.agent_id, '{kind}', left('ticket:' || p.id || ':{kind}:' || p.clocks_key, 200),
            {texts},
-           '/desk/tickets/' || m.id || '/', %(stamp)s
-    FROM recipients r
-    JOIN tickets m ON m.id = r.ticket_id
-    JOIN per_ticket pt ON pt.ticket_id = r.ticket_id
-    ORDER BY r.ticket_id, r.agent_id
+           '/desk/tickets/' || p.id || '/', %(stamp)s
+    FROM per_ticket p
+    CROSS JOIN LATERAL (
+        SELECT p.assignee_id AS agent_id WHERE p.tell_assignee
+        UNION
+        SELECT s.agent_id::bigint
+        FROM jsonb_array_elements_text(
+            %(supervisors)s::jsonb -> COALESCE(p.skill_group_id, 0)::text) AS s(agent_id)
+        WHERE p.tell_supervisors
+    ) r
+    ORDER BY p.id, r.agent_id
     ON CONFLICT (agent_id, key) DO NOTHING
     RETURNING id, agent_id, kind, text_zh, text_en, url, created_at
 ),
 live AS (  -- what reaches the desks: each agent's first notice, with how many there are
     SELECT DISTINCT ON (agent_id) *, count(*) OVER (PARTITION BY agent_id) AS count
     FROM made ORDER BY agent_id, id
-)"""  # noqa: S608 (names and texts of this module; every value is a parameter)
-
-
-_MARKED_AND_NOTICES = """
-SELECT
-    (SELECT COALESCE(json_agg(json_build_array(ticket_id, clock) ORDER BY ticket_id, position),
-                     '[]') FROM clocks),
-    (SELECT COALESCE(json_agg(json_build_object(
-        'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
-        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live)"""
-_CLOCK_NAME = "(%(lang_clocks)s::text[])[c.position]"
-
-
-def _recipients(*, supervisors: str) -> str:
-    """The ticket's assignee (unless the policy says not to tell them), and its group's
-    supervisors when `supervisors` (an SQL condition on the ticket m and its policy p)
-    holds: (group id, agent id) pairs of each group's supervisors (group 0: no group) as
-    two arrays, %(groups)s and %(agents)s."""
-    return f"""
-    SELECT m.id AS ticket_id, m.assignee_id AS agent_id
-    FROM tickets m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
-    WHERE m.assignee_id IS NOT NULL AND COALESCE(p.notify_assignee, true)
-    UNION
-    SELECT m.id, s.agent_id
-    FROM tickets m LEFT JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
-    JOIN unnest(%(groups)s::bigint[], %(agents)s::bigint[]) AS s(group_id, agent_id)
-      ON s.group_id = COALESCE(m.skill_group_id, 0)
-    WHERE {supervisors}"""  # noqa: S608 (conditions of this module)
-
-
-def _update(field: str, condition: str) -> str:
-    """The CTE `marked`: `field` set to now on the batch's clocks meeting `condition`."""
-    return f"""marked AS (
-    UPDATE tickets_ticketclock c SET {field} = %(now)s
-    WHERE c.ticket_id = ANY(%(tickets)s::bigint[]) AND {condition}
-    RETURNING c.ticket_id, c.clock, c.due
-)"""  # noqa: S608 (names and conditions of this module)
-
-
-def _breach_sql() -> str:
-    marked = _marked_sql(
-        _update("breached_at", _DUE),
-        "sla_breached",
-        clocks_text=_CLOCK_NAME,
-        recipients=_recipients(supervisors="COALESCE(p.notify_supervisors, true)"),
-    )
-    ticket_json, joins = ticket_json_sql("m", clocks="after")
-    events = f""",
-after AS (  -- the tickets' clocks as this statement leaves them (its own UPDATE unseen)
-    SELECT c.ticket_id, c.clock, c.due,
-           CASE WHEN m.ticket_id IS NULL THEN c.breached_at ELSE %(now)s END AS breached_at
-    FROM tickets_ticketclock c
-    LEFT JOIN marked m ON m.ticket_id = c.ticket_id AND m.clock = c.clock
-    WHERE c.ticket_id = ANY(%(tickets)s::bigint[])
-),
-tickets_json AS MATERIALIZED (  -- once a ticket, not once a clock
-    SELECT m.id, {ticket_json} AS data
-    FROM tickets m {joins}
-),
+)"""  # noqa: S608 (names and conditions of this module; every value is a parameter)
+    breach = ticket_json is not None
+    if breach:
+        sql += f""",
 outbox AS (
     INSERT INTO helpdesk_outboundevent (id, event, data, created_at)
     SELECT {UUID7_SQL}, 'ticket.sla_breached',
-           jsonb_build_object('ticket', j.data, 'clock', c.clock, 'due', {utc_sql("c.due")},
+           jsonb_build_object('ticket', p.data, 'clock', h.clock, 'due', {utc_sql("h.due")},
                               'breached_at', {utc_sql("%(now)s::timestamptz")}),
            %(stamp)s
-    FROM clocks c JOIN tickets_json j ON j.id = c.ticket_id
-    ORDER BY c.ticket_id, c.position
+    FROM per_ticket p
+    CROSS JOIN LATERAL unnest(p.clocks, p.dues) WITH ORDINALITY AS h(clock, due, n)
+    ORDER BY p.id, h.n
 )"""  # noqa: S608 (names of this module; every value is a parameter)
-    escalate = f""",
-    (SELECT COALESCE(json_agg(m.id ORDER BY m.id), '[]')
-     FROM tickets m JOIN tickets_slapolicy p ON p.id = m.sla_policy_id
-     WHERE m.status <> '{Ticket.Status.CLOSED.value}'
-       AND ((p.raise_priority_on_breach AND m.priority < {Priority.URGENT.value})
+    results = f"""
+SELECT
+    (SELECT COALESCE(json_agg(json_build_array(m.ticket_id, m.clock)
+                              ORDER BY m.ticket_id, v.position), '[]')
+     FROM marked m JOIN (VALUES {_POSITIONS}) AS v(position, clock) ON v.clock = m.clock),
+    (SELECT COALESCE(json_agg(json_build_object(
+        'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
+        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live)"""  # noqa: S608
+    return sql + results + (_ESCALATIONS if breach else "")
+
+
+# The breach batch's tickets whose policy raises the priority or moves them.
+_ESCALATIONS = f""",
+    (SELECT COALESCE(json_agg(p.id ORDER BY p.id), '[]') FROM per_ticket p
+     WHERE p.status <> '{Ticket.Status.CLOSED.value}'
+       AND ((p.raise_priority_on_breach AND p.priority < {Priority.URGENT.value})
             OR (p.escalation_group_id IS NOT NULL
-                AND p.escalation_group_id IS DISTINCT FROM m.skill_group_id)))
-"""  # noqa: S608 (constants of this module)
-    return marked + events + _MARKED_AND_NOTICES + escalate
+                AND p.escalation_group_id IS DISTINCT FROM p.skill_group_id)))"""  # noqa: S608
 
 
-def _warning_sql() -> str:
-    clock_due = (
+_CLOCK_NAME = "(%(lang_clocks)s::text[])[v.position]"
+
+# The ticket as partners see it after the breach: its clocks as they are, those this
+# statement breaches counted breached.
+BREACH_SQL = _mark_sql(
+    "breached_at",
+    _due,
+    "sla_breached",
+    clock_text=_CLOCK_NAME,
+    supervisors_told="COALESCE(p.notify_supervisors, true)",
+    ticket_json=ticket_json_sql(
+        "t", breached=lambda c: f"{c}.breached_at IS NOT NULL OR ({_due(c)})"
+    ),
+)
+# While nobody has the ticket, its group's supervisors hear of it (unless the policy
+# tells nobody).
+WARNING_SQL = _mark_sql(
+    "warned_at",
+    _at_risk,
+    "sla_at_risk",
+    clock_text=(
         f"replace(replace(%(lang_item)s, %(clock_mark)s, {_CLOCK_NAME}), %(due_mark)s, "
         "to_char(c.due AT TIME ZONE %(timezone)s, 'MM-DD HH24:MI'))"
-    )
-    marked = _marked_sql(
-        _update("warned_at", _AT_RISK),
-        "sla_at_risk",
-        clocks_text=clock_due,
-        # While nobody has the ticket, its group's supervisors hear of it.
-        recipients=_recipients(
-            supervisors="m.assignee_id IS NULL AND COALESCE(p.notify_assignee, true)"
-        ),
-    )
-    return marked + _MARKED_AND_NOTICES
-
-
-BREACH_SQL = _breach_sql()
-WARNING_SQL = _warning_sql()
-LOCK_DUE_SQL = _lock_sql(_DUE, "due")
-LOCK_AT_RISK_SQL = _lock_sql(_AT_RISK, "risk_at")
+    ),
+    supervisors_told="t.assignee_id IS NULL AND COALESCE(p.notify_assignee, true)",
+)
+LOCK_DUE_SQL = _lock_sql(_due("c"), "due")
+LOCK_AT_RISK_SQL = _lock_sql(_at_risk("c"), "risk_at")
 
 
 def _supervisors() -> list[tuple[int, set[int]]]:
@@ -242,18 +250,14 @@ def _supervisors_of_group(group_id, supervisors: list[tuple[int, set[int]]]) -> 
     return own or [pk for pk, _groups in supervisors]
 
 
-def _supervisor_map() -> tuple[list[int], list[int]]:
-    """Who hears of a clock besides the assignee, as (group id, agent id) pairs in two
-    lists: a group's own supervisors, or every supervisor when it has none; group 0 stands
-    for a ticket in no group."""
+def _supervisor_map() -> dict[str, list[int]]:
+    """Who hears of a clock besides the assignee, by group id (as text; "0" stands for no
+    group): the group's own supervisors, or every supervisor when it has none."""
     supervisors = _supervisors()
-    groups: list[int] = []
-    agents: list[int] = []
-    for group_id in [0, *SkillGroup.objects.values_list("pk", flat=True)]:
-        for agent_id in _supervisors_of_group(group_id, supervisors):
-            groups.append(group_id)
-            agents.append(agent_id)
-    return groups, agents
+    return {
+        str(group_id): _supervisors_of_group(group_id, supervisors)
+        for group_id in [0, *SkillGroup.objects.values_list("pk", flat=True)]
+    }
 
 
 def _run(lock_sql: str, mark_sql: str, texts: dict, *, now: datetime, batch: int, act=None):
@@ -274,11 +278,9 @@ def _run(lock_sql: str, mark_sql: str, texts: dict, *, now: datetime, batch: int
             if not tickets:
                 break
             if not params:
-                groups, agents = _supervisor_map()
                 params = {
                     "now": now,
-                    "groups": groups,
-                    "agents": agents,
+                    "supervisors": json.dumps(_supervisor_map()),
                     "number_mark": NUMBER_MARK,
                     "subject_mark": SUBJECT_MARK,
                     "clock_mark": CLOCK_MARK,

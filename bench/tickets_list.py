@@ -1,6 +1,6 @@
 """Tickets at a million: the desk's ticket list under its filters, and the SLA jobs.
 
-    .venv/bin/python bench/tickets_list.py [--runs 100] [--warmup 10]
+    .venv/bin/python bench/tickets_list.py [--runs 100] [--warmup 10] [--batch 1000]
                                            [--only list|warnings|breaches] [--seed-only]
 
 Seeds (once) into its own database, lumen_bench_tickets (DATABASE_URL overrides), in SQL
@@ -309,12 +309,12 @@ def seed() -> dict:
         cursor.execute(
             """
             INSERT INTO tickets_ticketclock
-                (ticket_id, clock, due, risk_at, warned_at, breached_at, paused)
+                (ticket_id, clock, due, risk_at, warned_at, breached_at, paused, ticket_open)
             SELECT id, c.clock, c.due, c.risk_at,
                    CASE WHEN c.risk_at < now() THEN c.risk_at + interval '1 minute' END,
                    CASE WHEN c.due < now() THEN c.due + interval '1 minute'
                         ELSE c.breached_at END,
-                   status = 'pending_customer'
+                   status = 'pending_customer', is_open
             FROM seeded
             CROSS JOIN LATERAL (VALUES
                 ('first_response', first_due, first_due - first_target * 0.2, NULL::timestamptz),
@@ -519,7 +519,7 @@ SLA_JOBS = {
 }
 
 
-def sla_job(kind: str) -> dict:
+def sla_job(kind: str, batch: int | None = None) -> dict:
     """BREACH_TICKETS open tickets whose running clocks are all due ("breaches") or all at
     risk ("warnings"), taken by record_breaches or warn_at_risk run after run until
     nothing is left; then runs with nothing to do. Cleans up after."""
@@ -529,11 +529,16 @@ def sla_job(kind: str) -> dict:
     from tickets.services import record_breaches, warn_at_risk
     from tickets.services.breaches import BREACH_BATCH
 
-    job = {"breaches": record_breaches, "warnings": warn_at_risk}[kind]
+    batch = batch or BREACH_BATCH
+    run = {"breaches": record_breaches, "warnings": warn_at_risk}[kind]
+
+    def job(now):
+        return run(now=now, batch=batch)
+
     state = {"breaches": "breached", "warnings": "at_risk"}[kind]
     mark = {"breaches": "breached_at", "warnings": "warned_at"}[kind]
     added, last = _add_sla_tickets(kind)
-    log(f"{kind} job: {added:,} tickets, {SLA_JOBS[kind][0]}; BREACH_BATCH {BREACH_BATCH}")
+    log(f"{kind} job: {added:,} tickets, {SLA_JOBS[kind][0]}; batches of {batch:,}")
     now = timezone.now()
     runs, marked, others = [], 0, []
     spent: dict[str, float] = {}
@@ -647,8 +652,8 @@ def _add_sla_tickets(kind: str) -> tuple[int, int]:
         )
         cursor.execute(
             f"""
-            INSERT INTO tickets_ticketclock (ticket_id, clock, due, risk_at, paused)
-            SELECT t.id, c.clock, c.due, c.risk_at, false
+            INSERT INTO tickets_ticketclock (ticket_id, clock, due, risk_at, paused, ticket_open)
+            SELECT t.id, c.clock, c.due, c.risk_at, false, true
             FROM tickets_ticket t
             CROSS JOIN LATERAL (VALUES
                 ('first_response', {due[0]}, {risk[0]}),
@@ -708,6 +713,7 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=["list", "breaches", "warnings"], help="one part of the bench"
     )
+    parser.add_argument("--batch", type=int, help="the jobs' batch (default BREACH_BATCH)")
     parser.add_argument("--seed-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -726,7 +732,7 @@ def main() -> int:
         ok = measure_list(context, args)
     for kind in ("warnings", "breaches"):
         if args.only in (None, kind):
-            ok = sla_report(kind) and ok
+            ok = sla_report(kind, args.batch) and ok
     return 0 if ok else 1
 
 
@@ -770,8 +776,8 @@ def measure_list(context: dict, args) -> bool:
     return not missed
 
 
-def sla_report(kind: str) -> bool:
-    job = sla_job(kind)
+def sla_report(kind: str, batch: int | None = None) -> bool:
+    job = sla_job(kind, batch)
     did = {"breaches": "marked breached", "warnings": "warned"}[kind]
     print()
     print(

@@ -223,7 +223,8 @@ def ticket_list(
     # breached clock, with a running clock past its at-risk time and not yet due, or
     # with one due within the hour.
     if filters.sla == "breached":
-        tickets = tickets.filter(breached_tickets())
+        open_only = filters.status in ("open", *Ticket.OPEN_STATUSES)
+        tickets = tickets.filter(breached_tickets(open_only=open_only))
     elif filters.sla == "at_risk":
         at_risk = TicketClock.objects.filter(RUNNING, risk_at__lte=now, due__gt=now)
         tickets = tickets.filter(pk__in=at_risk.values("ticket_id"))

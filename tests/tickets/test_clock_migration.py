@@ -70,7 +70,7 @@ def old_tickets():
 
 def clocks_of(pk: int) -> dict[str, tuple]:
     return {
-        row.clock: (*(getattr(row, name) for name in FIELDS), row.paused)
+        row.clock: (*(getattr(row, name) for name in FIELDS), row.paused, row.ticket_open)
         for row in TicketClock.objects.filter(ticket_id=pk)
     }
 
@@ -85,14 +85,22 @@ def test_every_clock_arrives_as_it_was(old_tickets):
             NOW - timedelta(minutes=52),
             None,
             False,
+            True,
         ),
-        "resolution": (NOW + timedelta(hours=20), NOW + timedelta(hours=15), None, None, False),
+        "resolution": (
+            NOW + timedelta(hours=20),
+            NOW + timedelta(hours=15),
+            None,
+            None,
+            False,
+            True,
+        ),
     }
     assert clocks_of(old_tickets["waiting"]) == {
-        "resolution": (NOW - timedelta(minutes=1), NOW - timedelta(hours=3), None, None, True)
+        "resolution": (NOW - timedelta(minutes=1), NOW - timedelta(hours=3), None, None, True, True)
     }
     assert clocks_of(old_tickets["closed"]) == {
-        "resolution": (None, None, None, NOW - timedelta(days=3), False)
+        "resolution": (None, None, None, NOW - timedelta(days=3), False, False)
     }
     assert clocks_of(old_tickets["bare"]) == {}
 

@@ -90,3 +90,22 @@ def test_the_at_risk_list_in_the_desk_shows_the_ticket_and_its_due_time(client, 
     assert f'data-ticket="{other.number}"' not in body
     due = ticket.resolution_due.astimezone(SHANGHAI)
     assert f"{due:%Y-%m-%d %H:%M}" in body
+
+
+def test_a_breach_of_a_closed_ticket_is_in_the_list_of_all_statuses_only(group, agent):
+    late, closed = opened(group, minutes_ago=300), opened(group, minutes_ago=300)
+    record_breaches(now=OPENED)
+    with time_machine.travel(OPENED, tick=False):
+        change_ticket(ticket_id=closed.pk, actor=None, status=Ticket.Status.CLOSED)
+    every = set(
+        ticket_list(agent, TicketFilters(sla="breached", status=""), now=OPENED).values_list(
+            "pk", flat=True
+        )
+    )
+
+    assert shown(agent, "breached", OPENED) == {late.pk}
+    assert every == {late.pk, closed.pk}
+    assert set(closed.clocks.values_list("ticket_open", flat=True)) == {False}
+    with time_machine.travel(OPENED, tick=False):
+        add_comment(ticket_id=closed.pk, body="还是不行", from_customer=True)  # reopened
+    assert shown(agent, "breached", OPENED) == {late.pk, closed.pk}

@@ -13,8 +13,10 @@ CLOCKS = ("first_response", "next_response", "resolution")
 FIELDS = ("due", "risk_at", "warned_at", "breached_at")
 
 COPY_CLOCKS = f"""
-INSERT INTO tickets_ticketclock (ticket_id, clock, due, risk_at, warned_at, breached_at, paused)
-SELECT t.id, c.clock, c.due, c.risk_at, c.warned_at, c.breached_at, t.sla_paused_at IS NOT NULL
+INSERT INTO tickets_ticketclock
+    (ticket_id, clock, due, risk_at, warned_at, breached_at, paused, ticket_open)
+SELECT t.id, c.clock, c.due, c.risk_at, c.warned_at, c.breached_at, t.sla_paused_at IS NOT NULL,
+       t.status IN ('new', 'open', 'pending_customer', 'pending_internal', 'reopened')
 FROM tickets_ticket t
 CROSS JOIN LATERAL (VALUES {
     ", ".join(
@@ -108,6 +110,14 @@ class Migration(migrations.Migration):
                         default=False,
                         help_text="The ticket waits on the customer: the clock stands still.",
                         verbose_name="paused",
+                    ),
+                ),
+                (
+                    "ticket_open",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The ticket's status is an open one (the list's breached tickets).",
+                        verbose_name="ticket open",
                     ),
                 ),
             ],
@@ -236,7 +246,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="ticketclock",
             index=models.Index(
-                condition=models.Q(("breached_at__isnull", False)),
+                condition=models.Q(("breached_at__isnull", False), ("ticket_open", True)),
                 fields=["ticket"],
                 name="ticket_clock_breached",
             ),

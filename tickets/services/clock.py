@@ -74,11 +74,13 @@ def stop_clock(ticket: Ticket, *clocks: str) -> None:
 
 def save_clocks(ticket: Ticket) -> None:
     """Write the ticket's clocks that changed (in one statement), each paused while the
-    ticket waits on the customer. The caller holds the ticket's row lock, as every
-    writer of clocks does: no other transaction changes them meanwhile."""
+    ticket waits on the customer and knowing whether the ticket is open. The caller
+    holds the ticket's row lock, as every writer of clocks does: no other transaction
+    changes them meanwhile."""
     changed = []
     for row in ticket.sla_clocks.values():
         row.paused = ticket.sla_paused_at is not None
+        row.ticket_open = ticket.is_open
         if row.pk is None or row.state != row.saved_state:
             changed.append(row)
     if not changed:

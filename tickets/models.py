@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import datetime, time
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -472,6 +472,9 @@ class Ticket(models.Model):
         and saves them (save_clocks)."""
         if self.pk is None:
             return {}
+        rows = self.__dict__.get("clock_rows")  # tickets.selectors.with_clocks
+        if rows is not None:
+            return {row["clock"]: TicketClock.from_json(self, row) for row in rows}
         return {row.clock: row for row in self.clocks.all()}
 
     def refresh_from_db(self, *args, **kwargs) -> None:
@@ -580,6 +583,24 @@ class TicketClock(models.Model):
     @property
     def state(self) -> tuple:
         return tuple(getattr(self, name) for name in self.STATE)
+
+    @classmethod
+    def from_json(cls, ticket: Ticket, row: dict) -> "TicketClock":
+        """A clock as tickets.selectors.with_clocks reads it (JSON, times as ISO text)."""
+        times = {
+            name: datetime.fromisoformat(row[name]) if row[name] else None
+            for name in ("due", "risk_at", "warned_at", "breached_at")
+        }
+        clock = cls(
+            ticket=ticket,
+            id=row["id"],
+            clock=row["clock"],
+            paused=row["paused"],
+            ticket_open=row["ticket_open"],
+            **times,
+        )
+        clock.saved_state = clock.state
+        return clock
 
 
 def breached_tickets(*, open_only: bool = False) -> Q:

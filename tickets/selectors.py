@@ -16,6 +16,7 @@ from django.db.models import (
     Count,
     F,
     Func,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -23,6 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,19 +50,36 @@ CUSTOMER_MATCHES = 1000  # customers whose name matches a search, at most
 
 def customer_tickets(*, customer_id: int, agent=None) -> dict:
     """The customer's tickets for the 360° panel: the latest few with their type and clocks,
-    and the counts (all, open), in three queries whatever their number. Registered as a panel
+    and the counts (all, open), in two queries whatever their number. Registered as a panel
     section by TicketsConfig (`agent` is the viewer: every agent sees a customer's
     tickets in the panel, as they see the customer)."""
     latest = list(
-        Ticket.objects.filter(customer_id=customer_id)
+        with_clocks(Ticket.objects.filter(customer_id=customer_id))
         .select_related("type")
-        .prefetch_related("clocks")
         .order_by("-created_at")[:PANEL_TICKETS]
     )
     counts = Ticket.objects.filter(customer_id=customer_id).aggregate(
         total=Count("pk"), open=Count("pk", filter=Q(status__in=Ticket.OPEN_STATUSES))
     )
     return {"tickets": {"latest": latest, "count": counts["total"], "open": counts["open"]}}
+
+
+def with_clocks(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """The tickets with their clocks read in the same query (a JSON array a ticket, which
+    ticket.sla_clocks reads): for a few tickets shown where a query more counts."""
+    rows = TicketClock.objects.filter(ticket_id=OuterRef("pk")).values(
+        json=JSONObject(
+            id="id",
+            clock="clock",
+            due="due",
+            risk_at="risk_at",
+            warned_at="warned_at",
+            breached_at="breached_at",
+            paused="paused",
+            ticket_open="ticket_open",
+        )
+    )
+    return tickets.annotate(clock_rows=ArraySubquery(rows))
 
 
 def visible_tickets(agent) -> QuerySet[Ticket]:

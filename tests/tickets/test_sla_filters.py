@@ -109,3 +109,20 @@ def test_a_breach_of_a_closed_ticket_is_in_the_list_of_all_statuses_only(group, 
     with time_machine.travel(OPENED, tick=False):
         add_comment(ticket_id=closed.pk, body="还是不行", from_customer=True)  # reopened
     assert shown(agent, "breached", OPENED) == {late.pk, closed.pk}
+
+
+def test_the_customer_panel_reads_its_tickets_clocks_in_the_same_query(
+    group, django_assert_num_queries
+):
+    from tickets.selectors import customer_tickets
+
+    ticket = opened(group, minutes_ago=300)
+    record_breaches(now=OPENED)
+
+    with django_assert_num_queries(2):  # the latest with their clocks, the counts
+        (shown,) = customer_tickets(customer_id=ticket.customer_id)["tickets"]["latest"]
+        due, breached = shown.resolution_due, shown.first_response_breached_at
+
+    ticket.refresh_from_db()
+    assert due == ticket.resolution_due is not None
+    assert breached == ticket.first_response_breached_at == OPENED

@@ -18,6 +18,7 @@ from tickets.models import (
     SLAPolicy,
     SLATarget,
     Ticket,
+    TicketClock,
     TicketComment,
     TicketEvent,
     TicketType,
@@ -70,6 +71,11 @@ class CollaborationInline(ReadOnlyInline):
     show_change_link = True
 
 
+class ClockInline(ReadOnlyInline):
+    model = TicketClock
+    fields = ["clock", "due", "risk_at", "warned_at", "breached_at", "paused"]
+
+
 class EventInline(ReadOnlyInline):
     model = TicketEvent
     fields = ["created_at", "kind", "actor", "field", "old", "new"]
@@ -95,20 +101,14 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer", "conversations", "assignee"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "first_response_due",
-        "next_response_due",
-        "resolution_due",
         "sla_paused_at",
         "sla_paused_seconds",
         "first_responded_at",
-        "first_response_breached_at",
-        "next_response_breached_at",
-        "resolution_breached_at",
         "resolved_at",
         "closed_at",
         "created_by",
     ]
-    inlines = [CommentInline, CollaborationInline, EventInline]
+    inlines = [ClockInline, CommentInline, CollaborationInline, EventInline]
     fields = [
         "subject",
         "status",
@@ -143,9 +143,16 @@ class TicketAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # no editable relations: conversations are linked by the services
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("clocks")
+
     @admin.display(description=_("number"), ordering="pk")
     def number(self, ticket):
         return ticket.number
+
+    @admin.display(description=_("resolution due"))
+    def resolution_due(self, ticket):
+        return ticket.resolution_due
 
 
 # --- automation ---------------------------------------------------------------------

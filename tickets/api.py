@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from django.core.validators import RegexValidator
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -33,7 +32,15 @@ from helpdesk.pagination import PartnerCursor
 from helpdesk.serializers import StrictBooleanField, StrictCharField, StrictSerializer, utc_time
 from tickets import selectors, services
 from tickets.defaults import TICKET_TYPES
-from tickets.models import Priority, Ticket, TicketComment, TicketType, number_of, pk_of
+from tickets.models import (
+    Priority,
+    Ticket,
+    TicketComment,
+    TicketType,
+    breached_tickets,
+    number_of,
+    pk_of,
+)
 from tickets.services.tickets import MAX_BODY, MAX_SUBJECT, MAX_TAGS, on_behalf_of_partner
 
 # Partners read and write priorities as words; the database keeps their order as numbers.
@@ -41,11 +48,6 @@ PRIORITY_WORDS = {priority.value: priority.name.lower() for priority in Priority
 WORD_PRIORITIES = {word: value for value, word in PRIORITY_WORDS.items()}
 BUILTIN_TYPES = {code for code, *_rest in TICKET_TYPES}
 POSITION = re.compile(r"[0-9]{1,18}")
-BREACHED = (
-    Q(first_response_breached_at__isnull=False)
-    | Q(next_response_breached_at__isnull=False)
-    | Q(resolution_breached_at__isnull=False)
-)
 
 
 class TicketIsClosed(APIException):
@@ -310,7 +312,8 @@ class TicketFilter(filters.FilterSet):
         return queryset.filter(tags__contains=[value])
 
     def filter_breached(self, queryset, name, value: str):
-        return queryset.filter(BREACHED) if value == "true" else queryset.exclude(BREACHED)
+        breached = breached_tickets()
+        return queryset.filter(breached) if value == "true" else queryset.exclude(breached)
 
 
 class TicketCursor(PartnerCursor):

@@ -46,15 +46,27 @@ def number_sql(expression: str) -> str:
     return f"'T-' || CASE WHEN ({expression}) < 1000000 THEN lpad(({expression})::text, 6, '0') ELSE ({expression})::text END"
 
 
-def ticket_json_sql(alias: str) -> tuple[str, str]:
+def ticket_json_sql(alias: str, *, breached=None) -> tuple[str, str]:
     """(a jsonb expression, the joins it needs) for the ticket in the row `alias` (its
-    columns as `tickets_ticket` has them): what `ticket_data` returns for it."""
+    columns as `tickets_ticket` has them): what `ticket_data` returns for it. Its clocks
+    are read through their index (a lateral subquery a ticket); `breached`, a function
+    of a clock's alias, says which count as breached (the breach job's: those breached
+    and those it is breaching)."""
+    breached = breached or (lambda c: f"{c}.breached_at IS NOT NULL")
     priority = " ".join(
         f"WHEN {value} THEN '{priority.name.lower()}'"
         for value, priority in ((p.value, p) for p in Priority)
     )
-    clocks = ", ".join(f"'{clock}_due', {utc_sql(f'{alias}.{clock}_due')}" for clock in CLOCKS)
-    breached = ", ".join(f"'{clock}', {alias}.{clock}_breached_at IS NOT NULL" for clock in CLOCKS)
+    dues = ", ".join(f"'{clock}_due', {utc_sql(f'json_clocks.{clock}_due')}" for clock in CLOCKS)
+    flags = ", ".join(
+        f"'{clock}', COALESCE(json_clocks.{clock}_breached, false)" for clock in CLOCKS
+    )
+    per_clock = ", ".join(
+        f"max(json_clock.due) FILTER (WHERE json_clock.clock = '{clock}') AS {clock}_due, "
+        f"bool_or({breached('json_clock')}) FILTER (WHERE json_clock.clock = '{clock}')"
+        f" AS {clock}_breached"
+        for clock in CLOCKS
+    )
     expression = f"""jsonb_build_object(
         'id', {number_sql(f"{alias}.id")},
         'subject', {alias}.subject,
@@ -75,9 +87,9 @@ def ticket_json_sql(alias: str) -> tuple[str, str]:
         'tags', to_jsonb({alias}.tags),
         'sla', jsonb_build_object(
             'policy', json_policy.name,
-            {clocks},
+            {dues},
             'paused', {alias}.sla_paused_at IS NOT NULL,
-            'breached', jsonb_build_object({breached})),
+            'breached', jsonb_build_object({flags})),
         'created_at', {utc_sql(f"{alias}.created_at")},
         'updated_at', {utc_sql(f"{alias}.updated_at")},
         'resolved_at', {utc_sql(f"{alias}.resolved_at")},
@@ -87,5 +99,9 @@ def ticket_json_sql(alias: str) -> tuple[str, str]:
         JOIN customers_customer json_customer ON json_customer.id = {alias}.customer_id
         LEFT JOIN conversations_skillgroup json_group ON json_group.id = {alias}.skill_group_id
         LEFT JOIN conversations_agent json_agent ON json_agent.id = {alias}.assignee_id
-        LEFT JOIN tickets_slapolicy json_policy ON json_policy.id = {alias}.sla_policy_id"""
+        LEFT JOIN tickets_slapolicy json_policy ON json_policy.id = {alias}.sla_policy_id
+        CROSS JOIN LATERAL (
+            SELECT {per_clock} FROM tickets_ticketclock json_clock
+            WHERE json_clock.ticket_id = {alias}.id
+        ) json_clocks"""  # noqa: S608 (names, no values)
     return expression, joins

@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import datetime, time
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -6,6 +6,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -243,12 +244,30 @@ CLOCK_LABELS = {
 }
 # Ticket.OPEN_STATUSES, for the indexes (a class's Meta cannot see the class's names).
 OPEN_STATUSES = ["new", "open", "pending_customer", "pending_internal", "reopened"]
-# A ticket with any clock breached (the list's "breached" filter, its index).
-BREACHED = (
-    Q(first_response_breached_at__isnull=False)
-    | Q(next_response_breached_at__isnull=False)
-    | Q(resolution_breached_at__isnull=False)
-)
+# A clock that is running: it has a due time, is not breached yet, and its ticket does not
+# wait on the customer. The breach job's index, and the list's "due soon" and "at risk".
+RUNNING = Q(due__isnull=False, breached_at__isnull=True, paused=False)
+
+
+class ClockValue:
+    """A field of one of the ticket's SLA clocks, read as an attribute of the ticket
+    (`ticket.resolution_due`): None while that clock has no row. Read-only: the clocks
+    are changed through tickets/services/clock.py, which saves them."""
+
+    def __init__(self, clock: str, field: str):
+        self.clock, self.field = clock, field
+
+    def __get__(self, ticket, owner=None):
+        if ticket is None:
+            return self
+        row = ticket.sla_clocks.get(self.clock)
+        return None if row is None else getattr(row, self.field)
+
+    def __set__(self, ticket, value):
+        raise AttributeError(
+            f"{self.clock}_{self.field} is a TicketClock's: change it through "
+            "tickets.services.clock"
+        )
 
 
 class Ticket(models.Model):
@@ -341,9 +360,6 @@ class Ticket(models.Model):
         verbose_name=_("SLA policy"),
         db_index=False,
     )
-    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
-    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
-    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     sla_paused_at = models.DateTimeField(
         _("SLA paused since"),
         null=True,
@@ -356,31 +372,21 @@ class Ticket(models.Model):
         help_text=_("Business time spent waiting on the customer, added to every target."),
     )
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
-    first_response_breached_at = models.DateTimeField(
-        _("first response breached"), null=True, blank=True
-    )
-    next_response_breached_at = models.DateTimeField(
-        _("next response breached"), null=True, blank=True
-    )
-    resolution_breached_at = models.DateTimeField(_("resolution breached"), null=True, blank=True)
-    # When each running clock has used the policy's at-risk share of its target, and when
-    # that warning went out (once per clock run).
-    first_response_risk_at = models.DateTimeField(
-        _("first response at risk from"), null=True, blank=True
-    )
-    next_response_risk_at = models.DateTimeField(
-        _("next response at risk from"), null=True, blank=True
-    )
-    resolution_risk_at = models.DateTimeField(_("resolution at risk from"), null=True, blank=True)
-    first_response_warned_at = models.DateTimeField(
-        _("first response at-risk warning"), null=True, blank=True
-    )
-    next_response_warned_at = models.DateTimeField(
-        _("next response at-risk warning"), null=True, blank=True
-    )
-    resolution_warned_at = models.DateTimeField(
-        _("resolution at-risk warning"), null=True, blank=True
-    )
+    # The clocks themselves are TicketClock rows, apart from this wide and much-indexed
+    # row: the breach job marks a clock by writing its small row only. Read here as
+    # ticket.<clock>_<field> (prefetch "clocks" when reading many tickets).
+    first_response_due = ClockValue("first_response", "due")
+    next_response_due = ClockValue("next_response", "due")
+    resolution_due = ClockValue("resolution", "due")
+    first_response_risk_at = ClockValue("first_response", "risk_at")
+    next_response_risk_at = ClockValue("next_response", "risk_at")
+    resolution_risk_at = ClockValue("resolution", "risk_at")
+    first_response_warned_at = ClockValue("first_response", "warned_at")
+    next_response_warned_at = ClockValue("next_response", "warned_at")
+    resolution_warned_at = ClockValue("resolution", "warned_at")
+    first_response_breached_at = ClockValue("first_response", "breached_at")
+    next_response_breached_at = ClockValue("next_response", "breached_at")
+    resolution_breached_at = ClockValue("resolution", "breached_at")
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -407,8 +413,8 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_recent"),
             # The desk's list at a million tickets (docs/benchmarks.md): in its order,
             # the open ones (the default list; covering what visibility and the
-            # count read) and all; the open ones of an assignee, of a group, breached,
-            # unassigned.
+            # count read) and all; the open ones of an assignee, of a group,
+            # unassigned. The SLA filters read the clocks' own indexes (TicketClock).
             models.Index(
                 fields=["-priority", "created_at", "id"],
                 include=["assignee", "skill_group", "customer"],
@@ -425,11 +431,6 @@ class Ticket(models.Model):
                 fields=["skill_group", "-priority", "created_at", "id"],
                 condition=Q(status__in=OPEN_STATUSES),
                 name="ticket_open_group",
-            ),
-            models.Index(
-                fields=["-priority", "created_at", "id"],
-                condition=Q(status__in=OPEN_STATUSES) & BREACHED,
-                name="ticket_open_breached",
             ),
             models.Index(
                 fields=["-priority", "created_at", "id"],
@@ -450,32 +451,6 @@ class Ticket(models.Model):
                 condition=~Q(status__in=OPEN_STATUSES),
                 name="ticket_done_subject_bigrams",
             ),
-            *(
-                models.Index(
-                    fields=[f"{clock}_due"],
-                    condition=Q(
-                        **{f"{clock}_due__isnull": False, f"{clock}_breached_at__isnull": True},
-                        sla_paused_at__isnull=True,
-                    ),
-                    name=f"ticket_{clock}_clock",
-                )
-                for clock in CLOCKS
-            ),
-            *(
-                models.Index(
-                    fields=[f"{clock}_risk_at"],
-                    condition=Q(
-                        **{
-                            f"{clock}_risk_at__isnull": False,
-                            f"{clock}_warned_at__isnull": True,
-                            f"{clock}_breached_at__isnull": True,
-                        },
-                        sla_paused_at__isnull=True,
-                    ),
-                    name=f"ticket_{clock}_risk",
-                )
-                for clock in CLOCKS
-            ),
             models.Index(
                 fields=["assignee", "status"],
                 condition=Q(assignee__isnull=False),
@@ -489,6 +464,22 @@ class Ticket(models.Model):
     @property
     def number(self) -> str:
         return number_of(self.pk)
+
+    @cached_property
+    def sla_clocks(self) -> dict[str, "TicketClock"]:
+        """The ticket's clocks by name (those that ever ran): from a prefetch of "clocks"
+        when there is one, else one query. tickets.services.clock changes these objects
+        and saves them (save_clocks)."""
+        if self.pk is None:
+            return {}
+        rows = self.__dict__.get("clock_rows")  # tickets.selectors.with_clocks
+        if rows is not None:
+            return {row["clock"]: TicketClock.from_json(self, row) for row in rows}
+        return {row.clock: row for row in self.clocks.all()}
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        self.__dict__.pop("sla_clocks", None)
+        super().refresh_from_db(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:
@@ -504,6 +495,121 @@ def pk_of(number: str) -> int | None:
     """T-000123, t-123 or 123 → 123; anything else → None."""
     text = number.strip().upper().removeprefix("T-")
     return int(text) if text.isdecimal() and 0 < int(text) < 2**63 else None
+
+
+class TicketClock(models.Model):
+    """One SLA clock of a ticket (first response, next response, resolution): when it
+    runs out, from when it counts as at risk, and when the jobs warned of it and recorded
+    its breach. A row exists once the clock has run; a stopped clock (answered, resolved)
+    keeps its row without a due time, and its breach stays recorded.
+
+    Apart from the ticket so that the breach and at-risk jobs (tickets/services/
+    breaches.py) write one narrow row a clock, in this table's few indexes, instead of
+    a new version of the ticket's row in every index of tickets_ticket. Written only
+    under the ticket's row lock: by the ticket services through tickets/services/
+    clock.py, and by the jobs, which lock the tickets first."""
+
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="clocks",
+        verbose_name=_("ticket"),
+        db_index=False,  # ticket_clock_once starts with it
+    )
+    clock = models.CharField(
+        _("clock"), max_length=20, choices=[(clock, CLOCK_LABELS[clock]) for clock in CLOCKS]
+    )
+    due = models.DateTimeField(
+        _("due"), null=True, blank=True, help_text=_("Empty: the clock is stopped.")
+    )
+    risk_at = models.DateTimeField(_("at risk from"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("at-risk warning"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    paused = models.BooleanField(
+        _("paused"),
+        default=False,
+        help_text=_("The ticket waits on the customer: the clock stands still."),
+    )
+    ticket_open = models.BooleanField(
+        _("ticket open"),
+        default=True,
+        help_text=_("The ticket's status is an open one (the list's breached tickets)."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["ticket", "clock"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "clock"], name="ticket_clock_once"),
+        ]
+        indexes = [
+            # The breach job, most overdue first; the list's "due within the hour".
+            models.Index(
+                fields=["due"], include=["ticket"], condition=RUNNING, name="ticket_clock_running"
+            ),
+            # The list's "at risk": running clocks past their at-risk time.
+            models.Index(
+                fields=["risk_at"],
+                include=["due", "ticket"],
+                condition=RUNNING & Q(risk_at__isnull=False),
+                name="ticket_clock_risk",
+            ),
+            # The at-risk job: those not warned yet.
+            models.Index(
+                fields=["risk_at"],
+                condition=RUNNING & Q(risk_at__isnull=False, warned_at__isnull=True),
+                name="ticket_clock_to_warn",
+            ),
+            # The list's "breached" open tickets.
+            models.Index(
+                fields=["ticket"],
+                condition=Q(breached_at__isnull=False, ticket_open=True),
+                name="ticket_clock_breached",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{number_of(self.ticket_id)} · {CLOCK_LABELS.get(self.clock, self.clock)}"
+
+    STATE = ("due", "risk_at", "warned_at", "breached_at", "paused", "ticket_open")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        row = super().from_db(db, field_names, values)
+        row.saved_state = row.state
+        return row
+
+    @property
+    def state(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.STATE)
+
+    @classmethod
+    def from_json(cls, ticket: Ticket, row: dict) -> "TicketClock":
+        """A clock as tickets.selectors.with_clocks reads it (JSON, times as ISO text)."""
+        times = {
+            name: datetime.fromisoformat(row[name]) if row[name] else None
+            for name in ("due", "risk_at", "warned_at", "breached_at")
+        }
+        clock = cls(
+            ticket=ticket,
+            id=row["id"],
+            clock=row["clock"],
+            paused=row["paused"],
+            ticket_open=row["ticket_open"],
+            **times,
+        )
+        clock.saved_state = clock.state
+        return clock
+
+
+def breached_tickets(*, open_only: bool = False) -> Q:
+    """A ticket with any clock breached (the list's "breached" filter, the API's);
+    `open_only`: of the open tickets only, read from their own index."""
+    clocks = TicketClock.objects.filter(breached_at__isnull=False)
+    if open_only:
+        clocks = clocks.filter(ticket_open=True)
+    return Q(pk__in=clocks.values("ticket_id"))
 
 
 class TicketComment(models.Model):

@@ -16,6 +16,7 @@ from django.db.models import (
     Count,
     F,
     Func,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -23,21 +24,23 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, SkillGroup
 from customers.models import Customer
 from tickets.models import (
-    BREACHED,
-    CLOCKS,
+    RUNNING,
     CollaborationRequest,
     Macro,
     Priority,
     SavedView,
     Ticket,
+    TicketClock,
     TicketType,
     bigrams,
+    breached_tickets,
     pk_of,
 )
 
@@ -46,12 +49,12 @@ CUSTOMER_MATCHES = 1000  # customers whose name matches a search, at most
 
 
 def customer_tickets(*, customer_id: int, agent=None) -> dict:
-    """The customer's tickets for the 360° panel: the latest few with their type, and the
-    counts (all, open), in two queries whatever their number. Registered as a panel
+    """The customer's tickets for the 360° panel: the latest few with their type and clocks,
+    and the counts (all, open), in two queries whatever their number. Registered as a panel
     section by TicketsConfig (`agent` is the viewer: every agent sees a customer's
     tickets in the panel, as they see the customer)."""
     latest = list(
-        Ticket.objects.filter(customer_id=customer_id)
+        with_clocks(Ticket.objects.filter(customer_id=customer_id))
         .select_related("type")
         .order_by("-created_at")[:PANEL_TICKETS]
     )
@@ -59,6 +62,24 @@ def customer_tickets(*, customer_id: int, agent=None) -> dict:
         total=Count("pk"), open=Count("pk", filter=Q(status__in=Ticket.OPEN_STATUSES))
     )
     return {"tickets": {"latest": latest, "count": counts["total"], "open": counts["open"]}}
+
+
+def with_clocks(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """The tickets with their clocks read in the same query (a JSON array a ticket, which
+    ticket.sla_clocks reads): for a few tickets shown where a query more counts."""
+    rows = TicketClock.objects.filter(ticket_id=OuterRef("pk")).values(
+        json=JSONObject(
+            id="id",
+            clock="clock",
+            due="due",
+            risk_at="risk_at",
+            warned_at="warned_at",
+            breached_at="breached_at",
+            paused="paused",
+            ticket_open="ticket_open",
+        )
+    )
+    return tickets.annotate(clock_rows=ArraySubquery(rows))
 
 
 def visible_tickets(agent) -> QuerySet[Ticket]:
@@ -217,32 +238,18 @@ def ticket_list(
         tickets = tickets.filter(
             customer_id__in=Customer.objects.filter(level=filters.level).values("pk")
         )
+    # The SLA filters read the clocks' partial indexes (TicketClock): the tickets with a
+    # breached clock, with a running clock past its at-risk time and not yet due, or
+    # with one due within the hour.
     if filters.sla == "breached":
-        tickets = tickets.filter(BREACHED)
+        open_only = filters.status in ("open", *Ticket.OPEN_STATUSES)
+        tickets = tickets.filter(breached_tickets(open_only=open_only))
     elif filters.sla == "at_risk":
-        # A running clock past its at-risk time and not yet due (nor breached).
-        at_risk = Q()
-        for clock in CLOCKS:
-            at_risk |= Q(
-                **{
-                    f"{clock}_risk_at__lte": now,
-                    f"{clock}_due__gt": now,
-                    f"{clock}_breached_at__isnull": True,
-                },
-                sla_paused_at__isnull=True,
-            )
-        tickets = tickets.filter(at_risk)
+        at_risk = TicketClock.objects.filter(RUNNING, risk_at__lte=now, due__gt=now)
+        tickets = tickets.filter(pk__in=at_risk.values("ticket_id"))
     elif filters.sla == "due_soon":
-        # A running clock (not breached, not paused) due within the hour: each arm is
-        # what an index of running clocks holds, so they are read from those.
-        soon = now + timedelta(hours=1)
-        running = Q()
-        for clock in CLOCKS:
-            running |= Q(
-                **{f"{clock}_due__range": (now, soon), f"{clock}_breached_at__isnull": True},
-                sla_paused_at__isnull=True,
-            )
-        tickets = tickets.filter(running)
+        soon = TicketClock.objects.filter(RUNNING, due__range=(now, now + timedelta(hours=1)))
+        tickets = tickets.filter(pk__in=soon.values("ticket_id"))
     if filters.q:
         tickets = _search(
             tickets, filters.q, common=common, customers=customers, every_status=not filters.status
@@ -410,7 +417,12 @@ def _page(tickets: QuerySet[Ticket], number, *, per_page: int, found: int, cap: 
     # The page's ids first (the index alone), then those rows with their customer,
     # type, group and assignee: a deep page joins 50 rows, not all it skipped.
     shown = tickets.values("pk")[offset : offset + per_page]
-    rows = Ticket.objects.select_related(*RELATED).filter(pk__in=shown).order_by(*LIST_ORDER)
+    rows = (
+        Ticket.objects.select_related(*RELATED)
+        .prefetch_related("clocks")  # the due time each row shows
+        .filter(pk__in=shown)
+        .order_by(*LIST_ORDER)
+    )
     return TicketPage(
         tickets=list(rows),
         number=number,
@@ -539,12 +551,13 @@ def ticket_automation(agent, ticket: Ticket) -> dict:
 
 def partner_tickets() -> QuerySet[Ticket]:
     """Every ticket, with what the partner API shows of it: type, customer, group,
-    assignee and SLA policy joined, the conversations' ids prefetched — two queries for a
-    page of any size. The partner (a key with the tickets scope) sees all tickets."""
+    assignee and SLA policy joined, the conversations' ids and the clocks prefetched —
+    three queries for a page of any size. The partner (a key with the tickets scope) sees all tickets."""
     return Ticket.objects.select_related(
         "type", "customer", "skill_group", "assignee", "sla_policy"
     ).prefetch_related(
-        Prefetch("conversations", queryset=Conversation.objects.only("id").order_by("created_at"))
+        Prefetch("conversations", queryset=Conversation.objects.only("id").order_by("created_at")),
+        "clocks",
     )
 
 

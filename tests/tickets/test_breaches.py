@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory
 from tests.threads import at_once
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket, TicketClock, TicketEvent
 from tickets.services import change_ticket, open_ticket, record_breaches
 from tickets.tasks import record_breaches_task
 
@@ -20,7 +20,9 @@ def overdue_tickets(count: int) -> list[Ticket]:
         open_ticket(customer=customer, subject=f"#{n}", type_code="question", source="agent")
         for n in range(count)
     ]
-    Ticket.objects.update(first_response_due=timezone.now() - timedelta(minutes=1))
+    TicketClock.objects.filter(clock="first_response").update(
+        due=timezone.now() - timedelta(minutes=1)
+    )
     return tickets
 
 
@@ -49,7 +51,7 @@ def test_two_workers_at_once_mark_each_breach_exactly_once():
 def test_a_paused_clock_never_breaches():
     (ticket,) = overdue_tickets(1)
     change_ticket(ticket_id=ticket.pk, actor=None, status=Ticket.Status.PENDING_CUSTOMER)
-    Ticket.objects.update(first_response_due=timezone.now() - timedelta(minutes=1))
+    TicketClock.objects.update(due=timezone.now() - timedelta(minutes=1))
 
     assert record_breaches() == []
 

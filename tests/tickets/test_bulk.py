@@ -25,11 +25,6 @@ def fresh_cache():
 
 
 @pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
 def agent(group):
     # Offline: new tickets wait unassigned in the group, so what the test assigns is all.
     agent = AgentFactory(display_name="李娜", status=Agent.Status.OFFLINE)

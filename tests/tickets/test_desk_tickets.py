@@ -9,25 +9,13 @@ from django.urls import reverse
 from conversations.models import Conversation, Message
 from conversations.services.messages import post_customer_message
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, SkillGroupFactory
-from tickets.models import Priority, Ticket, TicketComment
+from tickets.models import Priority, Ticket, TicketClock, TicketComment
 from tickets.selectors import forget_view_counts
 from tickets.services import open_ticket
 
 pytestmark = pytest.mark.django_db
 
 XSS = '<script>alert("x")</script>'
-
-
-@pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
 
 
 @pytest.fixture
@@ -208,7 +196,9 @@ def test_a_breach_shows_in_the_timeline_by_the_clocks_name(desk, group):
     from tickets.services import record_breaches
 
     opened = ticket(group)
-    Ticket.objects.filter(pk=opened.pk).update(first_response_due=timezone.now() - timedelta(1))
+    TicketClock.objects.filter(ticket=opened, clock="first_response").update(
+        due=timezone.now() - timedelta(1)
+    )
     record_breaches()
 
     page = desk.get(reverse("tickets:detail", args=[opened.pk])).content.decode()

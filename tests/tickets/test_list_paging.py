@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
+from tests.factories import CustomerFactory, SkillGroupFactory
 from tickets import selectors
 from tickets.models import Ticket
 from tickets.services import change_ticket, open_ticket
@@ -18,18 +18,6 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
 
 
 @pytest.fixture

@@ -32,11 +32,6 @@ XSS = '<img src=x onerror="alert(1)">'
 
 
 @pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
 def agent(group):
     # Offline, so new tickets wait in the group unassigned and the timelines below hold
     # only what the macros do.

@@ -13,7 +13,7 @@ from conversations.models import Agent, Notice
 from helpdesk.models import OutboundEvent
 from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
 from tests.threads import at_once
-from tickets.models import Priority, SLAPolicy, Ticket, TicketEvent
+from tickets.models import Priority, SLAPolicy, SLATarget, Ticket, TicketEvent
 from tickets.services import (
     add_comment,
     change_ticket,
@@ -31,18 +31,6 @@ OPENED = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
 AT_RISK = OPENED + timedelta(minutes=193)
 NOT_YET = OPENED + timedelta(minutes=191)
 BREACHED = OPENED + timedelta(minutes=241)
-
-
-@pytest.fixture
-def group():
-    return SkillGroupFactory(code="aftersales")
-
-
-@pytest.fixture
-def agent(group):
-    agent = AgentFactory()
-    agent.skill_groups.add(group)
-    return agent
 
 
 def supervisor_of(group=None) -> Agent:
@@ -290,3 +278,135 @@ def test_a_batch_takes_the_same_queries_for_one_ticket_as_for_thirty(group, agen
         assert len(record_breaches(now=BREACHED + timedelta(minutes=1))) == 30
 
     assert len(thirty) == len(one)
+
+
+def test_two_clocks_at_risk_at_once_are_one_notice_naming_both(group, agent):
+    SLATarget.objects.filter(policy__is_default=True, priority=Priority.NORMAL).update(
+        first_response_minutes=60, resolution_minutes=70
+    )
+    ticket = opened(group)
+    both = OPENED + timedelta(minutes=57)  # 80 %: 48 and 56 minutes
+
+    assert warn_at_risk(now=both) == [(ticket.pk, "first_response"), (ticket.pk, "resolution")]
+    assert warn_at_risk(now=both + timedelta(minutes=1)) == []
+
+    made = Notice.objects.filter(kind="sla_at_risk").values_list("agent_id", "text_zh", "text_en")
+    assert list(made) == [
+        (
+            agent.pk,
+            f"工单 {ticket.number} 即将超时：首次响应 截止 12-02 11:00、解决 截止 12-02 11:10"
+            " — 耳机没声音",
+            f"{ticket.number} is at risk: first response due 12-02 11:00, "
+            "resolution due 12-02 11:10 — 耳机没声音",
+        )
+    ]
+    ticket.refresh_from_db()
+    assert ticket.first_response_warned_at == both == ticket.resolution_warned_at
+    rows = TicketEvent.objects.filter(ticket=ticket, kind="sla").order_by("pk")
+    assert [(r.field, r.new) for r in rows] == [
+        ("first_response", "at_risk"),
+        ("resolution", "at_risk"),
+    ]
+
+
+def test_a_warning_batch_takes_the_same_queries_for_one_ticket_as_for_thirty(group, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opened(group)
+    with CaptureQueriesContext(connection) as one:
+        assert len(warn_at_risk(now=AT_RISK)) == 1
+    for _n in range(30):
+        opened(group)
+    with CaptureQueriesContext(connection) as thirty:
+        assert len(warn_at_risk(now=AT_RISK + timedelta(minutes=1))) == 30
+
+    assert len(thirty) == len(one)
+
+
+def test_a_ticket_a_change_holds_is_left_to_the_next_run_and_marked_then(group, agent):
+    """The jobs take a ticket's row lock (SKIP LOCKED), as every change of its clocks does:
+    a clock a change is moving at that moment is never marked from what it was before."""
+    import threading
+
+    from django.db import connection, transaction
+
+    ticket = opened(group)
+    held, done = threading.Event(), threading.Event()
+
+    def change():
+        try:
+            with transaction.atomic():
+                Ticket.objects.select_for_update().get(pk=ticket.pk)
+                held.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=change)
+    worker.start()
+    held.wait(30)
+    try:
+        assert record_breaches(now=BREACHED) == []
+        assert warn_at_risk(now=AT_RISK) == []
+    finally:
+        done.set()
+        worker.join()
+
+    assert record_breaches(now=BREACHED) == [(ticket.pk, "first_response")]
+    assert TicketEvent.objects.filter(kind="sla").count() == 1
+
+
+def test_admin_shows_a_tickets_clocks_and_lists_due_times_in_the_same_queries(
+    admin_client, group, agent
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = opened(group)
+    record_breaches(now=BREACHED)
+    page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/tickets/ticket/", HTTP_ACCEPT_LANGUAGE="en")
+    for _n in range(5):
+        opened(group)
+    with CaptureQueriesContext(connection) as six:
+        listing = admin_client.get("/admin/tickets/ticket/", HTTP_ACCEPT_LANGUAGE="en")
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "SLA clocks" in body
+    assert body.count('class="field-clock"') == 2  # first response and resolution
+    assert listing.status_code == 200
+    assert "Resolution due" in listing.content.decode()
+    assert len(six) == len(one)
+
+
+def test_a_run_of_several_batches_reaches_the_desk_as_one_frame_that_counts_them(
+    live, group, agent
+):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from tests.wsclient import Socket, login_cookie
+
+    for _n in range(5):
+        opened(group, assignee=agent)
+    cookie = login_cookie(agent.user)
+
+    async def scenario():
+        desk = await Socket.desk(live, cookie)
+        await desk.expect("presence")
+        marked = await sync_to_async(record_breaches)(now=BREACHED, batch=2)  # three batches
+        frame = await desk.expect("notice")
+        quiet = await desk.silent(kind="notice")
+        await desk.close()
+        return marked, frame["notice"], quiet
+
+    marked, notice, quiet = asyncio.run(scenario())
+
+    assert len(marked) == 5
+    assert notice["kind"] == "sla_breached" and notice["count"] == 5
+    assert quiet  # one toast for the run, not one a batch
+    assert Notice.objects.filter(agent=agent, kind="sla_breached").count() == 5

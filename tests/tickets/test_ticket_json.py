@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, SkillGroupFactory
 from tickets import selectors
 from tickets.events import number_sql, ticket_data, ticket_json_sql, utc_sql
-from tickets.models import Priority, SLAPolicy, Ticket, number_of
+from tickets.models import Priority, SLAPolicy, Ticket, TicketClock, number_of
 from tickets.services import change_ticket, open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -70,8 +70,9 @@ def test_a_ticket_with_everything():
     )
     ticket.conversations.add(earlier)
     change_ticket(ticket_id=ticket.pk, actor=None, priority=Priority.URGENT)
-    Ticket.objects.filter(pk=ticket.pk).update(
-        first_response_breached_at=timezone.now(), sla_paused_at=timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(sla_paused_at=timezone.now())
+    TicketClock.objects.filter(ticket=ticket, clock="first_response").update(
+        breached_at=timezone.now(), paused=True
     )
 
     sql, api = built_by_sql(ticket), as_the_api_writes_it(ticket)
@@ -101,9 +102,8 @@ def test_resolved_and_closed_times_and_no_policy():
 )
 def test_times_to_the_microsecond_in_utc(moment):
     ticket = a_ticket()
-    Ticket.objects.filter(pk=ticket.pk).update(
-        created_at=moment, updated_at=moment, resolution_due=moment
-    )
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=moment, updated_at=moment)
+    TicketClock.objects.filter(ticket=ticket, clock="resolution").update(due=moment)
 
     sql = built_by_sql(ticket)
     assert sql == as_the_api_writes_it(ticket)

@@ -1,8 +1,9 @@
 """The SLA clocks of a ticket: which target applies, the due times, pauses.
 
-Times are business time of the ticket's SLA policy (tickets/sla.py). These
-functions change the ticket object only; the service that calls them holds the
-row lock and saves.
+Times are business time of the ticket's SLA policy (tickets/sla.py). The clocks
+are TicketClock rows (ticket.sla_clocks). These functions change the ticket's
+objects only; the service that calls them holds the ticket's row lock and saves
+the ticket, then its clocks (save_clocks).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from tickets import sla
-from tickets.models import SLAPolicy, SLATarget, Ticket
+from tickets.models import SLAPolicy, SLATarget, Ticket, TicketClock
 
 
 def calendar_of(policy: SLAPolicy | None) -> sla.Calendar | None:
@@ -36,6 +37,14 @@ def target_for(policy: SLAPolicy | None, *, priority: int, level: str) -> SLATar
     return rows.get(level) or rows.get("")
 
 
+def clock_of(ticket: Ticket, clock: str) -> TicketClock:
+    """The ticket's clock `clock`, a new (unsaved) one if it never ran."""
+    row = ticket.sla_clocks.get(clock)
+    if row is None:
+        row = ticket.sla_clocks[clock] = TicketClock(ticket=ticket, clock=clock)
+    return row
+
+
 def set_clock(
     ticket: Ticket, clock: str, minutes: int | None, calendar, *, since: datetime, paused: float
 ) -> None:
@@ -48,20 +57,42 @@ def set_clock(
         stop_clock(ticket, clock)
         return
     ratio = ticket.sla_policy.at_risk_ratio if ticket.sla_policy else 0.8
-    due = sla.add_business_time(since, minutes * 60 + paused, calendar)
-    risk = sla.add_business_time(since, minutes * 60 * ratio + paused, calendar)
-    warned = getattr(ticket, f"{clock}_warned_at")
-    if warned is not None and risk > timezone.now():
-        setattr(ticket, f"{clock}_warned_at", None)
-    setattr(ticket, f"{clock}_due", due)
-    setattr(ticket, f"{clock}_risk_at", risk)
+    row = clock_of(ticket, clock)
+    row.due = sla.add_business_time(since, minutes * 60 + paused, calendar)
+    row.risk_at = sla.add_business_time(since, minutes * 60 * ratio + paused, calendar)
+    if row.warned_at is not None and row.risk_at > timezone.now():
+        row.warned_at = None
 
 
 def stop_clock(ticket: Ticket, *clocks: str) -> None:
     """The clock is answered or no longer applies: nothing is due, nothing at risk."""
     for clock in clocks:
-        setattr(ticket, f"{clock}_due", None)
-        setattr(ticket, f"{clock}_risk_at", None)
+        row = ticket.sla_clocks.get(clock)
+        if row is not None:
+            row.due = row.risk_at = None
+
+
+def save_clocks(ticket: Ticket) -> None:
+    """Write the ticket's clocks that changed (in one statement), each paused while the
+    ticket waits on the customer and knowing whether the ticket is open. The caller
+    holds the ticket's row lock, as every writer of clocks does: no other transaction
+    changes them meanwhile."""
+    changed = []
+    for row in ticket.sla_clocks.values():
+        row.paused = ticket.sla_paused_at is not None
+        row.ticket_open = ticket.is_open
+        if row.pk is None or row.state != row.saved_state:
+            changed.append(row)
+    if not changed:
+        return
+    TicketClock.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["ticket", "clock"],
+        update_fields=[name for name in TicketClock.STATE],
+    )
+    for row in changed:
+        row.saved_state = row.state
 
 
 def recompute_due_times(ticket: Ticket) -> None:
@@ -116,7 +147,8 @@ def start_next_response(ticket: Ticket, now: datetime) -> None:
     if target is None or target.next_response_minutes is None or not ticket.first_responded_at:
         stop_clock(ticket, "next_response")
         return
-    ticket.next_response_breached_at = ticket.next_response_warned_at = None
+    row = clock_of(ticket, "next_response")
+    row.breached_at = row.warned_at = None
     set_clock(
         ticket,
         "next_response",

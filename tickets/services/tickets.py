@@ -32,6 +32,7 @@ from tickets.services.clock import (
     pause_clocks,
     recompute_due_times,
     resume_clocks,
+    save_clocks,
     start_next_response,
     stop_clock,
 )
@@ -181,20 +182,13 @@ def open_ticket(
             created_by=actor,
         )
         ticket.save()
+        ticket.sla_clocks = {}  # a new ticket has none yet: no query for them
         recompute_due_times(ticket)
         ticket.assignee = assignee or assignment.choose_assignee(ticket)
         if ticket.assignee is not None:
             ticket.assigned_at = timezone.now()
-        ticket.save(
-            update_fields=[
-                "first_response_due",
-                "first_response_risk_at",
-                "resolution_due",
-                "resolution_risk_at",
-                "assignee",
-                "assigned_at",
-            ]
-        )
+        ticket.save(update_fields=["assignee", "assigned_at"])
+        save_clocks(ticket)
         if conversation is not None:
             ticket.conversations.add(conversation)
             with override(django_language(conversation.language)):
@@ -278,6 +272,7 @@ def change_ticket(*, ticket_id: int, actor, **changes) -> Ticket:
         elif "priority" in changes:
             recompute_due_times(ticket)
         ticket.save()
+        save_clocks(ticket)
         changed = [name for name in changes if _shown(ticket, name) != before[name]]
         TicketEvent.objects.bulk_create(
             _event(
@@ -393,6 +388,7 @@ def add_comment(
                 ticket.status = Ticket.Status.OPEN
             deliver_reply(comment, ticket=ticket)
         ticket.save()
+        save_clocks(ticket)
         timeline = [
             _event(
                 ticket,

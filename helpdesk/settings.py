@@ -292,7 +292,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Choice sets sharing a field name with another's get a name of their own.
-    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "tickets.models.Ticket.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "OrderStatusEnum": "customers.models.Order.Status",
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 

@@ -23,6 +23,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 
+from conversations.api_partner import AssigneeSerializer
 from conversations.models import Agent, SkillGroup
 from customers.models import Customer, CustomerIdentity
 from customers.services.identities import verified_holder
@@ -91,11 +92,6 @@ class PriorityField(serializers.ChoiceField):
 
 
 # --- what a ticket looks like -----------------------------------------------------------
-
-
-class AssigneeSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="the agent's id: what PATCH and ?assignee= take")
-    name = serializers.CharField(source="display_name")
 
 
 class BreachedSerializer(serializers.Serializer):

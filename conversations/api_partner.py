@@ -26,7 +26,12 @@ from rest_framework.response import Response
 from conversations.models import Conversation, Message, Survey
 from conversations.protocol import message_payload
 from helpdesk.api_auth import PartnerAPIMixin
-from helpdesk.pagination import PartnerCursor, PartnerListView, updated_after_filter
+from helpdesk.pagination import (
+    PartnerCursor,
+    PartnerListView,
+    after_filter,
+    updated_after_filter,
+)
 from helpdesk.serializers import utc_time
 
 UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
@@ -138,6 +143,7 @@ class SurveyResponseSerializer(serializers.Serializer):
 
 class ConversationFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
+        distinct=False,  # no join to repeat a row: DISTINCT would only cost a sort
         choices=Conversation.Status.choices,
         help_text="repeat for several: ?status=bot&status=queued",
     )
@@ -172,11 +178,11 @@ class SurveyFilter(filters.FilterSet):
     )
     conversation = filters.UUIDFilter(field_name="conversation_id")
     score = filters.MultipleChoiceFilter(
-        choices=[(str(n), str(n)) for n in range(1, 6)], help_text="repeat for several"
+        distinct=False,  # no join to repeat a row: DISTINCT would only cost a sort
+        choices=[(str(n), str(n)) for n in range(1, 6)],
+        help_text="repeat for several",
     )
-    answered_after = filters.IsoDateTimeFilter(
-        field_name="answered_at", lookup_expr="gte", help_text="ISO-8601, at or after"
-    )
+    answered_after = after_filter("answered_at")
 
     class Meta:
         model = Survey

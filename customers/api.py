@@ -281,7 +281,9 @@ class CustomerFilter(filters.FilterSet):
 
 class OrderFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
-        choices=Order.Status.choices, help_text="repeat for several: ?status=paid&status=shipped"
+        distinct=False,  # no join to repeat a row: DISTINCT would only cost a sort
+        choices=Order.Status.choices,
+        help_text="repeat for several: ?status=paid&status=shipped",
     )
     customer = filters.CharFilter(
         field_name="customer__external_id", help_text="the customer's external_id"
@@ -361,10 +363,18 @@ def upserted_example(value: dict) -> OpenApiExample:
 
 BAD_INPUT = OpenApiResponse(description='Bad input: `{"field": ["…"]}` or `{"detail": "…"}`')
 EXTERNAL_ID_PARAMETER = OpenApiParameter(
-    "external_id", str, OpenApiParameter.PATH, description="the shop's own id of the customer"
+    "external_id",
+    str,
+    OpenApiParameter.PATH,
+    description="the shop's own id of the customer",
+    examples=[OpenApiExample("A shop account", value="u-1001")],
 )
 NUMBER_PARAMETER = OpenApiParameter(
-    "number", str, OpenApiParameter.PATH, description="the order's number (letters, digits, . _ -)"
+    "number",
+    str,
+    OpenApiParameter.PATH,
+    description="the order's number (letters, digits, . _ -)",
+    examples=[OpenApiExample("An order", value="LM20261207001")],
 )
 
 

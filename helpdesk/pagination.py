@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -43,8 +47,35 @@ class PartnerListView(PartnerAPIMixin, generics.GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-def updated_after_filter() -> filters.IsoDateTimeFilter:
-    """`?updated_after=`: rows changed at or after an ISO-8601 time (a sync's "since")."""
-    return filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", help_text="ISO-8601, at or after"
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO-8601 time, in UTC once read: an offset PostgreSQL would refuse (-16:04) or a
+    time that leaves the calendar in UTC (0001-01-01T00:00+05:00) is a 400, not a 500."""
+
+    default_error_messages = {"out_of_range": _("This time is out of range.")}
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                self.error_messages["out_of_range"], code="out_of_range"
+            ) from None
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
+def after_filter(field_name: str) -> UTCDateTimeFilter:
+    """`?…_after=`: rows whose `field_name` is at or after an ISO-8601 time."""
+    return UTCDateTimeFilter(
+        field_name=field_name, lookup_expr="gte", help_text="ISO-8601, at or after"
     )
+
+
+def updated_after_filter() -> UTCDateTimeFilter:
+    """`?updated_after=`: rows changed at or after an ISO-8601 time (a sync's "since")."""
+    return after_filter("updated_at")

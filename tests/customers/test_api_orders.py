@@ -196,3 +196,17 @@ def test_a_key_without_the_orders_scope_is_403(partner_client, customer):
     assert other.get(ORDERS).status_code == 403
     assert other.put(f"{ORDERS}LM1/", BODY).status_code == 403
     assert not Order.objects.exists()
+
+
+def test_a_form_body_is_415_and_a_body_too_large_413(api, customer):
+    assert api.put(f"{ORDERS}LM1/", BODY, format="multipart").status_code == 415
+    big = {**BODY, "items": [{**ITEM, "name": "x" * 200}] * 2000}
+    assert api.put(f"{ORDERS}LM1/", big).status_code == 413
+    assert not Order.objects.exists()
+
+
+def test_malformed_json_is_400(api, customer):
+    response = api.generic("PUT", f"{ORDERS}LM1/", b'{"status": ', content_type="application/json")
+
+    assert response.status_code == 400
+    assert not Order.objects.exists()

@@ -152,3 +152,16 @@ def test_another_keys_subscriptions_are_never_visible(partner_client, settings):
     assert [row["id"] for row in owner.get("/api/v1/webhooks/").json()["results"]] == [
         str(theirs.pk)
     ]
+
+
+@pytest.mark.parametrize(("method", "url", "view"), CALLS)
+def test_every_route_is_throttled_per_key_with_retry_after(method, url, view, settings):
+    settings.API_KEY_RATE = "1/min"
+    _key, raw = ApiKey.issue(name="busy", scopes=list(dict(SCOPES)))
+    client = _client(raw)
+
+    _call(client, method, url)
+    response = _call(client, method, url)
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0

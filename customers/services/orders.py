@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Coupon, Order
-from customers.services import care, recommendations, segments
+from customers.services import care, recommendations, segments, tag_rules
 
 # The fields an upsert may set (the rest of an order is this app's own).
 ORDER_FIELDS = (
@@ -68,11 +68,13 @@ def upsert_order(*, customer_id: int, number: str, **fields) -> tuple[Order, boo
 
 def order_saved(*, order: Order) -> None:
     """What an order arriving or changing sets off, in the caller's transaction: the
-    customer's segment, the shipped / delivered reminders (claimed once), and the
-    conversion of a recommendation whose product it contains (counted once)."""
+    customer's segment, the shipped / delivered reminders (claimed once), the
+    conversion of a recommendation whose product it contains (counted once), and after
+    commit the customer's automatic tags re-evaluated."""
     segments.refresh_segment(customer_id=order.customer_id)
     care.plan_order_reminders(order_number=order.number)
     recommendations.record_order_conversions(order_id=order.pk)
+    tag_rules.order_changed(order=order)
 
 
 def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon | None:

@@ -210,3 +210,14 @@ def test_malformed_json_is_400(api, customer):
 
     assert response.status_code == 400
     assert not Order.objects.exists()
+
+
+def test_an_order_pushed_has_its_customers_tags_looked_at_again(api, customer, monkeypatch):
+    from customers.services import tag_rules
+
+    changed = []
+    monkeypatch.setattr(tag_rules, "order_changed", lambda *, order: changed.append(order.number))
+
+    api.put(f"{ORDERS}LM1/", BODY)
+
+    assert changed == ["LM1"]

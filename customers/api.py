@@ -199,6 +199,8 @@ class AttributesField(serializers.DictField):
                     _("An attribute is a text, a number, true, false or null: %(key)s")
                     % {"key": key}
                 )
+            if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+                raise ValidationError(_("Null characters are not allowed."))
             if isinstance(item, str) and len(item) > MAX_ATTRIBUTE_TEXT:
                 raise ValidationError(
                     _("An attribute's text is at most %(n)s characters: %(key)s")

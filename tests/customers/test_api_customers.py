@@ -212,6 +212,9 @@ def test_fields_a_partner_may_not_set_are_refused_by_name(api, field):
         ({"attributes": [1, 2]}, "attributes"),
         ({"attributes": {"k": "x" * 501}}, "attributes"),
         ({"attributes": {f"k{n}": n for n in range(51)}}, "attributes"),
+        ({"attributes": {"a\x00": 1}}, "attributes"),
+        ({"attributes": {"a": "b\x00"}}, "attributes"),
+        ({"name": "a\x00"}, "name"),
     ],
 )
 def test_bad_values_are_400_naming_the_field_and_leave_nothing(api, body, field):

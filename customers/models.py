@@ -142,6 +142,8 @@ class Customer(models.Model):
             models.Index("segment", models.F("created_at").desc(), name="customer_segment"),
             # The partner API's ?updated_after= (a sync's "what changed since").
             models.Index(fields=["updated_at"], name="customer_updated"),
+            # The partner API's ?level=, newest first (its cursor is the id).
+            models.Index(fields=["level", "id"], name="customer_level"),
         ]
 
     def __str__(self) -> str:

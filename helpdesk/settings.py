@@ -252,6 +252,9 @@ CELERY_BEAT_SCHEDULE = {
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
 # Outreach rows the sender takes, decides and records at a time (one transaction each).
 CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
+# Threads (each its own database connection) the SLA breach and at-risk jobs use when
+# more than one batch is due: a backlog is worked off in parallel (SKIP LOCKED splits it).
+SLA_JOB_WORKERS = env.int("SLA_JOB_WORKERS", default=2)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,6 +10,7 @@ class ConversationsConfig(AppConfig):
     def ready(self):
         from conversations import hooks
         from conversations.roles import ensure_roles
+        from conversations.selectors import conversation_activity
         from conversations.services import tagging
         from customers import hooks as customer_hooks
         from customers.models import TagRule
@@ -21,3 +22,4 @@ class ConversationsConfig(AppConfig):
         customer_hooks.on_tag_facts(TagRule.Kind.INTENT, "chats", tagging.intent_facts)
         customer_hooks.on_tag_facts(TagRule.Kind.ARTICLE, "chats", tagging.article_facts)
         customer_hooks.on_tag_facts(TagRule.Kind.EMOTION, "chats", tagging.emotion_facts)
+        customer_hooks.on_customer_activity(conversation_activity)

@@ -245,6 +245,10 @@ class Conversation(models.Model):
                 name="conv_queue",
             ),
             GinIndex(fields=["tags"], name="conv_tags"),
+            # The partner API's list, newest first (a cursor over created_at, id), and its
+            # ?updated_after=.
+            models.Index(fields=["created_at", "id"], name="conv_created"),
+            models.Index(fields=["updated_at"], name="conv_updated"),
         ]
         constraints = [
             models.CheckConstraint(

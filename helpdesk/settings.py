@@ -294,8 +294,16 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lumen Helpdesk API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.schema.document_common_errors",
+    ],
     # Choice sets sharing a field name with another's get a name of their own.
-    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "tickets.models.Ticket.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "OrderStatusEnum": "customers.models.Order.Status",
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, SkillGroup
+from customers.hooks import latest_activity
 from customers.models import Customer
 from tickets.models import (
     RUNNING,
@@ -41,6 +42,7 @@ from tickets.models import (
     TicketType,
     bigrams,
     breached_tickets,
+    number_of,
     pk_of,
 )
 
@@ -666,3 +668,15 @@ def complaint_facts(*, rule, since, customer_ids) -> dict:
             {"since": since, "ids": None if customer_ids is None else list(customer_ids)},
         )
         return {row[0]: Decimal(row[1]) for row in cursor.fetchall()}
+
+
+def ticket_activity(*, customer_id: int, limit: int) -> list[dict]:
+    """The customer's latest tickets as recent activity (the partner API's customer;
+    registered in customers.hooks)."""
+    return latest_activity(
+        Ticket.objects.filter(customer_id=customer_id),
+        type="ticket",
+        key="pk",
+        limit=limit,
+        label=number_of,
+    )

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
-from conversations import hooks
+from conversations import hooks, webhooks
 from conversations.models import Conversation
 from conversations.services.bot import greet_known_customer
 from conversations.services.messages import post_bot_message
@@ -148,10 +148,11 @@ def start_conversation(
     counted for their segment, `opening(conversation)` said first (an accepted
     invitation's words), a known customer greeted when `greet` (a chat opened before
     anything was said; not a relayed message, which the bot answers instead), and the
-    started hook run."""
+    started hook run. Emits `conversation.created` (before any of its messages)."""
     conversation = Conversation.objects.create(
         customer=customer, channel=channel, language=language, page=page or {}
     )
+    webhooks.conversation_created(conversation)  # before its first message's event
     segments.conversation_started(customer_id=customer.pk)
     if opening is not None:
         opening(conversation)

@@ -137,6 +137,7 @@ class InboundMessageView(PartnerAPIMixin, APIView):
                 external_id=data["customer"],
                 client_id=data["client_id"],
                 body=data["body"],
+                attachment_urls=data["attachments"],
                 language=data.get("language"),
                 name=data["name"],
             )

@@ -147,7 +147,7 @@ class InboundMessageView(PartnerAPIMixin, APIView):
         response = Response(
             {
                 "conversation": {"id": str(message.conversation_id), "channel": data["channel"]},
-                "message": message_payload(message),
+                "message": message_payload(message, received.attachments),
             },
             status=status.HTTP_201_CREATED,
         )

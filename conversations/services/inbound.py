@@ -42,11 +42,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Received:
-    """What came of an inbound message: the stored message (the first one, for a retry)
-    and whether this call stored it."""
+    """What came of an inbound message: the stored message (the first one, for a retry),
+    whether this call stored it, and its attachments."""
 
     message: Message
     created: bool
+    attachments: list[Attachment]
 
 
 def receive_inbound_message(
@@ -91,7 +92,7 @@ def receive_inbound_message(
     )
     stored = _stored(customer.pk, channel, client_id)
     if stored is not None:
-        return Received(stored, False)
+        return Received(stored, False, list(stored.attachment_set.all()))
     fetched = _fetch_all(attachment_urls)
     while True:
         conversation = open_conversation(customer=customer, channel=channel, language=language)
@@ -122,7 +123,7 @@ def receive_inbound_message(
         and (body.strip() or files)
     ):
         bot_turn(conversation_id=conversation.id, message_id=message.id)
-    return Received(message, created)
+    return Received(message, created, files if created else list(message.attachment_set.all()))
 
 
 @dataclass(frozen=True)
@@ -234,19 +235,19 @@ def open_conversation(*, customer: Customer, channel: str, language: str | None)
     bot answers the message that opened it). Two messages arriving at once for a customer
     with none open start one conversation: finding and starting are serialized per
     customer and channel."""
+    open_ones = Conversation.objects.filter(
+        customer=customer, channel=channel, status__in=Conversation.OPEN_STATUSES
+    ).order_by("-created_at")
+    conversation = open_ones.first()  # the common case: one query, no lock
+    if conversation is not None:
+        return conversation
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"inbound:{customer.pk}:{channel}"],
             )
-        conversation = (
-            Conversation.objects.filter(
-                customer=customer, channel=channel, status__in=Conversation.OPEN_STATUSES
-            )
-            .order_by("-created_at")
-            .first()
-        )
+        conversation = open_ones.first()  # started by a concurrent message meanwhile?
         if conversation is None:
             conversation = start_conversation(
                 customer=customer,

@@ -4,12 +4,15 @@ relay of a WeChat conversation's replies."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.services import (
+    care,
     close_conversation,
     open_chat_session,
     post_agent_message,
@@ -17,10 +20,12 @@ from conversations.services import (
     take_conversation,
 )
 from conversations.services.inbound import receive_inbound_message
+from customers.models import CareCampaign, Customer
+from customers.services import care as claims
 from helpdesk.models import ApiKey, OutboundEvent
 from helpdesk.webhooks import deliveries, subscriptions
 from helpdesk.webhooks.signing import verify
-from tests.factories import AgentFactory, ConversationFactory
+from tests.factories import AgentFactory, ConversationFactory, care_campaign
 from tests.webhooks.conftest import private_allowed, receiver  # noqa: F401 (fixtures)
 
 CONVERSATION_EVENTS = [
@@ -191,3 +196,36 @@ def test_concurrent_writers_events_are_numbered_in_the_conversations_order():
         .values_list("data", flat=True)
     ]
     assert seqs == list(range(1, 61))
+
+
+def test_a_birthday_greeting_to_a_wechat_customer_reaches_the_relay(
+    demo_kb,
+    relay,
+    receiver,  # noqa: F811
+):
+    conversation_id = say("你好", "wx-1").message.conversation_id
+    Customer.objects.filter(external_id="u-1001").update(name="王芳")
+    customer = Customer.objects.get(external_id="u-1001")
+    claims.claim_outreach(
+        campaign=care_campaign(CareCampaign.Kind.BIRTHDAY),
+        customer_id=customer.pk,
+        occasion="birthday:2026",
+        occurred_at=timezone.now(),
+    )
+
+    sent = care.send_due_outreach(now=timezone.now() + timedelta(minutes=1))
+    sweep()
+
+    assert sent == 1
+    greeting = received(receiver, relay.secret)[-1]
+    assert greeting["event"] == "message.created"
+    assert greeting["data"]["conversation"] == {
+        "id": str(conversation_id),
+        "channel": "wechat",
+        "customer": "u-1001",
+    }
+    message = greeting["data"]["message"]
+    assert message["sender"] == "system"
+    assert message["meta"] == {"event": "care", "campaign": "birthday"}
+    assert "王芳" in message["body"]
+    assert message["seq"] == Message.objects.filter(conversation_id=conversation_id).count()

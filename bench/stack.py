@@ -166,6 +166,35 @@ class Server:
             self.process.wait(timeout=10)
 
 
+def serve_posts(on_post, port_out):
+    """A webhook receiver for a benchmark's receiver process: a threaded HTTP server on
+    127.0.0.1 calling `on_post(headers, body)` for every POST and answering 200 "ok";
+    its port is sent on `port_out`. Returns the server (shutdown() to stop it)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle holds the second
+        # until the client's delayed ACK (40 ms an answer).
+        disable_nagle_algorithm = True
+
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            on_post(self.headers, self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port_out.send(server.server_address[1])
+    return server
+
+
 async def open_sessions(base_url: str, count: int) -> list[dict]:
     """`count` chat sessions over HTTP (English, anonymous), eight at a time."""
     import httpx

@@ -41,7 +41,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))  # run as a script: the project is one folder up
 
-from bench.stack import configure_environment, log, percentile, prepare_database  # noqa: E402
+from bench.stack import (  # noqa: E402
+    configure_environment,
+    log,
+    percentile,
+    prepare_database,
+    serve_posts,
+)
 
 TICKET_SQL = """jsonb_build_object(
     'ticket', jsonb_build_object(
@@ -167,42 +173,24 @@ def fan_out_bench(events: int, count: int) -> tuple[bool, dict]:
 
 def receive(port_out, counts_in, secret: str) -> None:
     """The receiver process: answers 200, checks each signature, counts the event ids."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from threading import Lock, Thread
+    from threading import Lock
 
     seen: dict[str, int] = {}
     bad = [0]
     lock = Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: without this, Nagle holds the second
-        # until the client's delayed ACK (40 ms an answer).
-        disable_nagle_algorithm = True
+    def on_post(headers, body: bytes) -> None:
+        fields = dict(p.split("=", 1) for p in headers["X-Helpdesk-Signature"].split(","))
+        expected = hmac.new(
+            secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        with lock:
+            delivery = headers["X-Helpdesk-Delivery"]
+            seen[delivery] = seen.get(delivery, 0) + 1
+            if not hmac.compare_digest(expected, fields["v1"]):
+                bad[0] += 1
 
-        def do_POST(self):  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            fields = dict(p.split("=", 1) for p in self.headers["X-Helpdesk-Signature"].split(","))
-            expected = hmac.new(
-                secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256
-            ).hexdigest()
-            with lock:
-                delivery = self.headers["X-Helpdesk-Delivery"]
-                seen[delivery] = seen.get(delivery, 0) + 1
-                if not hmac.compare_digest(expected, fields["v1"]):
-                    bad[0] += 1
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    Thread(target=server.serve_forever, daemon=True).start()
-    port_out.send(server.server_address[1])
+    server = serve_posts(on_post, port_out)
     while True:
         message = counts_in.recv()
         if message == "stop":

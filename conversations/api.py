@@ -45,7 +45,8 @@ class PageSerializer(serializers.Serializer):
 
 class SessionRequestSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(
-        choices=Conversation.Channel.choices, default=Conversation.Channel.WEB
+        choices=[(c.value, c.label) for c in Conversation.CHAT_CHANNELS],
+        default=Conversation.Channel.WEB,
     )
     language = serializers.ChoiceField(choices=["zh", "en"], required=False)
     token = StrictCharField(max_length=512, required=False, allow_blank=True)

@@ -154,6 +154,9 @@ class Conversation(models.Model):
         APP = "app", _("App")
         WECHAT = "wechat", _("WeChat")
         MINIPROGRAM = "miniprogram", _("Mini-program")
+        # Channels a partner relays through the API (POST /api/v1/inbound/messages/).
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("Email")
 
     class Status(models.TextChoices):
         BOT = "bot", _("With the bot")
@@ -172,6 +175,16 @@ class Conversation(models.Model):
         VIP = 1, _("VIP")
 
     OPEN_STATUSES = (Status.BOT, Status.QUEUED, Status.ASSIGNED)
+    # Where the chat protocol's sessions open (the widget, apps, mini-programs)…
+    CHAT_CHANNELS = (Channel.WEB, Channel.APP, Channel.WECHAT, Channel.MINIPROGRAM)
+    # …and the channels whose messages a partner relays (contracts/partner-api.md).
+    INBOUND_CHANNELS = (
+        Channel.APP,
+        Channel.WECHAT,
+        Channel.MINIPROGRAM,
+        Channel.SMS,
+        Channel.EMAIL,
+    )
     WAITING_STATUSES = (Status.BOT, Status.QUEUED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -389,6 +389,10 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 SPEECH_TO_TEXT_URL = env.str("SPEECH_TO_TEXT_URL", default="")
 SPEECH_TO_TEXT_TIMEOUT = env.float("SPEECH_TO_TEXT_TIMEOUT", default=10.0)
 CHAT_ATTACHMENT_RATE = env.str("CHAT_ATTACHMENT_RATE", default="30/min")  # uploads per IP
+# Files an inbound message names by URL are fetched in the request (docs/api.md): each
+# connect and read waits at most the timeout, all of one message's files the deadline.
+INBOUND_FETCH_TIMEOUT = env.float("INBOUND_FETCH_TIMEOUT", default=5.0)
+INBOUND_FETCH_DEADLINE = env.float("INBOUND_FETCH_DEADLINE", default=15.0)
 
 # --- Bot -----------------------------------------------------------------------------------
 # Up to this many published articles the bot keeps its own index in memory;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from helpdesk.idempotency import forget_expired_keys
-from helpdesk.webhooks import deliveries
+from helpdesk.webhooks import deliveries, delivery_started
 
 
 @shared_task(acks_late=True)
@@ -21,6 +21,7 @@ def deliver_webhooks_task() -> int:
     deliveries of the new events and send what is due (helpdesk/webhooks/deliveries.py).
     Safe on many workers at once. A run that used its time hands on to a fresh task.
     Returns how many were delivered."""
+    delivery_started()
     deliveries.fan_out()
     run = deliveries.deliver_due()
     if run.more:

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
+from conversations.api_inbound import InboundMessageView
 from conversations.api_partner import (
     ConversationDetailView,
     ConversationListView,
@@ -29,6 +30,7 @@ api_v1 = [
         InvitationAnswerView.as_view(),
         name="chat-invitation-answer",
     ),
+    path("inbound/messages/", InboundMessageView.as_view(), name="inbound-messages"),
     path("bot/answer", BotAnswerView.as_view(), name="bot-answer"),
     path("knowledge/articles/", ArticleListView.as_view(), name="knowledge-articles"),
     path("knowledge/articles/<slug:slug>/", ArticleDetailView.as_view(), name="knowledge-article"),

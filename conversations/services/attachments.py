@@ -18,9 +18,12 @@ class AttachmentTooLarge(UploadRefused):
 
 
 def store_attachment(
-    *, conversation_id: UUID, uploaded_by: str, upload: UploadedFile
+    *, conversation_id: UUID, uploaded_by: str, upload: UploadedFile, shown_as: str = ""
 ) -> Attachment:
     """Check the file by its content and size, then store it under a generated name.
+    `shown_as` (a file fetched from a URL, whose name there says nothing): the name people
+    see, with the extension of what the file really is; otherwise the uploaded name,
+    cleaned.
 
     Raises UploadRefused (nothing is stored) or ConversationClosed.
     """
@@ -30,6 +33,8 @@ def store_attachment(
         )
     name = clean_name(upload.name)
     kind = sniff(upload.file, declared_name=name, declared_type=upload.content_type or "")
+    if shown_as:
+        name = clean_name(shown_as + kind.extension)
     with transaction.atomic():
         conversation = Conversation.objects.filter(pk=conversation_id).only("status").first()
         if conversation is None or not conversation.is_open:

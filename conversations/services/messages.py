@@ -9,10 +9,14 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from conversations import events
+from conversations import events, webhooks
 from conversations.models import Agent, Attachment, Conversation, Message
 from conversations.protocol import message_payload
+from customers.models import Customer
+from helpdesk.ids import uuid7
+from helpdesk.models import OutboundEvent
 from helpdesk.realtime import publish_on_commit
+from helpdesk.webhooks import emit, fan_out_on_commit
 
 
 class ConversationClosed(Exception):
@@ -51,12 +55,14 @@ def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> tuple[int, str]:
     return row[0], row[1]
 
 
-# The common case in one statement and one round trip: take the next seq and
-# insert the message, unless the conversation is closed or the client_id is
-# already stored (then no row comes back). A concurrent duplicate that passes
-# the NOT EXISTS is stopped by the unique constraint, which aborts the whole
-# statement, seq included. Either way the caller falls back to the transaction
-# below, which tells the cases apart.
+# The common case in one statement and one round trip: take the next seq, insert
+# the message and its `message.created` partner event (conversations/webhooks.py),
+# unless the conversation is closed or the client_id is already stored (then no row
+# comes back and nothing is written). A concurrent duplicate that passes the NOT
+# EXISTS is stopped by the unique constraint, which aborts the whole statement, seq
+# and event included. Either way the caller falls back to the transaction below,
+# which tells the cases apart. The event's outbox number is drawn while the UPDATE
+# holds the conversation's row lock: a conversation's events are numbered in order.
 _APPEND_SQL = f"""
 WITH bumped AS (
     UPDATE {Conversation._meta.db_table}
@@ -65,15 +71,30 @@ WITH bumped AS (
        AND (%(client_id)s = '' OR NOT EXISTS (
              SELECT 1 FROM {Message._meta.db_table}
               WHERE conversation_id = %(conversation)s AND client_id = %(client_id)s))
- RETURNING last_seq, status
+ RETURNING last_seq, status, channel, customer_id
+),
+stored AS (
+    INSERT INTO {Message._meta.db_table}
+           (id, conversation_id, seq, sender, sender_name, agent_id, body, client_id, meta,
+            created_at)
+    SELECT %(id)s, %(conversation)s, bumped.last_seq, %(sender)s, %(sender_name)s, %(agent)s,
+           %(body)s, %(client_id)s, %(meta)s, %(now)s
+      FROM bumped
+    RETURNING seq
+),
+announced AS (
+    INSERT INTO {OutboundEvent._meta.db_table} (id, event, data, created_at)
+    SELECT %(event_id)s, '{webhooks.MESSAGE_CREATED}',
+           jsonb_build_object(
+               'conversation', jsonb_build_object(
+                   'id', %(conversation_text)s::text, 'channel', bumped.channel,
+                   'customer', customer.external_id),
+               'message', %(payload)s::jsonb || jsonb_build_object('seq', bumped.last_seq)),
+           %(now)s
+      FROM bumped JOIN {Customer._meta.db_table} customer ON customer.id = bumped.customer_id
 )
-INSERT INTO {Message._meta.db_table}
-       (id, conversation_id, seq, sender, sender_name, agent_id, body, client_id, meta, created_at)
-SELECT %(id)s, %(conversation)s, bumped.last_seq, %(sender)s, %(sender_name)s, %(agent)s,
-       %(body)s, %(client_id)s, %(meta)s, %(now)s
-  FROM bumped
-RETURNING seq, (SELECT status FROM bumped)
-"""  # noqa: S608 (constant table names)
+SELECT stored.seq, bumped.status FROM stored, bumped
+"""  # noqa: S608 (constant table names and event name)
 
 
 def _append_at_once(message: Message, *, allow_closed: bool) -> str | None:
@@ -90,6 +111,9 @@ def _append_at_once(message: Message, *, allow_closed: bool) -> str | None:
         "meta": json.dumps(message.meta, ensure_ascii=False),
         "now": message.created_at,
         "allow_closed": allow_closed,
+        "event_id": uuid7(),
+        "conversation_text": str(message.conversation_id),
+        "payload": json.dumps(message_payload(message, []), ensure_ascii=False),
     }
     try:
         if connection.in_atomic_block and message.client_id:
@@ -106,6 +130,7 @@ def _append_at_once(message: Message, *, allow_closed: bool) -> str | None:
         return None
     message.seq = row[0]
     message._state.adding, message._state.db = False, connection.alias
+    fan_out_on_commit()
     return row[1]
 
 
@@ -161,6 +186,11 @@ def _append(
             message.save(force_insert=True)
             message.conversation_status = status
             attachments = _attach(message, attachment_ids or [], sender)
+            conversation = Conversation.objects.select_related("customer").get(pk=conversation_id)
+            emit(
+                webhooks.MESSAGE_CREATED,
+                webhooks.message_created_data(message, conversation, attachments),
+            )
             publish_on_commit(
                 events.conversation_group(conversation_id),
                 events.message_event(message_payload(message, attachments)),

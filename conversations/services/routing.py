@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations import events, selectors
+from conversations import events, selectors, webhooks
 from conversations.models import Agent, Conversation, Message, SkillGroup
 from conversations.protocol import message_payload, status_payload
 from conversations.services.messages import post_system_message
@@ -311,8 +311,10 @@ def assign_all(
 ) -> None:
     """Assign locked conversations to locked agents and write each one's system line
     (`say(agent)`, in the conversation's language; default "… has joined") in one
-    statement; the agents' last assignment in another; the events after commit, in order:
-    the line and the status to the conversation, the assignment to the agent's desks."""
+    statement; the agents' last assignment in another; the partner events (each line's
+    `message.created`, then `conversation.assigned`) in a third; the live events after
+    commit, in order: the line and the status to the conversation, the assignment to the
+    agent's desks."""
     say = say or _joined
     lines = {}
     rows, params = [], []
@@ -362,6 +364,9 @@ def assign_all(
             ),
         ]
     publish_all_on_commit(outbox)
+    webhooks.conversations_assigned(
+        [(conversation, lines[conversation.pk]) for conversation, _agent in pairs], by=by
+    )
     for group_id in waited_in:
         announce_queue(group_id)  # those behind them move up (and the desks' lists change)
     if not waited_in:

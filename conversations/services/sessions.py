@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
-from conversations import hooks
+from conversations import hooks, webhooks
 from conversations.models import Conversation
 from conversations.services.bot import greet_known_customer
 from conversations.services.messages import post_bot_message
@@ -116,14 +116,13 @@ def open_chat_session(
             )
         said = False  # whether messages were added here (the response's last_seq)
         if conversation is None:
-            conversation = Conversation.objects.create(
-                customer=customer, channel=channel, language=language, page=page or {}
+            conversation = start_conversation(
+                customer=customer,
+                channel=channel,
+                language=language,
+                page=page,
+                opening=(lambda c: _open_with_invitation(c, invitation)) if invitation else None,
             )
-            segments.conversation_started(customer_id=customer.pk)
-            if invitation is not None:
-                _open_with_invitation(conversation, invitation)  # its words first
-            greet_known_customer(conversation=conversation)
-            hooks.conversation_started(conversation)
             said = True
         else:
             if page and page != conversation.page:
@@ -134,6 +133,33 @@ def open_chat_session(
         if said:
             conversation.refresh_from_db(fields=["last_seq"])
     return ChatSession(token=issue_chat_token(conversation), conversation=conversation)
+
+
+def start_conversation(
+    *,
+    customer: Customer,
+    channel: str,
+    language: str,
+    page: dict | None = None,
+    greet: bool = True,
+    opening=None,
+) -> Conversation:
+    """A new conversation of this customer on this channel (in the caller's transaction):
+    counted for their segment, `opening(conversation)` said first (an accepted
+    invitation's words), a known customer greeted when `greet` (a chat opened before
+    anything was said; not a relayed message, which the bot answers instead), and the
+    started hook run. Emits `conversation.created` (before any of its messages)."""
+    conversation = Conversation.objects.create(
+        customer=customer, channel=channel, language=language, page=page or {}
+    )
+    webhooks.conversation_created(conversation)  # before its first message's event
+    segments.conversation_started(customer_id=customer.pk)
+    if opening is not None:
+        opening(conversation)
+    if greet:
+        greet_known_customer(conversation=conversation)
+    hooks.conversation_started(conversation)
+    return conversation
 
 
 def _open_with_invitation(conversation: Conversation, invitation: UUID) -> bool:

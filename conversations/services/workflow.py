@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from conversations import events, hooks, selectors
+from conversations import events, hooks, selectors, webhooks
 from conversations.models import (
     Agent,
     Conversation,
@@ -130,7 +130,8 @@ def close_conversation(
     *, conversation_id: UUID, agent: Agent | None = None, resolution: str = ""
 ) -> Conversation:
     """Close a conversation (by its agent or a supervisor, or by the system when agent is
-    None) with a resolution code. The agent's freed capacity goes to the queue at once."""
+    None) with a resolution code. The agent's freed capacity goes to the queue at once.
+    Emits `conversation.closed` after the closing line's `message.created`."""
     if resolution and resolution not in Conversation.Resolution.values:
         raise ValueError(f"unknown resolution {resolution!r}")
     with transaction.atomic():
@@ -164,6 +165,7 @@ def close_conversation(
                 body=_("The conversation has ended. Thank you!"),
                 meta={"event": "closed", "resolution": resolution},
             )
+        webhooks.conversation_closed(conversation)
         routing.publish_status(conversation)
         if was_queued:
             announce_queue(conversation.skill_group_id)
@@ -222,6 +224,7 @@ def leave_message(
                 ),
                 meta={"event": "left_message"},
             )
+        webhooks.conversation_closed(conversation)
         routing.publish_status(conversation)
         if was_queued:
             announce_queue(conversation.skill_group_id)

@@ -115,6 +115,13 @@ def customer_for_verified_identity(
     value = normalize(kind, value)
     if method not in Method.values:
         raise InvalidIdentity(_("Unknown way of verifying."))
+    known = (
+        CustomerIdentity.objects.filter(kind=kind, value=value, verified=True)
+        .select_related("customer")
+        .first()
+    )
+    if known is not None:
+        return known.customer  # the common case (every inbound message): one query
     with transaction.atomic():
         holder = verified_holder(kind, value)
         if holder is not None:

@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from helpdesk.models import WEBHOOK_EVENTS, OutboundEvent
+from helpdesk.redis_clients import key, sync_redis
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,32 @@ def fan_out_on_commit() -> None:
     transaction.on_commit(_enqueue_delivery)
 
 
+# While a delivery task is queued and has not started, the commits after it need no task
+# of their own: it fans out whatever was committed before it starts (the live chat
+# writes an event a message; a task each would be hundreds a second). The mark expires
+# by itself should the task be lost; Beat's sweep covers that gap too.
+PENDING_TTL = 10  # seconds
+
+
+def _pending_key() -> str:
+    return key("webhooks", "fan-out-pending")
+
+
 def _enqueue_delivery() -> None:
     from helpdesk.tasks import deliver_webhooks_task
 
     try:
+        if not sync_redis().set(_pending_key(), 1, nx=True, ex=PENDING_TTL):
+            return  # a task waits to start: it will see this commit
         deliver_webhooks_task.delay()
     except Exception:  # the broker is away: Beat's sweep delivers within 15 s
         logger.warning("could not enqueue webhook delivery; the sweep will make it")
+
+
+def delivery_started() -> None:
+    """A delivery task starts (before it reads the outbox): a commit from now on enqueues
+    another."""
+    try:
+        sync_redis().delete(_pending_key())
+    except Exception:
+        logger.warning("could not clear the pending webhook delivery mark")

@@ -28,7 +28,8 @@ class Answer:
 class Receiver:
     """Records every request, answers with the queued answers in turn (then 200 "ok")."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
         self.requests: list[Received] = []
         self._answers: deque[Answer] = deque()
         self._lock = threading.Lock()
@@ -67,19 +68,23 @@ class Receiver:
             def log_message(self, format, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
-    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path: str = "/hook", host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
 
     def answer(self, *answers: Answer | int) -> None:
         """Queue the next answers (a status alone is that status with "ok")."""
         with self._lock:
             self._answers.extend(a if isinstance(a, Answer) else Answer(a) for a in answers)
+
+    def gets(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "GET"]
 
     def posts(self, path: str = "/hook") -> list[Received]:
         with self._lock:

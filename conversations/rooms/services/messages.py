@@ -73,10 +73,17 @@ def _clean_priority(priority) -> int:
     return priority
 
 
-def _publish(messages: list[RoomMessage]) -> None:
+def _publish(messages: list[RoomMessage], *, new: RoomMessage | None = None) -> None:
+    """Each message's current state to its room after commit; `new` is marked as such (the
+    desks count it unread and alert whom it mentions; a change alerts no one)."""
     publish_all_on_commit(
         [
-            (events.room_group(m.room_id), events.message_event(room_message_payload(m)))
+            (
+                events.room_group(m.room_id),
+                events.message_event(
+                    {**room_message_payload(m), "event": "new" if m is new else "changed"}
+                ),
+            )
             for m in messages
         ]
     )
@@ -165,7 +172,7 @@ def post_message(
             parent.reply_count += 1
             parent.rev = rev - 1
             changed.insert(0, parent)
-        _publish(changed)
+        _publish(changed, new=message)
     return message, True
 
 

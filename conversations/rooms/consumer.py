@@ -50,8 +50,10 @@ class RoomFrames:
             raise self.FrameError("not_found", "no such room")
         return room
 
-    async def _service(self, service, client_id: str | None = None, **kwargs):
-        extra = {"client_id": client_id} if client_id else {}
+    async def _service(self, service, reply_to: str | None = None, **kwargs):
+        """Call a room service on the database pool; its refusals become error frames
+        (naming `reply_to`, the client_id of the frame, when there is one)."""
+        extra = {"client_id": reply_to} if reply_to else {}
         try:
             return await self.db(service)(**kwargs)
         except services.RoomInputError as error:

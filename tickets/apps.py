@@ -8,9 +8,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
+        from conversations.rooms.cards import register_card
         from customers import hooks as customer_hooks
         from customers.models import TagRule
-        from tickets.selectors import complaint_facts, customer_tickets
+        from tickets.selectors import complaint_facts, customer_tickets, ticket_cards
         from tickets.services import care, chat, ticket_for_closed_conversation
         from tickets.services.customers import record_customer_merge
         from tickets.services.tickets import deliver_waiting_replies
@@ -24,3 +25,4 @@ class TicketsConfig(AppConfig):
         customer_hooks.on_customers_merged(record_customer_merge)
         hooks.on_outreach_due(care.resolved_tickets)
         hooks.on_desk_outreach(care.open_vip_revisit)
+        register_card("ticket", ticket_cards)

@@ -127,12 +127,19 @@ def with_unread(rooms: QuerySet[Room], agent: Agent) -> QuerySet[Room]:
 
 
 def room_list(agent: Agent) -> list[Room]:
-    """The agent's rooms for the navigation: most recent activity first, with unread counts."""
-    return list(
+    """The agent's rooms for the navigation: most recent activity first, with unread counts;
+    a direct room is named after the colleague (one more query when there are any)."""
+    rooms = list(
         with_unread(rooms_of(agent), agent).order_by(
             F("last_message_at").desc(nulls_last=True), "pk"
         )
     )
+    direct = {r.pk: r for r in rooms if r.kind == Room.Kind.DIRECT}
+    if direct:
+        others = RoomMember.objects.filter(room_id__in=direct).exclude(agent_id=agent.pk)
+        for member in others.select_related("agent"):
+            direct[member.room_id].name = member.agent.display_name
+    return rooms
 
 
 def unread_totals(agent: Agent) -> dict:

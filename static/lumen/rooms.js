@@ -176,7 +176,9 @@
       seen.set(item.dataset.id, Math.max(seen.get(item.dataset.id) || 0, Number(item.dataset.rev)));
       const existing = document.getElementById(item.id);
       if (existing) {
-        if (Number(existing.dataset.rev) < Number(item.dataset.rev) && !existing.contains(document.activeElement)) existing.replaceWith(item);
+        // Not while the agent is typing in it (an open edit form).
+        const typing = existing.contains(document.activeElement) && /^(TEXTAREA|INPUT|SELECT)$/.test(document.activeElement.tagName);
+        if (Number(existing.dataset.rev) < Number(item.dataset.rev) && !typing) existing.replaceWith(item);
       } else if (belongsHere(item) && item.dataset.id !== page.dataset.thread) {
         const empty = list.querySelector("li.empty");
         if (empty) empty.remove();

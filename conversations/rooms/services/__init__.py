@@ -1,5 +1,10 @@
 """Every write to the team rooms goes through one of these functions (docs/rooms.md)."""
 
+from conversations.rooms.services.cards import (
+    post_ticket_card,
+    publish_cards_on_commit,
+    room_cards_sql,
+)
 from conversations.rooms.services.messages import (
     MessageNotFound,
     delete_message,
@@ -37,8 +42,11 @@ __all__ = [
     "leave_room",
     "mark_read",
     "post_message",
+    "post_ticket_card",
+    "publish_cards_on_commit",
     "purge_old_messages",
     "remind_unacknowledged",
+    "room_cards_sql",
     "set_labels",
     "set_pinned",
     "withdraw",

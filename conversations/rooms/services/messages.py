@@ -14,6 +14,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations import events as desk_events
 from conversations.models import Agent
@@ -54,22 +55,24 @@ def _advance(room_id: int, *, seqs: int, revs: int) -> tuple[int, int]:
 
 def _clean_body(body) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise RoomInputError("a message needs some text")
+        raise RoomInputError(_("A message needs some text."))
     if len(body) > settings.CHAT_MAX_BODY:
-        raise RoomInputError(f"a message has at most {settings.CHAT_MAX_BODY} characters")
+        raise RoomInputError(
+            _("A message has at most %(n)d characters.") % {"n": settings.CHAT_MAX_BODY}
+        )
     return body.strip()
 
 
 def _clean_tags(tags) -> list[str]:
     allowed = RoomMessage.Tag.values
     if not isinstance(tags, list | tuple) or any(t not in allowed for t in tags):
-        raise RoomInputError("tags are some of: " + ", ".join(allowed))
+        raise RoomInputError(_("Tags are some of: %(tags)s.") % {"tags": ", ".join(allowed)})
     return [t for t in allowed if t in tags]
 
 
 def _clean_priority(priority) -> int:
     if priority not in RoomMessage.Priority.values or isinstance(priority, bool):
-        raise RoomInputError("priority is 0 (normal), 1 (high) or 2 (urgent)")
+        raise RoomInputError(_("Priority is 0 (normal), 1 (high) or 2 (urgent)."))
     return priority
 
 
@@ -127,7 +130,7 @@ def post_message(
     body = _clean_body(body)
     priority = _clean_priority(priority)
     if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
-        raise RoomInputError(f"client_id has at most {MAX_CLIENT_ID} characters")
+        raise RoomInputError(f"'client_id' has at most {MAX_CLIENT_ID} characters")
     given_tags = _clean_tags(tags) if tags is not None else None
     with transaction.atomic():
         Room.objects.select_for_update().filter(pk=room.pk).exists()
@@ -279,7 +282,7 @@ def mark_read(*, room: Room, agent: Agent, up_to_seq: int) -> RoomReadPosition:
     """The agent has read the room up to `up_to_seq` (never backwards, never past its last
     message). One position for all their devices: each of them is told the new counts."""
     if not isinstance(up_to_seq, int) or isinstance(up_to_seq, bool) or up_to_seq < 0:
-        raise RoomInputError("up_to_seq must be a non-negative integer")
+        raise RoomInputError("'up_to_seq' must be a non-negative integer")
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(

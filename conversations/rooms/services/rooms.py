@@ -4,6 +4,7 @@ messages, and the consult room of a conversation a colleague is invited to."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from conversations import events as desk_events
 from conversations.models import Agent, Conversation, SkillGroup
@@ -48,10 +49,10 @@ def _active_agents(agent_ids) -> list[Agent]:
     try:
         ids = {int(pk) for pk in agent_ids}
     except (TypeError, ValueError):
-        raise RoomInputError("unknown colleague") from None
+        raise RoomInputError(_("Unknown colleague.")) from None
     found = list(Agent.objects.filter(pk__in=ids, user__is_active=True))
     if len(found) != len(ids):
-        raise RoomInputError("unknown colleague")
+        raise RoomInputError(_("Unknown colleague."))
     return found
 
 
@@ -59,12 +60,12 @@ def create_room(*, by: Agent, name: str, member_ids: list[int]) -> Room:
     """An ad-hoc room named `name` with its creator and the colleagues chosen."""
     name = (name or "").strip()
     if not name:
-        raise RoomInputError("a room needs a name")
+        raise RoomInputError(_("A room needs a name."))
     if len(name) > MAX_NAME:
-        raise RoomInputError(f"a room's name has at most {MAX_NAME} characters")
+        raise RoomInputError(_("A room's name has at most %(n)d characters.") % {"n": MAX_NAME})
     people = _active_agents(member_ids)
     if len(people) >= MAX_MEMBERS:
-        raise RoomInputError(f"at most {MAX_MEMBERS} members")
+        raise RoomInputError(_("A room has at most %(n)d members.") % {"n": MAX_MEMBERS})
     with transaction.atomic():
         room = Room.objects.create(kind=Room.Kind.ADHOC, name=name, created_by=by)
         ids = {by.pk, *(a.pk for a in people)}
@@ -86,7 +87,7 @@ def add_members(*, room: Room, by: Agent, member_ids: list[int]) -> int:
             ignore_conflicts=True,
         )
         if RoomMember.objects.filter(room=room).count() > MAX_MEMBERS:
-            raise RoomInputError(f"at most {MAX_MEMBERS} members")
+            raise RoomInputError(_("A room has at most %(n)d members.") % {"n": MAX_MEMBERS})
         _tell_rooms_changed(a.pk for a in people)
     return len(made)
 
@@ -104,7 +105,7 @@ def direct_room(*, agent: Agent, other_id: int) -> Room:
     """The direct-message room of two agents, made the first time either opens it."""
     (other,) = _active_agents([other_id])
     if other.pk == agent.pk:
-        raise RoomInputError("a direct conversation needs someone else")
+        raise RoomInputError(_("A direct conversation needs someone else."))
     low, high = sorted((agent.pk, other.pk))
     key = f"{low}:{high}"
     room = Room.objects.filter(direct_key=key).first()

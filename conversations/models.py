@@ -661,3 +661,15 @@ class WidgetSite(models.Model):
 
     def allows(self, origin: str | None) -> bool:
         return bool(origin) and self.enabled and origin.lower() in self.origins
+
+
+# Team rooms live in a module of their own, registered with this app.
+from conversations.rooms.models import (  # noqa: E402, F401
+    Room,
+    RoomMember,
+    RoomMention,
+    RoomMessage,
+    RoomMessageRevision,
+    RoomReadPosition,
+    UrgentAcknowledgement,
+)

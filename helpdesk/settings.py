@@ -220,6 +220,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.collaboration_overdue_task",
         "schedule": 60.0,
     },
+    # Team rooms (docs/rooms.md): urgent reminders, and messages past their retention.
+    "rooms-remind-urgent": {
+        "task": "conversations.rooms.tasks.remind_urgent_task",
+        "schedule": 30.0,
+    },
+    "rooms-purge-old-messages": {
+        "task": "conversations.rooms.tasks.purge_room_messages_task",
+        "schedule": 3600.0,
+    },
     # Care (docs/care.md): the planners claim, the sender sends what is due.
     "care-plan-birthdays": {
         "task": "customers.tasks.plan_birthdays_task",
@@ -326,6 +335,10 @@ BOT_NAME = {"zh-hans": "Lumen 助手", "en": "Lumen Assistant"}
 # Seconds after an agent's last desk socket closes before they are away and
 # the conversations they hold go back to the queue (a reload is not a leave).
 AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
+# Team rooms (docs/rooms.md): how long messages are kept, and how often an addressee who
+# has not acknowledged an urgent message is reminded.
+ROOM_RETENTION_DAYS = env.int("ROOM_RETENTION_DAYS", default=30)
+ROOM_URGENT_REMIND_SECONDS = env.int("ROOM_URGENT_REMIND_SECONDS", default=300)
 # Waiting customers' positions are published at most this often per group.
 QUEUE_UPDATE_DELAY = env.float("QUEUE_UPDATE_DELAY", default=0.5)
 # The estimated wait before there is history to measure it from.

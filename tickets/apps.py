@@ -8,9 +8,15 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
+        from conversations.rooms.cards import register_card
         from customers import hooks as customer_hooks
         from customers.models import TagRule
-        from tickets.selectors import complaint_facts, customer_tickets, ticket_activity
+        from tickets.selectors import (
+            complaint_facts,
+            customer_tickets,
+            ticket_activity,
+            ticket_cards,
+        )
         from tickets.services import care, chat, ticket_for_closed_conversation
         from tickets.services.customers import record_customer_merge
         from tickets.services.tickets import deliver_waiting_replies
@@ -25,3 +31,4 @@ class TicketsConfig(AppConfig):
         customer_hooks.on_customer_activity(ticket_activity)
         hooks.on_outreach_due(care.resolved_tickets)
         hooks.on_desk_outreach(care.open_vip_revisit)
+        register_card("ticket", ticket_cards)

@@ -25,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import JSONObject
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -680,3 +681,20 @@ def ticket_activity(*, customer_id: int, limit: int) -> list[dict]:
         limit=limit,
         label=number_of,
     )
+
+
+def ticket_cards(ids: list, agent) -> dict:
+    """The team rooms' live cards of these tickets (T-000123 in a message, a ticket event)
+    that the agent may open: {id: card} (conversations.rooms.cards)."""
+    wanted = [pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool)]
+    return {
+        ticket.pk: {
+            "kind": "ticket",
+            "title": f"{ticket.number} {ticket.subject}",
+            "subtitle": ticket.type.name if ticket.type_id else "",
+            "status": ticket.get_status_display(),
+            "assignee": ticket.assignee.display_name if ticket.assignee_id else "",
+            "url": reverse("tickets:detail", args=[ticket.pk]),
+        }
+        for ticket in visible_tickets(agent).filter(pk__in=wanted)
+    }

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 
 from conversations.models import Agent, SkillGroup
+from conversations.rooms.services import publish_cards_on_commit, room_cards_sql
 from conversations.services.notices import MAX_TEXT, publish_notices
 from helpdesk import webhooks
 from helpdesk.ids import UUID7_SQL
@@ -187,6 +188,13 @@ outbox AS (
     CROSS JOIN LATERAL unnest(p.clocks, p.dues) WITH ORDINALITY AS h(clock, due, n)
     ORDER BY p.id, h.n
 )"""  # noqa: S608 (names of this module; every value is a parameter)
+    # The cards in the group's team room (docs/rooms.md), from the same rows.
+    sql += room_cards_sql(
+        source="per_ticket",
+        event="breached" if breach else "at_risk",
+        number=number_sql("src.id"),
+        clocks="src.clocks",
+    )
     results = f"""
 SELECT
     (SELECT COALESCE(json_agg(json_build_array(m.ticket_id, m.clock)
@@ -194,7 +202,8 @@ SELECT
      FROM marked m JOIN (VALUES {_POSITIONS}) AS v(position, clock) ON v.clock = m.clock),
     (SELECT COALESCE(json_agg(json_build_object(
         'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
-        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live)"""  # noqa: S608
+        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live),
+    (SELECT COALESCE(json_agg(id), '[]') FROM room_cards)"""  # noqa: S608
     return sql + results + (_ESCALATIONS if breach else "")
 
 
@@ -275,7 +284,8 @@ def _run(
 ):
     """Batches, one transaction each, until nothing is left or the run's budget is spent:
     the batch's tickets locked (`lock_sql`), then their clocks marked and acted on
-    (`mark_sql`, then `act` with the rest of its row, in the same transaction). What
+    (`mark_sql`, then `act` with the rest of its row, in the same transaction; the
+    team rooms' cards it made are published on commit). What
     every batch needs is read once a run (who the supervisors are), and the notices of
     all its batches reach the desks after the run: one frame per agent. Returns the
     (ticket id, clock) pairs marked.
@@ -316,7 +326,8 @@ def _run(
                         **texts,
                     )
                 cursor.execute(mark_sql, {**params, "tickets": tickets, "stamp": timezone.now()})
-                marked, notices, *rest = cursor.fetchone()
+                marked, notices, cards, *rest = cursor.fetchone()
+                publish_cards_on_commit(cards)
                 if act is not None:
                     act(*rest)
             if not marked:

@@ -247,11 +247,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.sweep_recommendation_conversions_task",
         "schedule": 3600.0,
     },
+    # Analytics (docs/metrics.md): the hourly and daily rollups of the settle window.
+    "analytics-rollup": {
+        "task": "analytics.tasks.roll_up_recent_task",
+        "schedule": 600.0,
+    },
 }
 # Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
 # Outreach rows the sender takes, decides and records at a time (one transaction each).
 CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
+# Analytics: how many hours back each rollup run recomputes (conversations still going on
+# change the hour they started in).
+ANALYTICS_SETTLE_HOURS = env.int("ANALYTICS_SETTLE_HOURS", default=48)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

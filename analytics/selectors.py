@@ -1,0 +1,274 @@
+"""Reads for the dashboards and the API: a range's figures (the daily rollups up to
+yesterday, today's hours computed live with the rollup's own statement), trends,
+breakdowns, topics, the backlog, and the conversations or tickets behind a number."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from analytics.metrics import Totals
+from analytics.models import (
+    COUNTERS,
+    DIMENSIONS,
+    HISTOGRAM_SIZE,
+    HISTOGRAMS,
+    DailyRollup,
+    TopicHourly,
+)
+from analytics.periods import day_bounds, floor_hour, local_day
+from analytics.services.rollup import hourly_rows, topic_rows
+from analytics.sql import CONVERSATION_FACTS
+
+# What a dashboard can be filtered and broken down by.
+FILTERS = DIMENSIONS
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A date range (local days, both included) and the dimension filters."""
+
+    start: date
+    end: date
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+    def previous(self) -> Scope:
+        length = (self.end - self.start).days + 1
+        return Scope(
+            self.start - timedelta(days=length), self.start - timedelta(days=1), self.filters
+        )
+
+
+def _sums():
+    sums = {name: Sum(name) for name in COUNTERS}
+    for name in HISTOGRAMS:
+        for index in range(HISTOGRAM_SIZE):
+            sums[f"{name}__{index}"] = Sum(f"{name}__{index}")
+    return sums
+
+
+def _row_of(aggregate: dict) -> dict:
+    row = {name: aggregate.get(name) or 0 for name in COUNTERS}
+    for name in HISTOGRAMS:
+        row[name] = [aggregate.get(f"{name}__{index}") or 0 for index in range(HISTOGRAM_SIZE)]
+    return row
+
+
+def _live_rows(scope: Scope, now: datetime) -> list[dict]:
+    """Today's hours (when the range has today), from the raw tables, filtered."""
+    current = local_day(now)
+    if not (scope.start <= current <= scope.end):
+        return []
+    start, _ = day_bounds(current)
+    rows = hourly_rows(start, floor_hour(now) + timedelta(hours=1), now)
+    return [row for row in rows if all(row[name] == value for name, value in scope.filters.items())]
+
+
+def figures(
+    scope: Scope, *, by: str | None = None, now: datetime | None = None
+) -> dict[object, Totals]:
+    """The range's sums: one Totals for the whole range (by=None, key None), per local day
+    (by="day") or per value of a dimension (by="channel", …)."""
+    now = now or timezone.now()
+    current = local_day(now)
+    result: dict[object, Totals] = defaultdict(Totals)
+    rolled = DailyRollup.objects.filter(
+        day__gte=scope.start, day__lte=min(scope.end, current - timedelta(days=1)), **scope.filters
+    )
+    if by is None:
+        result[None].add(_row_of(rolled.aggregate(**_sums())))
+    else:
+        for aggregate in rolled.values(by).annotate(**_sums()).order_by(by):
+            result[aggregate[by]].add(_row_of(aggregate))
+    for row in _live_rows(scope, now):
+        if by is None:
+            key = None
+        elif by == "day":
+            key = local_day(row["hour"])
+        else:
+            key = row[by]
+        result[key].add(row)
+    if by is None:
+        result.setdefault(None, Totals())
+    return dict(result)
+
+
+def topics(scope: Scope, *, kind: str, limit: int = 10, now: datetime | None = None) -> list:
+    """The range's most frequent topics of a kind, with the previous period's count and
+    whether they are trending up (more than in the previous period of the same length)."""
+    now = now or timezone.now()
+    counts = _topic_counts(scope, kind, now)
+    before = _topic_counts(scope.previous(), kind, now)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [
+        {
+            "key": key,
+            "conversations": count,
+            "previous": before.get(key, 0),
+            "trending": count > before.get(key, 0),
+        }
+        for key, count in ranked
+    ]
+
+
+def _topic_counts(scope: Scope, kind: str, now: datetime) -> dict[str, int]:
+    current = local_day(now)
+    start, _ = day_bounds(scope.start)
+    _, end = day_bounds(min(scope.end, current - timedelta(days=1)))
+    counts: dict[str, int] = defaultdict(int)
+    if scope.start < current:
+        for key, total in (
+            TopicHourly.objects.filter(hour__gte=start, hour__lt=end, kind=kind)
+            .values_list("key")
+            .annotate(total=Sum("conversations"))
+        ):
+            counts[key] += total
+    if scope.start <= current <= scope.end:
+        today_start, _ = day_bounds(current)
+        for _hour, row_kind, key, total in topic_rows(
+            today_start, floor_hour(now) + timedelta(hours=1)
+        ):
+            if row_kind == kind:
+                counts[key] += total
+    return counts
+
+
+def backlog(now: datetime | None = None) -> dict:
+    """Open tickets now and how old they are (a snapshot, not a rollup)."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE created_at > %(now)s - interval '1 day'),
+                   count(*) FILTER (WHERE created_at <= %(now)s - interval '1 day'
+                                      AND created_at > %(now)s - interval '3 days'),
+                   count(*) FILTER (WHERE created_at <= %(now)s - interval '3 days'
+                                      AND created_at > %(now)s - interval '7 days'),
+                   count(*) FILTER (WHERE created_at <= %(now)s - interval '7 days'),
+                   min(created_at)
+              FROM tickets_ticket
+             WHERE status IN ('new', 'open', 'pending_customer', 'pending_internal', 'reopened')
+            """,
+            {"now": now},
+        )
+        total, day, three, week, older, oldest = cursor.fetchone()
+    return {
+        "open": total,
+        "ages": [("<1d", day), ("1–3d", three), ("3–7d", week), (">7d", older)],
+        "oldest_hours": (now - oldest).total_seconds() / 3600 if oldest else None,
+    }
+
+
+# The conversations or tickets behind a number: (source, condition).
+DRILLS = {
+    "counted": ("conversation", "counted"),
+    "handed_off": ("conversation", "handed_off"),
+    "handoff_unanswered": ("conversation", "handoff_unanswered"),
+    "not_resolved": ("conversation", "counted AND NOT resolved"),
+    "resolved": ("conversation", "resolved"),
+    "bot_resolved": ("conversation", "bot_resolved"),
+    "bot_only": ("conversation", "bot_only"),
+    "fcr": ("conversation", "fcr"),
+    "transferred": ("conversation", "transferred"),
+    "left_message": ("conversation", "left_message"),
+    "repeat_contact": ("conversation", "repeat_contact"),
+    "surveyed": ("survey", ""),
+    "recommended": ("recommendation", ""),
+    "tickets_created": ("ticket", "t.created_at"),
+    "tickets_resolved": ("ticket", "t.resolved_at"),
+    "tickets_responded": ("ticket", "t.first_responded_at"),
+    "tickets_reopened": ("reopened", ""),
+    "tickets_next_breached": ("next_breached", ""),
+}
+DRILL_LIMIT = 200
+
+_TICKET_FILTERS = {
+    "skill_group_id": "coalesce(t.skill_group_id, 0)",
+    "agent_id": "coalesce(t.assignee_id, 0)",
+    "customer_level": "cu.level",
+    "language": "cu.language",
+}
+_CONVERSATION_FILTERS = {
+    "channel": "c.channel",
+    "skill_group_id": "coalesce(c.skill_group_id, 0)",
+    "agent_id": "coalesce(c.assignee_id, 0)",
+    "customer_level": "cu.level",
+    "language": "c.language",
+}
+
+
+def _where(filters: dict, columns: dict, params: dict) -> str | None:
+    """SQL conditions for the filters (None: a filter these rows cannot meet)."""
+    parts = []
+    for name, value in filters.items():
+        if name not in columns:
+            if value not in ("", 0):
+                return None
+            continue
+        params[f"f_{name}"] = value
+        parts.append(f"{columns[name]} = %(f_{name})s")
+    return " AND ".join(parts) if parts else "true"
+
+
+def drill(scope: Scope, key: str) -> tuple[str, list]:
+    """The ids behind a number (newest first, at most DRILL_LIMIT): ("conversation", ids)
+    or ("ticket", ids)."""
+    source, condition = DRILLS[key]
+    start, _ = day_bounds(scope.start)
+    _, end = day_bounds(scope.end)
+    params = {"start": start, "end": end, "now": timezone.now(), "limit": DRILL_LIMIT}
+    if source == "conversation":
+        facts_filters = {name: name for name in DIMENSIONS}
+        where = _where(scope.filters, facts_filters, params)
+        sql = f"""WITH {CONVERSATION_FACTS}
+            SELECT id FROM facts WHERE ({condition}) AND {where}
+            ORDER BY created_at DESC LIMIT %(limit)s"""  # noqa: S608
+        return "conversation", _ids(sql, params)
+    if source in ("survey", "recommendation"):
+        table, time = (
+            ("conversations_survey", "answered_at")
+            if source == "survey"
+            else ("customers_recommendation", "shown_at")
+        )
+        where = _where(scope.filters, _CONVERSATION_FILTERS, params)
+        if where is None:
+            return "conversation", []
+        sql = f"""SELECT c.id FROM {table} x
+              JOIN conversations_conversation c ON c.id = x.conversation_id
+              JOIN customers_customer cu ON cu.id = c.customer_id
+             WHERE x.{time} >= %(start)s AND x.{time} < %(end)s AND {where}
+             GROUP BY c.id ORDER BY max(x.{time}) DESC LIMIT %(limit)s"""  # noqa: S608
+        return "conversation", _ids(sql, params)
+    where = _where(scope.filters, _TICKET_FILTERS, params)
+    if where is None:
+        return "ticket", []
+    if source == "ticket":
+        time = condition
+        join = ""
+    elif source == "reopened":
+        time = "e.created_at"
+        join = "JOIN tickets_ticketevent e ON e.ticket_id = t.id AND e.field = 'status' AND e.new = 'reopened'"
+    else:
+        time = "k.breached_at"
+        join = "JOIN tickets_ticketclock k ON k.ticket_id = t.id AND k.clock = 'next_response'"
+    sql = f"""SELECT t.id FROM tickets_ticket t {join}
+          JOIN customers_customer cu ON cu.id = t.customer_id
+         WHERE {time} >= %(start)s AND {time} < %(end)s AND {where}
+         GROUP BY t.id ORDER BY max({time}) DESC LIMIT %(limit)s"""  # noqa: S608
+    return "ticket", _ids(sql, params)
+
+
+def _ids(sql: str, params: dict) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

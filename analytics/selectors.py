@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from analytics.metrics import Totals
 from analytics.models import (
@@ -63,23 +64,31 @@ def _row_of(aggregate: dict) -> dict:
     return row
 
 
-def _live_rows(scope: Scope, now: datetime) -> list[dict]:
-    """Today's hours (when the range has today), from the raw tables, filtered."""
+def live_rows(scope: Scope, now: datetime) -> list[dict]:
+    """Today's hours (when the range has today), from the raw tables with the rollup's
+    statement, filtered. One run serves every figure of a page (`figures(live=…)`)."""
     current = local_day(now)
     if not (scope.start <= current <= scope.end):
         return []
-    start, _ = day_bounds(current)
+    start = day_bounds(current)[0]
     rows = hourly_rows(start, floor_hour(now) + timedelta(hours=1), now)
     return [row for row in rows if all(row[name] == value for name, value in scope.filters.items())]
 
 
 def figures(
-    scope: Scope, *, by: str | None = None, now: datetime | None = None
+    scope: Scope,
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+    live: list[dict] | None = None,
 ) -> dict[object, Totals]:
     """The range's sums: one Totals for the whole range (by=None, key None), per local day
-    (by="day") or per value of a dimension (by="channel", …)."""
+    (by="day") or per value of a dimension (by="channel", …). `live`: today's rows when the
+    caller has them already (`live_rows`)."""
     now = now or timezone.now()
     current = local_day(now)
+    if live is None:
+        live = live_rows(scope, now)
     result: dict[object, Totals] = defaultdict(Totals)
     rolled = DailyRollup.objects.filter(
         day__gte=scope.start, day__lte=min(scope.end, current - timedelta(days=1)), **scope.filters
@@ -89,7 +98,7 @@ def figures(
     else:
         for aggregate in rolled.values(by).annotate(**_sums()).order_by(by):
             result[aggregate[by]].add(_row_of(aggregate))
-    for row in _live_rows(scope, now):
+    for row in live:
         if by is None:
             key = None
         elif by == "day":
@@ -102,12 +111,17 @@ def figures(
     return dict(result)
 
 
-def topics(scope: Scope, *, kind: str, limit: int = 10, now: datetime | None = None) -> list:
+def topics(
+    scope: Scope, *, kind: str, limit: int = 10, now: datetime | None = None, live=None
+) -> list:
     """The range's most frequent topics of a kind, with the previous period's count and
-    whether they are trending up (more than in the previous period of the same length)."""
+    whether they are trending up (more than in the previous period of the same length).
+    `live`: today's topic rows when the caller has them (`live_topics`)."""
     now = now or timezone.now()
-    counts = _topic_counts(scope, kind, now)
-    before = _topic_counts(scope.previous(), kind, now)
+    if live is None:
+        live = live_topics(now)
+    counts = _topic_counts(scope, kind, now, live)
+    before = _topic_counts(scope.previous(), kind, now, live)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return [
         {
@@ -120,10 +134,16 @@ def topics(scope: Scope, *, kind: str, limit: int = 10, now: datetime | None = N
     ]
 
 
-def _topic_counts(scope: Scope, kind: str, now: datetime) -> dict[str, int]:
+def live_topics(now: datetime) -> list:
+    """Today's topic rows, from the raw tables."""
+    today_start = day_bounds(local_day(now))[0]
+    return topic_rows(today_start, floor_hour(now) + timedelta(hours=1))
+
+
+def _topic_counts(scope: Scope, kind: str, now: datetime, live: list) -> dict[str, int]:
     current = local_day(now)
-    start, _ = day_bounds(scope.start)
-    _, end = day_bounds(min(scope.end, current - timedelta(days=1)))
+    start = day_bounds(scope.start)[0]
+    end = day_bounds(min(scope.end, current - timedelta(days=1)))[1]
     counts: dict[str, int] = defaultdict(int)
     if scope.start < current:
         for key, total in (
@@ -133,10 +153,7 @@ def _topic_counts(scope: Scope, kind: str, now: datetime) -> dict[str, int]:
         ):
             counts[key] += total
     if scope.start <= current <= scope.end:
-        today_start, _ = day_bounds(current)
-        for _hour, row_kind, key, total in topic_rows(
-            today_start, floor_hour(now) + timedelta(hours=1)
-        ):
+        for _hour, row_kind, key, total in live:
             if row_kind == kind:
                 counts[key] += total
     return counts
@@ -169,26 +186,30 @@ def backlog(now: datetime | None = None) -> dict:
     }
 
 
-# The conversations or tickets behind a number: (source, condition).
+# The conversations or tickets behind a number: (source, condition, title).
 DRILLS = {
-    "counted": ("conversation", "counted"),
-    "handed_off": ("conversation", "handed_off"),
-    "handoff_unanswered": ("conversation", "handoff_unanswered"),
-    "not_resolved": ("conversation", "counted AND NOT resolved"),
-    "resolved": ("conversation", "resolved"),
-    "bot_resolved": ("conversation", "bot_resolved"),
-    "bot_only": ("conversation", "bot_only"),
-    "fcr": ("conversation", "fcr"),
-    "transferred": ("conversation", "transferred"),
-    "left_message": ("conversation", "left_message"),
-    "repeat_contact": ("conversation", "repeat_contact"),
-    "surveyed": ("survey", ""),
-    "recommended": ("recommendation", ""),
-    "tickets_created": ("ticket", "t.created_at"),
-    "tickets_resolved": ("ticket", "t.resolved_at"),
-    "tickets_responded": ("ticket", "t.first_responded_at"),
-    "tickets_reopened": ("reopened", ""),
-    "tickets_next_breached": ("next_breached", ""),
+    "counted": ("conversation", "counted", _("Conversations")),
+    "handed_off": ("conversation", "handed_off", _("Handed-off conversations")),
+    "handoff_unanswered": (
+        "conversation",
+        "handoff_unanswered",
+        _("Handed off, never answered by an agent"),
+    ),
+    "not_resolved": ("conversation", "counted AND NOT resolved", _("Not resolved")),
+    "resolved": ("conversation", "resolved", _("Resolved conversations")),
+    "bot_resolved": ("conversation", "bot_resolved", _("Resolved by the bot alone")),
+    "bot_only": ("conversation", "bot_only", _("Never handed off")),
+    "fcr": ("conversation", "fcr", _("Resolved at first contact")),
+    "transferred": ("conversation", "transferred", _("Transferred conversations")),
+    "left_message": ("conversation", "left_message", _("Messages left")),
+    "repeat_contact": ("conversation", "repeat_contact", _("Repeat contacts")),
+    "surveyed": ("survey", "", _("Conversations with an answered survey")),
+    "recommended": ("recommendation", "", _("Conversations with a recommendation")),
+    "tickets_created": ("ticket", "t.created_at", _("Tickets opened")),
+    "tickets_resolved": ("ticket", "t.resolved_at", _("Tickets resolved")),
+    "tickets_responded": ("ticket", "t.first_responded_at", _("Tickets first answered")),
+    "tickets_reopened": ("reopened", "", _("Tickets reopened")),
+    "tickets_next_breached": ("next_breached", "", _("Next-response breaches")),
 }
 DRILL_LIMIT = 200
 
@@ -223,9 +244,9 @@ def _where(filters: dict, columns: dict, params: dict) -> str | None:
 def drill(scope: Scope, key: str) -> tuple[str, list]:
     """The ids behind a number (newest first, at most DRILL_LIMIT): ("conversation", ids)
     or ("ticket", ids)."""
-    source, condition = DRILLS[key]
-    start, _ = day_bounds(scope.start)
-    _, end = day_bounds(scope.end)
+    source, condition, _title = DRILLS[key]
+    start = day_bounds(scope.start)[0]
+    end = day_bounds(scope.end)[1]
     params = {"start": start, "end": end, "now": timezone.now(), "limit": DRILL_LIMIT}
     if source == "conversation":
         facts_filters = {name: name for name in DIMENSIONS}

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from analytics.api import SummaryView
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.api_widget import InvitationAnswerView, InvitationView, WidgetConfigView
 from conversations.views import attachment_file, chat_page
@@ -29,6 +30,7 @@ api_v1 = [
     path("tickets/<str:id>/", TicketDetailView.as_view(), name="ticket"),
     path("tickets/<str:id>/comments/", TicketCommentView.as_view(), name="ticket-comments"),
     path("webhooks/", WebhookListView.as_view(), name="webhooks"),
+    path("analytics/summary/", SummaryView.as_view(), name="analytics-summary"),
     path("webhooks/<str:id>/", WebhookDetailView.as_view(), name="webhook"),
 ]
 
@@ -40,6 +42,7 @@ urlpatterns = [
     path("r/<str:token>/", recommendation_click, name="recommendation-click"),
     path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
     path("desk/tickets/", include("tickets.urls")),
+    path("desk/analytics/", include("analytics.urls")),
     path("desk/", include("conversations.urls")),
     path("help/", include("knowledge.urls")),
     path("admin/", admin.site.urls),

@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
@@ -64,6 +66,20 @@ def _row_of(aggregate: dict) -> dict:
     return row
 
 
+def _shared(kind: str, now: datetime, compute):
+    """Today's live rows, computed at most once every ANALYTICS_LIVE_SECONDS for every
+    page, board and API call (0: every time)."""
+    seconds = settings.ANALYTICS_LIVE_SECONDS
+    if seconds <= 0:
+        return compute()
+    key = f"analytics:live:{kind}:{local_day(now)}:{seconds}:{int(now.timestamp() // seconds)}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = compute()
+        cache.set(key, rows, seconds * 2)
+    return rows
+
+
 def live_rows(scope: Scope, now: datetime) -> list[dict]:
     """Today's hours (when the range has today), from the raw tables with the rollup's
     statement, filtered. One run serves every figure of a page (`figures(live=…)`)."""
@@ -71,7 +87,9 @@ def live_rows(scope: Scope, now: datetime) -> list[dict]:
     if not (scope.start <= current <= scope.end):
         return []
     start = day_bounds(current)[0]
-    rows = hourly_rows(start, floor_hour(now) + timedelta(hours=1), now)
+    rows = _shared(
+        "hours", now, lambda: hourly_rows(start, floor_hour(now) + timedelta(hours=1), now)
+    )
     return [row for row in rows if all(row[name] == value for name, value in scope.filters.items())]
 
 
@@ -137,7 +155,9 @@ def topics(
 def live_topics(now: datetime) -> list:
     """Today's topic rows, from the raw tables."""
     today_start = day_bounds(local_day(now))[0]
-    return topic_rows(today_start, floor_hour(now) + timedelta(hours=1))
+    return _shared(
+        "topics", now, lambda: topic_rows(today_start, floor_hour(now) + timedelta(hours=1))
+    )
 
 
 def _topic_counts(scope: Scope, kind: str, now: datetime, live: list) -> dict[str, int]:

@@ -187,7 +187,7 @@ def seed() -> dict:
         cursor.execute(
             """
             SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-             WHERE conrelid = 'conversations_message'::regclass AND contype IN ('p', 'u')
+             WHERE conrelid = 'conversations_message'::regclass AND contype = 'u'
             """
         )
         constraints = cursor.fetchall()

@@ -260,6 +260,9 @@ CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
 # Analytics: how many hours back each rollup run recomputes (conversations still going on
 # change the hour they started in).
 ANALYTICS_SETTLE_HOURS = env.int("ANALYTICS_SETTLE_HOURS", default=48)
+# Today's live figures are computed at most this often (seconds), shared by every
+# dashboard, board and API call meanwhile; 0: at every request.
+ANALYTICS_LIVE_SECONDS = env.int("ANALYTICS_LIVE_SECONDS", default=15)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

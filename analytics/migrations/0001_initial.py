@@ -8,6 +8,8 @@ from django.db import migrations, models
 # Raw SQL under analytics' own names: the apps that own the tables need not know.
 READ_INDEXES = [
     ("analytics_conv_created", "conversations_conversation (created_at)"),
+    # First-contact resolution and repeat contacts: a customer's other conversations by time.
+    ("analytics_conv_customer_created", "conversations_conversation (customer_id, created_at)"),
     ("analytics_conv_closed", "conversations_conversation (closed_at) WHERE closed_at IS NOT NULL"),
     ("analytics_survey_created", "conversations_survey (created_at)"),
     ("analytics_ticket_created", "tickets_ticket (created_at)"),

@@ -1,6 +1,7 @@
 """The rollup job: idempotent, equal to the live computation, scheduled."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 from django.conf import settings
 from django.utils import timezone
@@ -95,3 +96,16 @@ def test_status_changes_are_logged_as_stretches(db):
     assert [s.status for s in stretches] == ["online", "away"]
     assert stretches[0].ended_at == stretches[1].started_at
     assert stretches[1].ended_at is None
+
+
+def test_todays_live_rows_are_shared_for_the_configured_seconds(db, settings):
+    settings.ANALYTICS_LIVE_SECONDS = 600 + uuid4().int % 100_000  # no earlier run's rows
+    now = timezone.now()
+    scope = Scope(today(), today())
+    before = figures(scope, now=now)[None]["conversations"]
+
+    build(today(), hour=0)
+
+    assert figures(scope, now=now)[None]["conversations"] == before  # the shared rows
+    settings.ANALYTICS_LIVE_SECONDS = 0
+    assert figures(scope, now=now)[None]["conversations"] > before

@@ -182,7 +182,11 @@ class Overview:
     def __init__(self, scope: Scope, query: str, now: datetime):
         self.scope, self.query, self.now = scope, query, now
         self.live = selectors.live_rows(scope, now)
-        self.totals = selectors.figures(scope, now=now, live=self.live)[None]
+        # Every grouping the page shows, from one read of the rollups.
+        self.grouped = selectors.breakdowns(
+            scope, [None, "day", *DIMENSION_TITLES], now=now, live=self.live
+        )
+        self.totals = self.grouped[None][None]
         self.values = compute(self.totals)
         self.tables: list[Table] = []
 
@@ -211,7 +215,7 @@ class Overview:
         return table
 
     def trends(self) -> list[Table]:
-        by_day = selectors.figures(self.scope, by="day", now=self.now, live=self.live)
+        by_day = self.grouped["day"]
         days: list[date] = self.scope.days
         tables = []
         for key in TREND_CHARTS:
@@ -234,7 +238,7 @@ class Overview:
         tables = []
         for dimension, title in DIMENSION_TITLES.items():
             metrics = AGENT_METRICS if dimension == "agent_id" else BREAKDOWN_METRICS
-            grouped = selectors.figures(self.scope, by=dimension, now=self.now, live=self.live)
+            grouped = self.grouped[dimension]
             grouped = {
                 key: totals
                 for key, totals in grouped.items()

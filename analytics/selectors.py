@@ -51,19 +51,53 @@ class Scope:
         )
 
 
-def _sums():
-    sums = {name: Sum(name) for name in COUNTERS}
-    for name in HISTOGRAMS:
-        for index in range(HISTOGRAM_SIZE):
-            sums[f"{name}__{index}"] = Sum(f"{name}__{index}")
-    return sums
+_GROUPINGS = ("day", *DIMENSIONS)
+_SUMS = ", ".join(
+    [f"sum({name})::bigint" for name in COUNTERS]
+    + [
+        "ARRAY[{}]::bigint[]".format(
+            ", ".join(f"coalesce(sum({name}[{i}]), 0)" for i in range(1, HISTOGRAM_SIZE + 1))
+        )
+        for name in HISTOGRAMS
+    ]
+)
 
 
-def _row_of(aggregate: dict) -> dict:
-    row = {name: aggregate.get(name) or 0 for name in COUNTERS}
-    for name in HISTOGRAMS:
-        row[name] = [aggregate.get(f"{name}__{index}") or 0 for index in range(HISTOGRAM_SIZE)]
-    return row
+def _rolled(scope: Scope, last: date, bys: list[str | None]) -> list[tuple[str | None, dict]]:
+    """The daily rollups' sums of [scope.start, last] under the scope's filters, for each
+    grouping of `bys` (None: all together) — one scan of the rows for all of them
+    (GROUPING SETS)."""
+    if last < scope.start:
+        return []
+    params: dict = {"start": scope.start, "last": last}
+    conditions = ["day >= %(start)s", "day <= %(last)s"]
+    for name, value in scope.filters.items():
+        if name not in DIMENSIONS:
+            raise ValueError(f"unknown filter {name!r}")
+        params[name] = value
+        conditions.append(f"{name} = %({name})s")
+    sets = ", ".join("()" if by is None else f"({by})" for by in bys)
+    # GROUPING() and the key columns only of the groupings asked for (PostgreSQL refuses
+    # others); 1 and NULL stand in for the rest.
+    flags = ", ".join(f"GROUPING({name})" if name in bys else "1" for name in _GROUPINGS)
+    keys = ", ".join(name if name in bys else "NULL" for name in _GROUPINGS)
+    sql = f"""
+        SELECT {flags}, {keys}, {_SUMS}
+          FROM {DailyRollup._meta.db_table}
+         WHERE {" AND ".join(conditions)}
+         GROUP BY GROUPING SETS ({sets})
+    """  # noqa: S608 (names are this module's constants; values are parameters)
+    width = len(_GROUPINGS)
+    results = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            grouped = [name for name, flag in zip(_GROUPINGS, row[:width], strict=True) if not flag]
+            keys = dict(zip(_GROUPINGS, row[width : 2 * width], strict=True))
+            values = dict(zip((*COUNTERS, *HISTOGRAMS), row[2 * width :], strict=True))
+            by = grouped[0] if grouped else None
+            results.append((by, {**values, "_key": keys[by] if by else None}))
+    return results
 
 
 def _shared(kind: str, now: datetime, compute):
@@ -93,6 +127,37 @@ def live_rows(scope: Scope, now: datetime) -> list[dict]:
     return [row for row in rows if all(row[name] == value for name, value in scope.filters.items())]
 
 
+def breakdowns(
+    scope: Scope,
+    bys: list[str | None],
+    *,
+    now: datetime | None = None,
+    live: list[dict] | None = None,
+) -> dict[str | None, dict[object, Totals]]:
+    """The range's sums for each of `bys`: None (the whole range, key None), "day" (per
+    local day) or a dimension (per value): the daily rollups up to yesterday, in one
+    statement, plus today's live rows. `live`: today's rows when the caller has them
+    already (`live_rows`)."""
+    now = now or timezone.now()
+    if live is None:
+        live = live_rows(scope, now)
+    results: dict[str | None, dict[object, Totals]] = {by: defaultdict(Totals) for by in bys}
+    for by, row in _rolled(scope, min(scope.end, local_day(now) - timedelta(days=1)), bys):
+        results[by][row["_key"]].add(row)
+    for row in live:
+        for by, result in results.items():
+            if by is None:
+                key = None
+            elif by == "day":
+                key = local_day(row["hour"])
+            else:
+                key = row[by]
+            result[key].add(row)
+    if None in results:
+        results[None].setdefault(None, Totals())
+    return {by: dict(result) for by, result in results.items()}
+
+
 def figures(
     scope: Scope,
     *,
@@ -100,33 +165,8 @@ def figures(
     now: datetime | None = None,
     live: list[dict] | None = None,
 ) -> dict[object, Totals]:
-    """The range's sums: one Totals for the whole range (by=None, key None), per local day
-    (by="day") or per value of a dimension (by="channel", …). `live`: today's rows when the
-    caller has them already (`live_rows`)."""
-    now = now or timezone.now()
-    current = local_day(now)
-    if live is None:
-        live = live_rows(scope, now)
-    result: dict[object, Totals] = defaultdict(Totals)
-    rolled = DailyRollup.objects.filter(
-        day__gte=scope.start, day__lte=min(scope.end, current - timedelta(days=1)), **scope.filters
-    )
-    if by is None:
-        result[None].add(_row_of(rolled.aggregate(**_sums())))
-    else:
-        for aggregate in rolled.values(by).annotate(**_sums()).order_by(by):
-            result[aggregate[by]].add(_row_of(aggregate))
-    for row in live:
-        if by is None:
-            key = None
-        elif by == "day":
-            key = local_day(row["hour"])
-        else:
-            key = row[by]
-        result[key].add(row)
-    if by is None:
-        result.setdefault(None, Totals())
-    return dict(result)
+    """`breakdowns` for one grouping."""
+    return breakdowns(scope, [by], now=now, live=live)[by]
 
 
 def topics(

@@ -19,14 +19,13 @@ from analytics.metrics import Totals
 from analytics.models import (
     COUNTERS,
     DIMENSIONS,
-    HISTOGRAM_SIZE,
     HISTOGRAMS,
     DailyRollup,
     TopicHourly,
 )
 from analytics.periods import day_bounds, floor_hour, local_day
 from analytics.services.rollup import hourly_rows, topic_rows
-from analytics.sql import CONVERSATION_FACTS
+from analytics.sql import CONVERSATION_FACTS, ROLLUP_SUMS
 
 # What a dashboard can be filtered and broken down by.
 FILTERS = DIMENSIONS
@@ -52,15 +51,6 @@ class Scope:
 
 
 _GROUPINGS = ("day", *DIMENSIONS)
-_SUMS = ", ".join(
-    [f"sum({name})::bigint" for name in COUNTERS]
-    + [
-        "ARRAY[{}]::bigint[]".format(
-            ", ".join(f"coalesce(sum({name}[{i}]), 0)" for i in range(1, HISTOGRAM_SIZE + 1))
-        )
-        for name in HISTOGRAMS
-    ]
-)
 
 
 def _rolled(scope: Scope, last: date, bys: list[str | None]) -> list[tuple[str | None, dict]]:
@@ -82,7 +72,7 @@ def _rolled(scope: Scope, last: date, bys: list[str | None]) -> list[tuple[str |
     flags = ", ".join(f"GROUPING({name})" if name in bys else "1" for name in _GROUPINGS)
     keys = ", ".join(name if name in bys else "NULL" for name in _GROUPINGS)
     sql = f"""
-        SELECT {flags}, {keys}, {_SUMS}
+        SELECT {flags}, {keys}, {ROLLUP_SUMS}
           FROM {DailyRollup._meta.db_table}
          WHERE {" AND ".join(conditions)}
          GROUP BY GROUPING SETS ({sets})

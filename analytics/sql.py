@@ -438,3 +438,15 @@ SELECT topics.hour, topics.kind, left(topics.key, 120) AS key,
  WHERE conv.resolution <> 'spam'
  GROUP BY topics.hour, topics.kind, left(topics.key, 120)
 """
+
+# The sums of rollup rows, column by column (histograms bucket by bucket): a day from its
+# hours, a range from its days.
+ROLLUP_SUMS = ", ".join(
+    [f"sum({name})::bigint" for name in COUNTERS]
+    + [
+        "ARRAY[{}]::bigint[]".format(
+            ", ".join(f"coalesce(sum({name}[{i}]), 0)" for i in range(1, HISTOGRAM_SIZE + 1))
+        )
+        for name in HISTOGRAMS
+    ]
+)

@@ -18,7 +18,6 @@ from django.utils import timezone
 from analytics.models import (
     COUNTERS,
     DIMENSIONS,
-    HISTOGRAM_SIZE,
     HISTOGRAMS,
     DailyRollup,
     HourlyRollup,
@@ -26,7 +25,7 @@ from analytics.models import (
     TopicHourly,
 )
 from analytics.periods import day_bounds, floor_hour, local_day
-from analytics.sql import HOURLY_SQL, TOPICS_SQL
+from analytics.sql import HOURLY_SQL, ROLLUP_SUMS, TOPICS_SQL
 
 ROLLUP_LOCK = 0x4C554D454E + 9  # "LUMEN" + 9: the rollup job, one at a time
 # The statements are planned cheaply and run in well under a second an hour of data;
@@ -34,19 +33,10 @@ ROLLUP_LOCK = 0x4C554D454E + 9  # "LUMEN" + 9: the rollup job, one at a time
 NO_JIT = "SET LOCAL jit = off"
 
 _COLUMNS = ("hour", *DIMENSIONS, *COUNTERS, *HISTOGRAMS)
-_DAILY_SUMS = ", ".join(
-    [f"sum({name})" for name in COUNTERS]
-    + [
-        "ARRAY[{}]::bigint[]".format(
-            ", ".join(f"coalesce(sum({name}[{i}]), 0)" for i in range(1, HISTOGRAM_SIZE + 1))
-        )
-        for name in HISTOGRAMS
-    ]
-)
 _DAILY_SQL = f"""
 INSERT INTO {DailyRollup._meta.db_table} (day, {", ".join(DIMENSIONS)},
        {", ".join(COUNTERS)}, {", ".join(HISTOGRAMS)})
-SELECT (hour AT TIME ZONE %(zone)s)::date, {", ".join(DIMENSIONS)}, {_DAILY_SUMS}
+SELECT (hour AT TIME ZONE %(zone)s)::date, {", ".join(DIMENSIONS)}, {ROLLUP_SUMS}
   FROM {HourlyRollup._meta.db_table}
  WHERE hour >= %(start)s AND hour < %(end)s
  GROUP BY 1, {", ".join(DIMENSIONS)}

@@ -262,6 +262,7 @@ DRILLS = {
     "tickets_next_breached": ("next_breached", "", _("Next-response breaches")),
 }
 DRILL_LIMIT = 200
+DRILL_MAX_DAYS = 31  # a conversation list reads at most the range's last 31 days
 
 _TICKET_FILTERS = {
     "skill_group_id": "coalesce(t.skill_group_id, 0)",
@@ -304,7 +305,7 @@ def drill(scope: Scope, key: str) -> tuple[str, list]:
         sql = f"""WITH {CONVERSATION_FACTS}
             SELECT id FROM facts WHERE ({condition}) AND {where}
             ORDER BY created_at DESC LIMIT %(limit)s"""  # noqa: S608
-        return "conversation", _ids(sql, params)
+        return "conversation", _newest_first(sql, params, scope)
     if source in ("survey", "recommendation"):
         table, time = (
             ("conversations_survey", "answered_at")
@@ -337,6 +338,31 @@ def drill(scope: Scope, key: str) -> tuple[str, list]:
          WHERE {time} >= %(start)s AND {time} < %(end)s AND {where}
          GROUP BY t.id ORDER BY max({time}) DESC LIMIT %(limit)s"""  # noqa: S608
     return "ticket", _ids(sql, params)
+
+
+def _newest_first(sql: str, params: dict, scope: Scope) -> list:
+    """Each conversation's flags are worked out from its messages, so a long range is read
+    from its end backwards, a day, then two, four… at a time, until DRILL_LIMIT are found
+    or DRILL_MAX_DAYS have been read."""
+    ids: list = []
+    last, span = scope.end, 1
+    while last >= scope.start and len(ids) < DRILL_LIMIT:
+        first = max(
+            scope.start,
+            last - timedelta(days=span - 1),
+            scope.end - timedelta(days=DRILL_MAX_DAYS - 1),
+        )
+        if first > last:
+            break
+        window = {
+            **params,
+            "start": day_bounds(first)[0],
+            "end": day_bounds(last)[1],
+            "limit": DRILL_LIMIT - len(ids),
+        }
+        ids += _ids(sql, window)
+        last, span = first - timedelta(days=1), span * 2
+    return ids
 
 
 def _ids(sql: str, params: dict) -> list:

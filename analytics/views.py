@@ -77,6 +77,8 @@ def drill(request):
             "source": source,
             "items": items,
             "limit": selectors.DRILL_LIMIT,
+            "max_days": selectors.DRILL_MAX_DAYS,
+            "long_range": (scope.end - scope.start).days + 1 > selectors.DRILL_MAX_DAYS,
             "back": form.query(),
             "export_query": request.GET.urlencode(),
         },

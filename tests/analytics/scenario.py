@@ -11,7 +11,8 @@ from django.conf import settings
 from conversations.models import AgentStatusLog, Conversation, Message, Survey
 from customers.models import Customer
 from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory
-from tickets.models import Ticket, TicketClock, TicketEvent, TicketType
+from tickets.defaults import ensure_defaults
+from tickets.models import SLAPolicy, SLATarget, Ticket, TicketClock, TicketEvent, TicketType
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -76,6 +77,7 @@ def agent(offset):
 def build(day: date, hour: int = 10) -> Day:
     """Eight conversations on `day` from 10:00 (local), two surveys answered and one not,
     one ticket answered in time, resolved late and reopened, one agent online 10:00–12:00."""
+    ensure_defaults(TicketType, SLAPolicy, SLATarget)  # a flushed database has no types
     t0 = local(day, hour)
     scene = Day(day=day, t0=t0)
     sales = scene.groups["sales"] = SkillGroupFactory(code="sales")

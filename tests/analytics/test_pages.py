@@ -186,3 +186,18 @@ def test_the_live_board_has_todays_numbers(client, boss):
 
     assert 'id="board-today"' in fragment
     assert 'data-metric="response_rate"' in fragment and "75.0%" in fragment
+
+
+def test_a_long_range_drills_into_its_last_days_newest_first(client, boss, rolled):
+    client.force_login(boss.user)
+    start = (rolled.day - timedelta(days=100)).isoformat()
+
+    drill = client.get(
+        f"/desk/analytics/drill/?from={start}&to={rolled.day.isoformat()}&metric=counted"
+    ).content.decode()
+
+    positions = [
+        drill.index(str(rolled.conversations[name].pk)) for name in ("second_visit", "bot")
+    ]
+    assert positions == sorted(positions)  # the later conversation first
+    assert "最后 31 天" in drill  # the default language

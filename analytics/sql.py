@@ -338,6 +338,7 @@ _EVENT_PARTS = [
 # Agents' online time and the part of it with at least one conversation assigned, per
 # hour: the status log's online stretches and the conversations' assigned stretches as
 # multiranges, intersected with each hour.
+BUSY_LOOKBACK = "2 days"
 _PRESENCE = f"""(
     WITH hours AS (
         SELECT h AS hour, tstzmultirange(tstzrange(h, h + interval '1 hour')) AS span
@@ -357,7 +358,11 @@ _PRESENCE = f"""(
           FROM conversations_conversation
          WHERE assignee_id IS NOT NULL AND assigned_at < %(end)s
            AND assigned_at < coalesce(closed_at, %(now)s)
-           AND (status = 'assigned' OR closed_at > %(start)s)
+           AND coalesce(closed_at, %(now)s) > %(start)s
+           -- Read by start time (an index), from BUSY_LOOKBACK before the window: a
+           -- conversation held longer counts from then on (docs/metrics.md).
+           AND created_at >= %(start)s::timestamptz - interval '{BUSY_LOOKBACK}'
+           AND created_at < %(end)s
       GROUP BY assignee_id
     ),
     spans AS (

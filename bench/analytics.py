@@ -382,17 +382,25 @@ def main() -> int:
     run = roll_up_recent()
     log(f"the Beat job (48 h up to now): {run.seconds:.2f} s, {run.hourly_rows} hourly rows")
 
-    if (
-        not args.skip_backfill
-        and not DailyRollup.objects.filter(day__lte=today() - timedelta(days=360)).exists()
-    ):
+    if not args.skip_backfill:
+        rolled = set(
+            DailyRollup.objects.filter(day__gte=today() - timedelta(days=366))
+            .values_list("day", flat=True)
+            .distinct()
+        )
+        missing = [
+            today() - timedelta(days=n)
+            for n in range(366, 0, -1)
+            if today() - timedelta(days=n) not in rolled
+        ]
         began = time.monotonic()
-        first = today() - timedelta(days=366)
-        while first < today():
-            last = min(first + timedelta(days=7), today())
-            roll_up(start=day_bounds(first)[0], end=day_bounds(last)[0])
-            first = last
-        log(f"backfill of the year, a week at a time: {time.monotonic() - began:.0f} s")
+        for index in range(0, len(missing), 7):
+            week = missing[index : index + 7]
+            roll_up(start=day_bounds(week[0])[0], end=day_bounds(week[-1])[1])
+        if missing:
+            log(
+                f"backfill of {len(missing)} days, a week at a time: {time.monotonic() - began:.0f} s"
+            )
     log(f"{HourlyRollup.objects.count():,} hourly rows, {DailyRollup.objects.count():,} daily rows")
 
     client = Client()

@@ -363,6 +363,7 @@ def board() -> dict:
         "agents": agents,
         "online": sum(a.status == Agent.Status.ONLINE for a in agents),
         "conversations": list(all_open_conversations()),
+        "sections": hooks.board_sections(),  # e.g. today's numbers (analytics)
     }
 
 

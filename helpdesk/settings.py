@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.sweep_recommendation_conversions_task",
         "schedule": 3600.0,
     },
+    # Analytics (docs/metrics.md): the hourly and daily rollups of the settle window.
+    "analytics-rollup": {
+        "task": "analytics.tasks.roll_up_recent_task",
+        "schedule": 600.0,
+    },
 }
 # Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
@@ -264,6 +269,12 @@ CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
 # Threads (each its own database connection) the SLA breach and at-risk jobs use when
 # more than one batch is due: a backlog is worked off in parallel (SKIP LOCKED splits it).
 SLA_JOB_WORKERS = env.int("SLA_JOB_WORKERS", default=2)
+# Analytics: how many hours back each rollup run recomputes (conversations still going on
+# change the hour they started in).
+ANALYTICS_SETTLE_HOURS = env.int("ANALYTICS_SETTLE_HOURS", default=48)
+# Today's live figures are computed at most this often (seconds), shared by every
+# dashboard, board and API call meanwhile; 0: at every request.
+ANALYTICS_LIVE_SECONDS = env.int("ANALYTICS_LIVE_SECONDS", default=15)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from analytics.api import SummaryView
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.api_inbound import InboundMessageView
 from conversations.api_partner import (
@@ -50,6 +51,7 @@ api_v1 = [
     ),
     path("surveys/responses/", SurveyResponseListView.as_view(), name="survey-responses"),
     path("webhooks/", WebhookListView.as_view(), name="webhooks"),
+    path("analytics/summary/", SummaryView.as_view(), name="analytics-summary"),
     path("webhooks/<str:id>/", WebhookDetailView.as_view(), name="webhook"),
 ]
 
@@ -61,6 +63,7 @@ urlpatterns = [
     path("r/<str:token>/", recommendation_click, name="recommendation-click"),
     path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
     path("desk/tickets/", include("tickets.urls")),
+    path("desk/analytics/", include("analytics.urls")),
     path("desk/", include("conversations.urls")),
     path("help/", include("knowledge.urls")),
     path("admin/", admin.site.urls),

@@ -200,7 +200,7 @@ def seed() -> dict:
             f"""
             INSERT INTO customers_customer
                 (external_id, name, email, phone, language, level, created_at, updated_at,
-                 care_opt_out, points, timezone, conversation_count, segment)
+                 care_opt_out, points, timezone, conversation_count, segment, attributes)
             SELECT 'bench-t-' || g,
                    ({_sql_array(SURNAMES)})[1 + g % {len(SURNAMES)}]
                    || ({_sql_array(GIVEN)})[1 + (g / {len(SURNAMES)}) % {len(GIVEN)}] || g,
@@ -208,7 +208,7 @@ def seed() -> dict:
                    CASE WHEN r < 0.75 THEN 'normal' WHEN r < 0.90 THEN 'silver'
                         WHEN r < 0.97 THEN 'gold' ELSE 'vip' END,
                    now() - interval '3 years' * random(), now(), false, 0, 'Asia/Shanghai',
-                   0, CASE WHEN r < 0.97 THEN 'occasional' ELSE 'vip' END
+                   0, CASE WHEN r < 0.97 THEN 'occasional' ELSE 'vip' END, '{{}}'::jsonb
             FROM (SELECT g, random() AS r FROM generate_series(1, {CUSTOMERS}) g) c
             """  # noqa: S608 (constants of this file)
         )

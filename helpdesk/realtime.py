@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -11,6 +12,31 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+def _run(send, *args) -> None:
+    """Run the coroutine function `send(*args)` to its end from synchronous code. Where this
+    thread already runs an event loop (code called from a coroutine without a thread of
+    its own, or a test driving a browser with Playwright's sync API), async_to_sync
+    refuses: the send then gets a thread of its own, and this one waits for it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(send)(*args)
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            async_to_sync(send)(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="realtime-send")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -38,12 +64,12 @@ def publish_in_order(items: list[tuple[str, dict[str, Any]]]) -> None:
             except Exception:
                 logger.exception("could not publish %s to %s", event.get("type"), group)
 
-    async_to_sync(send_all)()
+    _run(send_all)
 
 
 def publish(group: str, event: dict[str, Any]) -> None:
     try:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        _run(get_channel_layer().group_send, group, event)
     except Exception:
         logger.exception("could not publish %s to %s", event.get("type"), group)
 
@@ -61,4 +87,4 @@ def publish_many(items: list[tuple[str, dict[str, Any]]]) -> None:
             if isinstance(result, Exception):
                 logger.error("could not publish %s to %s: %s", event.get("type"), group, result)
 
-    async_to_sync(send_all)()
+    _run(send_all)

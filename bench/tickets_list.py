@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/tickets_list.py [--runs 100] [--warmup 10] [--batch 1000]
                                            [--only list|warnings|breaches] [--seed-only]
+                                           [--workers N [--workers M …]]
 
 Seeds (once) into its own database, lumen_bench_tickets (DATABASE_URL overrides), in SQL
 (INSERT … SELECT over generate_series in the order they were created, as a real table
@@ -199,14 +200,15 @@ def seed() -> dict:
             f"""
             INSERT INTO customers_customer
                 (external_id, name, email, phone, language, level, created_at, updated_at,
-                 care_opt_out, points, timezone)
+                 care_opt_out, points, timezone, conversation_count, segment)
             SELECT 'bench-t-' || g,
                    ({_sql_array(SURNAMES)})[1 + g % {len(SURNAMES)}]
                    || ({_sql_array(GIVEN)})[1 + (g / {len(SURNAMES)}) % {len(GIVEN)}] || g,
                    '', '', CASE WHEN g % 10 = 0 THEN 'en' ELSE 'zh' END,
                    CASE WHEN r < 0.75 THEN 'normal' WHEN r < 0.90 THEN 'silver'
                         WHEN r < 0.97 THEN 'gold' ELSE 'vip' END,
-                   now() - interval '3 years' * random(), now(), false, 0, 'Asia/Shanghai'
+                   now() - interval '3 years' * random(), now(), false, 0, 'Asia/Shanghai',
+                   0, CASE WHEN r < 0.97 THEN 'occasional' ELSE 'vip' END
             FROM (SELECT g, random() AS r FROM generate_series(1, {CUSTOMERS}) g) c
             """  # noqa: S608 (constants of this file)
         )
@@ -519,7 +521,7 @@ SLA_JOBS = {
 }
 
 
-def sla_job(kind: str, batch: int | None = None) -> dict:
+def sla_job(kind: str, batch: int | None = None, workers: int | None = None) -> dict:
     """BREACH_TICKETS open tickets whose running clocks are all due ("breaches") or all at
     risk ("warnings"), taken by record_breaches or warn_at_risk run after run until
     nothing is left; then runs with nothing to do. Cleans up after."""
@@ -533,7 +535,7 @@ def sla_job(kind: str, batch: int | None = None) -> dict:
     run = {"breaches": record_breaches, "warnings": warn_at_risk}[kind]
 
     def job(now):
-        return run(now=now, batch=batch)
+        return run(now=now, batch=batch, workers=workers)
 
     state = {"breaches": "breached", "warnings": "at_risk"}[kind]
     mark = {"breaches": "breached_at", "warnings": "warned_at"}[kind]
@@ -733,6 +735,12 @@ def main() -> int:
         "--only", choices=["list", "breaches", "warnings"], help="one part of the bench"
     )
     parser.add_argument("--batch", type=int, help="the jobs' batch (default BREACH_BATCH)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        help="the jobs' threads (default SLA_JOB_WORKERS); repeat to compare in one process",
+    )
     parser.add_argument("--seed-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -751,7 +759,20 @@ def main() -> int:
         ok = measure_list(context, args)
     for kind in ("warnings", "breaches"):
         if args.only in (None, kind):
-            ok = sla_report(kind, args.batch) and ok
+            totals = {}
+            for workers in args.workers or [None]:
+                met, totals[workers] = sla_report(kind, args.batch, workers)
+                ok = met and ok
+            if len(totals) > 1:
+                base, *others = totals
+                print(
+                    f"{kind}: "
+                    + ", ".join(
+                        f"{n} threads {totals[n]:.2f} s = {totals[base] / totals[n]:.2f}× "
+                        f"the speed of {base}"
+                        for n in others
+                    )
+                )
     return 0 if ok else 1
 
 
@@ -795,12 +816,17 @@ def measure_list(context: dict, args) -> bool:
     return not missed
 
 
-def sla_report(kind: str, batch: int | None = None) -> bool:
-    job = sla_job(kind, batch)
+def sla_report(kind: str, batch: int | None = None, workers: int | None = None):
+    """Runs one job until nothing is left and prints what it did: (target met, seconds)."""
+    from django.conf import settings
+
+    workers = workers or settings.SLA_JOB_WORKERS
+    job = sla_job(kind, batch, workers)
     did = {"breaches": "marked breached", "warnings": "warned"}[kind]
     print()
     print(
-        f"{kind} job: {job['marked']:,} clocks of {job['tickets']:,} tickets {did} in "
+        f"{kind} job ({workers} threads): {job['marked']:,} clocks of {job['tickets']:,} "
+        f"tickets {did} in "
         f"{job['runs']} runs, {job['total_s']:.2f} s in all "
         f"(per run p50 {percentile(job['run_ms'], 50):.0f} ms, "
         f"max {percentile(job['run_ms'], 100):.0f} ms); "
@@ -812,7 +838,9 @@ def sla_report(kind: str, batch: int | None = None) -> bool:
         + ", ".join(f"{what} {seconds:.2f} s" for what, seconds in job["spent_s"].items())
     )
     print(
-        "  CPU time: "
+        "  CPU time"
+        + (" (the first thread's backend and the whole process)" if workers > 1 else "")
+        + ": "
         + ", ".join(f"{what} {seconds:.2f} s" for what, seconds in job["cpu_s"].items())
     )
     met = job["total_s"] <= MAX_BREACH_SECONDS
@@ -820,7 +848,7 @@ def sla_report(kind: str, batch: int | None = None) -> bool:
         f"target: all {job['tickets']:,} {did} in ≤ {MAX_BREACH_SECONDS:.0f} s: "
         + ("met" if met else "MISSED")
     )
-    return met
+    return met, job["total_s"]
 
 
 if __name__ == "__main__":

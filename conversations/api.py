@@ -223,7 +223,20 @@ class BotAnswerView(PartnerAPIMixin, APIView):
                 "Question",
                 value={"text": "退货政策是怎样的？", "language": "zh"},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "An article's answer",
+                value={
+                    "reply": "收到商品 7 天内可无理由退货……",
+                    "meta": {
+                        "action": "answer",
+                        "intent": "return_policy",
+                        "article": "return-policy",
+                        "confidence": 0.91,
+                    },
+                },
+                response_only=True,
+            ),
         ],
         tags=["bot"],
     )

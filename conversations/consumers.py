@@ -20,6 +20,7 @@ from django.conf import settings
 from conversations import events, presence, selectors, services
 from conversations.models import Conversation, Message
 from conversations.protocol import message_payload
+from conversations.rooms.consumer import RoomFrames
 from conversations.services import care
 from helpdesk.origins import origin_allowed, origin_of
 from helpdesk.ratelimit import allow
@@ -330,10 +331,16 @@ async def _away_unless_back(agent_id: int) -> None:
         logger.exception("could not settle agent %s after their desk closed", agent_id)
 
 
-class DeskConsumer(FrameConsumer):
-    """/ws/desk/: an agent's socket (session login): lists, their conversations, alerts."""
+class DeskConsumer(RoomFrames, FrameConsumer):
+    """/ws/desk/: an agent's socket (session login): lists, their conversations, alerts,
+    and the team rooms (conversations/rooms/consumer.py)."""
 
     agent = None
+    # What the rooms' part uses.
+    db = staticmethod(db)
+    FrameError = FrameError
+    text_field = staticmethod(_text)
+    int_field = staticmethod(_int)
 
     async def connect(self):
         if not origin_allowed(origin_of(self.scope), required=True):
@@ -346,6 +353,7 @@ class DeskConsumer(FrameConsumer):
         self.subscribed: set[UUID] = set()
         await self.channel_layer.group_add(events.DESK_GROUP, self.channel_name)
         await self.channel_layer.group_add(events.agent_group(self.agent.pk), self.channel_name)
+        await self.join_rooms()
         await self.accept()
         await presence.socket_alive(self.agent.pk, self.channel_name)
         self.agent = await db(services.desk_opened)(agent_id=self.agent.pk)
@@ -356,6 +364,7 @@ class DeskConsumer(FrameConsumer):
             return
         await self.channel_layer.group_discard(events.DESK_GROUP, self.channel_name)
         await self.channel_layer.group_discard(events.agent_group(self.agent.pk), self.channel_name)
+        await self.leave_rooms()
         for conversation_id in self.subscribed:
             await self.channel_layer.group_discard(
                 events.conversation_group(conversation_id), self.channel_name
@@ -380,6 +389,7 @@ class DeskConsumer(FrameConsumer):
     async def frame_ping(self, frame):
         """The desk's heartbeat (every 25 s): this socket is alive."""
         await presence.socket_alive(self.agent.pk, self.channel_name)
+        await self.join_rooms()
         await self.send_json({"type": "pong"})
 
     async def frame_subscribe(self, frame):

@@ -20,12 +20,14 @@ PanelHook = Callable[..., dict]
 StartedHook = Callable[..., None]
 ReplyHook = Callable[..., "str | None"]
 UnderstoodHook = Callable[..., None]
+BoardHook = Callable[..., "dict | None"]
 
 _closed: list[ClosedHook] = []
 _panel: list[PanelHook] = []
 _started: list[StartedHook] = []
 _customer_text: list[ReplyHook] = []
 _understood: list[UnderstoodHook] = []
+_board: list[BoardHook] = []
 
 
 def on_conversation_closed(hook: ClosedHook) -> ClosedHook:
@@ -141,3 +143,15 @@ def desk_outreach(*, outreach, campaign) -> str | None:
         if made:
             return made
     return None
+
+
+def on_board(hook: BoardHook) -> BoardHook:
+    """Register `hook() -> {"template": …, …} or None`: a section of the supervisors' live
+    board, rendered with the board (its template gets the dict as `section`)."""
+    if hook not in _board:
+        _board.append(hook)
+    return hook
+
+
+def board_sections() -> list[dict]:
+    return [section for hook in _board if (section := hook()) is not None]

@@ -127,6 +127,42 @@ class Agent(models.Model):
         return self.notices.filter(read_at__isnull=True).count()
 
 
+class AgentStatusLog(models.Model):
+    """One stretch of an agent's presence: a status from `started_at` until `ended_at`
+    (empty while it lasts). Written by `set_agent_status` with every change, so online
+    time and occupancy can be measured (docs/metrics.md)."""
+
+    agent = models.ForeignKey(
+        Agent, on_delete=models.CASCADE, related_name="status_log", verbose_name=_("agent")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Agent.Status.choices)
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent status period")
+        verbose_name_plural = _("agent status log")
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["agent", "started_at"], name="agent_status_log_agent"),
+            models.Index(
+                fields=["ended_at"],
+                condition=Q(status="online"),
+                name="agent_status_log_online",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=Q(ended_at__isnull=True),
+                name="agent_status_log_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+
+
 class DedicatedAgent(models.Model):
     """The agent a (VIP) customer is looked after by: routing offers them the customer first."""
 
@@ -258,6 +294,10 @@ class Conversation(models.Model):
                 name="conv_queue",
             ),
             GinIndex(fields=["tags"], name="conv_tags"),
+            # The partner API's list, newest first (a cursor over created_at, id), and its
+            # ?updated_after=.
+            models.Index(fields=["created_at", "id"], name="conv_created"),
+            models.Index(fields=["updated_at"], name="conv_updated"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -657,3 +697,15 @@ class WidgetSite(models.Model):
 
     def allows(self, origin: str | None) -> bool:
         return bool(origin) and self.enabled and origin.lower() in self.origins
+
+
+# Team rooms live in a module of their own, registered with this app.
+from conversations.rooms.models import (  # noqa: E402, F401
+    Room,
+    RoomMember,
+    RoomMention,
+    RoomMessage,
+    RoomMessageRevision,
+    RoomReadPosition,
+    UrgentAcknowledgement,
+)

@@ -24,6 +24,7 @@ from conversations.models import (
     SkillGroup,
 )
 from conversations.protocol import queued_status, status_payload
+from customers import hooks as customer_hooks
 from customers.selectors import Customer360, customer_360
 
 
@@ -362,6 +363,7 @@ def board() -> dict:
         "agents": agents,
         "online": sum(a.status == Agent.Status.ONLINE for a in agents),
         "conversations": list(all_open_conversations()),
+        "sections": hooks.board_sections(),  # e.g. today's numbers (analytics)
     }
 
 
@@ -488,3 +490,14 @@ def unread_notice_count(agent) -> int:
 def agent_notices(agent, *, limit: int = 100):
     """The agent's own notices, newest first."""
     return Notice.objects.filter(agent=agent).order_by("-created_at", "-pk")[:limit]
+
+
+def conversation_activity(*, customer_id: int, limit: int) -> list[dict]:
+    """The customer's latest conversations as recent activity (the partner API's
+    customer; registered in customers.hooks)."""
+    return customer_hooks.latest_activity(
+        Conversation.objects.filter(customer_id=customer_id),
+        type="conversation",
+        key="pk",
+        limit=limit,
+    )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from conversations import presence
 from conversations.models import Agent
+from conversations.rooms import tasks as room_tasks  # noqa: F401 (registers its tasks)
 from conversations.services import agents, care, routing
 
 

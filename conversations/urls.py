@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from conversations.views import customer_panel as panel
 from conversations.views import desk as views
@@ -52,6 +52,7 @@ urlpatterns = [
     path("status/", views.desk_status, name="status"),
     path("notices/", notices.notice_list, name="notices"),
     path("notices/read/", notices.notices_read, name="notices-read"),
+    path("rooms/", include("conversations.rooms.urls")),
     path("board/", views.desk_board, name="board"),
     path("board/live/", views.desk_board_live, name="board-live"),
     path(

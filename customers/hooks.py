@@ -56,3 +56,35 @@ def on_customers_merged(hook: MergedHook) -> MergedHook:
 def customers_merged(*, merge, undone: bool = False) -> None:
     for hook in _merged:
         hook(merge=merge, undone=undone)
+
+
+# provider(*, customer_id, limit) -> [{"type", "id", "status", "at"}]: the customer's
+# latest things of another app (conversations, tickets), newest first, at most `limit`.
+ActivityProvider = Callable[..., list[dict]]
+
+_activity: list[ActivityProvider] = []
+
+
+def on_customer_activity(provider: ActivityProvider) -> ActivityProvider:
+    """Register a provider of a customer's recent activity (the partner API's customer)."""
+    if provider not in _activity:
+        _activity.append(provider)
+    return provider
+
+
+def customer_activity(*, customer_id: int, limit: int) -> list[dict]:
+    """Every provider's latest items for this customer, newest first, at most `limit`."""
+    items = [
+        item for provider in _activity for item in provider(customer_id=customer_id, limit=limit)
+    ]
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return items[:limit]
+
+
+def latest_activity(queryset, *, type: str, key: str, limit: int, label=str) -> list[dict]:
+    """A provider's answer from its queryset: the latest `limit` rows by `updated_at`,
+    each named by its `key` column written through `label`."""
+    rows = queryset.order_by("-updated_at").values_list(key, "status", "updated_at")[:limit]
+    return [
+        {"type": type, "id": label(value), "status": status, "at": at} for value, status, at in rows
+    ]

@@ -80,6 +80,12 @@ class Customer(models.Model):
         help_text=_("IANA name, e.g. Asia/Shanghai: birthdays and quiet hours are local."),
     )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
+    attributes = models.JSONField(
+        _("attributes"),
+        default=dict,
+        blank=True,
+        help_text=_("What the shop's systems keep about the customer (the partner API)."),
+    )
     segment = models.CharField(
         _("segment"),
         max_length=12,
@@ -134,6 +140,10 @@ class Customer(models.Model):
             ),
             # Admin's segment filter, newest first.
             models.Index("segment", models.F("created_at").desc(), name="customer_segment"),
+            # The partner API's ?updated_after= (a sync's "what changed since").
+            models.Index(fields=["updated_at"], name="customer_updated"),
+            # The partner API's ?level=, newest first (its cursor is the id).
+            models.Index(fields=["level", "id"], name="customer_level"),
         ]
 
     def __str__(self) -> str:
@@ -190,6 +200,8 @@ class Order(models.Model):
         indexes = [
             # A customer's latest orders (the 360° panel) without sorting them all.
             models.Index("customer", models.F("placed_at").desc(), name="order_customer_placed"),
+            # The partner API's ?updated_after=.
+            models.Index(fields=["updated_at"], name="order_updated"),
         ]
 
     def __str__(self) -> str:
@@ -322,15 +334,17 @@ class CustomerNote(models.Model):
 
 
 class CustomerTag(models.Model):
-    """A label on a customer: set by an agent, or by an automatic rule (`rule`, with what
-    made it match in `detail`). Automatic tags come and go with their rule; manual ones are
-    only ever changed by people."""
+    """A label on a customer: set by an agent, by an automatic rule (`rule`, with what
+    made it match in `detail`), or by the shop's systems through the partner API.
+    Automatic tags come and go with their rule, the partner's with its `PUT`; manual ones
+    are only ever changed by people."""
 
     MAX_LENGTH = 40
 
     class Source(models.TextChoices):
         MANUAL = "manual", _("Manual")
         AUTO = "auto", _("Automatic")
+        API = "api", _("Partner API")
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="tags", verbose_name=_("customer")
@@ -365,12 +379,14 @@ class CustomerTag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "name"], name="ctag_once_per_customer"),
             models.CheckConstraint(
-                condition=models.Q(source="manual") | models.Q(rule__isnull=False),
+                condition=~models.Q(source="auto") | models.Q(rule__isnull=False),
                 name="ctag_auto_has_rule",
             ),
         ]
         indexes = [
             models.Index(fields=["rule", "customer"], name="ctag_rule_customer"),
+            # The partner API's ?tag=: the customers carrying a tag.
+            models.Index(fields=["name", "customer"], name="ctag_name_customer"),
         ]
 
     def __str__(self) -> str:

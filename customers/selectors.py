@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
+from customers.hooks import latest_activity
 from customers.models import (
     AfterSalesRequest,
     Customer,
@@ -166,4 +167,11 @@ def customer_360(customer: Customer) -> Customer360:
             .order_by("-created_at", "-pk")[:LATEST_CASES]
         ),
         case_count=AfterSalesRequest.objects.filter(customer_id=customer.pk).count(),
+    )
+
+
+def order_activity(*, customer_id: int, limit: int) -> list[dict]:
+    """The customer's latest orders as recent activity (customers.hooks.customer_activity)."""
+    return latest_activity(
+        Order.objects.filter(customer_id=customer_id), type="order", key="number", limit=limit
     )

@@ -220,6 +220,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.collaboration_overdue_task",
         "schedule": 60.0,
     },
+    # Team rooms (docs/rooms.md): urgent reminders, and messages past their retention.
+    "rooms-remind-urgent": {
+        "task": "conversations.rooms.tasks.remind_urgent_task",
+        "schedule": 30.0,
+    },
+    "rooms-purge-old-messages": {
+        "task": "conversations.rooms.tasks.purge_room_messages_task",
+        "schedule": 3600.0,
+    },
     # Care (docs/care.md): the planners claim, the sender sends what is due.
     "care-plan-birthdays": {
         "task": "customers.tasks.plan_birthdays_task",
@@ -247,11 +256,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.sweep_recommendation_conversions_task",
         "schedule": 3600.0,
     },
+    # Analytics (docs/metrics.md): the hourly and daily rollups of the settle window.
+    "analytics-rollup": {
+        "task": "analytics.tasks.roll_up_recent_task",
+        "schedule": 600.0,
+    },
 }
 # Care messages a customer gets at most in 24 hours (surveys, greetings, reminders).
 CARE_DAILY_CAP = env.int("CARE_DAILY_CAP", default=3)
 # Outreach rows the sender takes, decides and records at a time (one transaction each).
 CARE_SEND_BATCH = env.int("CARE_SEND_BATCH", default=1000)
+# Threads (each its own database connection) the SLA breach and at-risk jobs use when
+# more than one batch is due: a backlog is worked off in parallel (SKIP LOCKED splits it).
+SLA_JOB_WORKERS = env.int("SLA_JOB_WORKERS", default=2)
+# Analytics: how many hours back each rollup run recomputes (conversations still going on
+# change the hour they started in).
+ANALYTICS_SETTLE_HOURS = env.int("ANALYTICS_SETTLE_HOURS", default=48)
+# Today's live figures are computed at most this often (seconds), shared by every
+# dashboard, board and API call meanwhile; 0: at every request.
+ANALYTICS_LIVE_SECONDS = env.int("ANALYTICS_LIVE_SECONDS", default=15)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -291,8 +314,16 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lumen Helpdesk API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.schema.document_common_errors",
+    ],
     # Choice sets sharing a field name with another's get a name of their own.
-    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "tickets.models.Ticket.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "OrderStatusEnum": "customers.models.Order.Status",
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
@@ -315,6 +346,10 @@ BOT_NAME = {"zh-hans": "Lumen 助手", "en": "Lumen Assistant"}
 # Seconds after an agent's last desk socket closes before they are away and
 # the conversations they hold go back to the queue (a reload is not a leave).
 AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
+# Team rooms (docs/rooms.md): how long messages are kept, and how often an addressee who
+# has not acknowledged an urgent message is reminded.
+ROOM_RETENTION_DAYS = env.int("ROOM_RETENTION_DAYS", default=30)
+ROOM_URGENT_REMIND_SECONDS = env.int("ROOM_URGENT_REMIND_SECONDS", default=300)
 # Waiting customers' positions are published at most this often per group.
 QUEUE_UPDATE_DELAY = env.float("QUEUE_UPDATE_DELAY", default=0.5)
 # The estimated wait before there is history to measure it from.

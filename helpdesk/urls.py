@@ -3,11 +3,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from analytics.api import SummaryView
 from conversations.api import BotAnswerView, ChatAttachmentView, ChatSessionView
 from conversations.api_inbound import InboundMessageView
+from conversations.api_partner import (
+    ConversationDetailView,
+    ConversationListView,
+    ConversationMessagesView,
+    SurveyResponseListView,
+)
 from conversations.api_widget import InvitationAnswerView, InvitationView, WidgetConfigView
 from conversations.views import attachment_file, chat_page
 from conversations.views.widget import recommendation_click, widget_js
+from customers.api import CustomerDetailView, CustomerListView, OrderDetailView, OrderListView
 from helpdesk.health import healthz
 from helpdesk.webhooks.api import WebhookDetailView, WebhookListView
 from knowledge.api import ArticleDetailView, ArticleListView
@@ -30,7 +38,20 @@ api_v1 = [
     path("tickets/", TicketListView.as_view(), name="tickets"),
     path("tickets/<str:id>/", TicketDetailView.as_view(), name="ticket"),
     path("tickets/<str:id>/comments/", TicketCommentView.as_view(), name="ticket-comments"),
+    path("customers/", CustomerListView.as_view(), name="customers"),
+    path("customers/<str:external_id>/", CustomerDetailView.as_view(), name="customer"),
+    path("orders/", OrderListView.as_view(), name="orders"),
+    path("orders/<str:number>/", OrderDetailView.as_view(), name="order"),
+    path("conversations/", ConversationListView.as_view(), name="conversations"),
+    path("conversations/<str:id>/", ConversationDetailView.as_view(), name="conversation"),
+    path(
+        "conversations/<str:id>/messages/",
+        ConversationMessagesView.as_view(),
+        name="conversation-messages",
+    ),
+    path("surveys/responses/", SurveyResponseListView.as_view(), name="survey-responses"),
     path("webhooks/", WebhookListView.as_view(), name="webhooks"),
+    path("analytics/summary/", SummaryView.as_view(), name="analytics-summary"),
     path("webhooks/<str:id>/", WebhookDetailView.as_view(), name="webhook"),
 ]
 
@@ -42,6 +63,7 @@ urlpatterns = [
     path("r/<str:token>/", recommendation_click, name="recommendation-click"),
     path("files/<uuid:attachment_id>/<str:signature>/", attachment_file, name="attachment-file"),
     path("desk/tickets/", include("tickets.urls")),
+    path("desk/analytics/", include("analytics.urls")),
     path("desk/", include("conversations.urls")),
     path("help/", include("knowledge.urls")),
     path("admin/", admin.site.urls),

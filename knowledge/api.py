@@ -1,6 +1,12 @@
 """Partner API: published articles and search (contracts/partner-api.md)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -33,6 +39,19 @@ class ArticleSerializer(serializers.Serializer):
         return f"/help/a/{article.slug}/?lang={article.language}"
 
 
+ARTICLE_EXAMPLE = {
+    "slug": "return-policy",
+    "language": "zh",
+    "category": "after-sales",
+    "title": "退货政策",
+    "body": "收到商品 7 天内可无理由退货……",
+    "body_html": "<p>收到商品 7 天内可无理由退货……</p>",
+    "questions": ["怎么退货？", "退货要运费吗？"],
+    "updated_at": "2026-12-01T08:00:00Z",
+    "url": "/help/a/return-policy/?lang=zh",
+}
+
+
 class ArticleHitSerializer(serializers.Serializer):
     article = ArticleSerializer()
     rank = serializers.FloatField()
@@ -58,9 +77,39 @@ class ArticleListView(PartnerAPIMixin, APIView):
             OpenApiParameter("language", str, enum=["zh", "en"]),
             OpenApiParameter("category", str, description="category slug"),
         ],
-        responses=ArticleHitSerializer(many=True),
+        operation_id="v1_knowledge_articles_list",
+        responses=inline_serializer(
+            "ArticleResults",
+            fields={
+                "results": PolymorphicProxySerializer(
+                    component_name="ArticleOrHit",
+                    serializers=[ArticleHitSerializer, ArticleSerializer],
+                    resource_type_field_name=None,
+                    many=True,
+                )
+            },
+        ),
         description="With `q`: ranked hits `{article, rank, title_html, excerpt_html}`; "
         "without: the published articles of a language.",
+        examples=[
+            OpenApiExample(
+                "Search hits",
+                value={
+                    "results": [
+                        {
+                            "article": ARTICLE_EXAMPLE,
+                            "rank": 0.82,
+                            "title_html": "<mark>退货</mark>政策",
+                            "excerpt_html": "收到商品 7 天内可无理由<mark>退货</mark>……",
+                        }
+                    ]
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "Published articles", value={"results": [ARTICLE_EXAMPLE]}, response_only=True
+            ),
+        ],
         tags=["knowledge"],
     )
     def get(self, request):
@@ -88,6 +137,7 @@ class ArticleDetailView(PartnerAPIMixin, APIView):
     @extend_schema(
         parameters=[OpenApiParameter("language", str, enum=["zh", "en"])],
         responses=ArticleSerializer,
+        examples=[OpenApiExample("An article", value=ARTICLE_EXAMPLE, response_only=True)],
         tags=["knowledge"],
     )
     def get(self, request, slug: str):

@@ -78,6 +78,7 @@ def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
         "CHAT_RATE_LIMIT": str(LIVE_CHAT_RATE_LIMIT),
         "CHAT_SESSION_RATE": "100000/min",
         "CONN_MAX_AGE": "0",
+        "ANALYTICS_LIVE_SECONDS": "0",  # today's numbers exactly as the test made them
         # An agent whose desk closed is away after 2 s (tests wait for it).
         "AGENT_AWAY_GRACE": "2",
         "QUEUE_UPDATE_DELAY": "0.1",
@@ -179,3 +180,23 @@ def pytest_collection_modifyitems(config, items):
     thread while the session's browser lives, and a later test whose service publishes on
     commit (async_to_sync) in that thread would fail."""
     items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
+@pytest.fixture
+def partner_client():
+    """`partner_client(*scopes)`: DRF's APIClient speaking JSON in English with a new key
+    holding those scopes (the key is the client's `.key`)."""
+    from rest_framework.test import APIClient
+
+    from helpdesk.models import ApiKey
+
+    def make(*scopes: str) -> APIClient:
+        key, raw = ApiKey.issue(name="partner", scopes=list(scopes))
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        client.default_format = "json"
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        client.key = key
+        client.raw_key = raw
+        return client
+
+    return make

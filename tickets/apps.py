@@ -8,9 +8,15 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import hooks
+        from conversations.rooms.cards import register_card
         from customers import hooks as customer_hooks
         from customers.models import TagRule
-        from tickets.selectors import complaint_facts, customer_tickets
+        from tickets.selectors import (
+            complaint_facts,
+            customer_tickets,
+            ticket_activity,
+            ticket_cards,
+        )
         from tickets.services import care, chat, ticket_for_closed_conversation
         from tickets.services.customers import record_customer_merge
         from tickets.services.tickets import deliver_waiting_replies
@@ -22,5 +28,7 @@ class TicketsConfig(AppConfig):
         hooks.on_bot_understood(chat.ticket_from_understanding)
         customer_hooks.on_tag_facts(TagRule.Kind.COMPLAINT, "complaints", complaint_facts)
         customer_hooks.on_customers_merged(record_customer_merge)
+        customer_hooks.on_customer_activity(ticket_activity)
         hooks.on_outreach_due(care.resolved_tickets)
         hooks.on_desk_outreach(care.open_vip_revisit)
+        register_card("ticket", ticket_cards)

@@ -3,6 +3,7 @@ declared in one place. Emitted by the services in the transaction of the change.
 
 from __future__ import annotations
 
+from conversations.rooms.services import post_ticket_card
 from helpdesk import webhooks
 from tickets.models import CLOCKS, Priority, Ticket
 
@@ -17,11 +18,28 @@ def ticket_data(ticket: Ticket) -> dict:
 
 def ticket_created(ticket: Ticket) -> None:
     webhooks.emit("ticket.created", {"ticket": ticket_data(ticket)})
+    _room_card(ticket, "created")
 
 
 def ticket_updated(ticket: Ticket, *, changed: list[str]) -> None:
     if changed:
         webhooks.emit("ticket.updated", {"ticket": ticket_data(ticket), "changed": changed})
+    if "assignee" in changed and ticket.assignee_id:
+        _room_card(ticket, "assigned")
+    if "status" in changed and ticket.status == Ticket.Status.RESOLVED:
+        _room_card(ticket, "resolved")
+
+
+def _room_card(ticket: Ticket, event: str) -> None:
+    """The event as a card in the ticket's group's team room (docs/rooms.md)."""
+    post_ticket_card(
+        group_id=ticket.skill_group_id,
+        ticket_id=ticket.pk,
+        number=ticket.number,
+        subject=ticket.subject,
+        event=event,
+        assignee=ticket.assignee.display_name if ticket.assignee_id else "",
+    )
 
 
 # --- the same in SQL, for the batch jobs ---------------------------------------------------

@@ -25,10 +25,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import JSONObject
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, SkillGroup
+from customers.hooks import latest_activity
 from customers.models import Customer
 from tickets.models import (
     RUNNING,
@@ -41,6 +43,7 @@ from tickets.models import (
     TicketType,
     bigrams,
     breached_tickets,
+    number_of,
     pk_of,
 )
 
@@ -666,3 +669,32 @@ def complaint_facts(*, rule, since, customer_ids) -> dict:
             {"since": since, "ids": None if customer_ids is None else list(customer_ids)},
         )
         return {row[0]: Decimal(row[1]) for row in cursor.fetchall()}
+
+
+def ticket_activity(*, customer_id: int, limit: int) -> list[dict]:
+    """The customer's latest tickets as recent activity (the partner API's customer;
+    registered in customers.hooks)."""
+    return latest_activity(
+        Ticket.objects.filter(customer_id=customer_id),
+        type="ticket",
+        key="pk",
+        limit=limit,
+        label=number_of,
+    )
+
+
+def ticket_cards(ids: list, agent) -> dict:
+    """The team rooms' live cards of these tickets (T-000123 in a message, a ticket event)
+    that the agent may open: {id: card} (conversations.rooms.cards)."""
+    wanted = [pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool)]
+    return {
+        ticket.pk: {
+            "kind": "ticket",
+            "title": f"{ticket.number} {ticket.subject}",
+            "subtitle": ticket.type.name if ticket.type_id else "",
+            "status": ticket.get_status_display(),
+            "assignee": ticket.assignee.display_name if ticket.assignee_id else "",
+            "url": reverse("tickets:detail", args=[ticket.pk]),
+        }
+        for ticket in visible_tickets(agent).filter(pk__in=wanted)
+    }

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations import events
-from conversations.models import Agent, Conversation
+from conversations.models import Agent, AgentStatusLog, Conversation
 from conversations.services import routing
 from helpdesk.realtime import publish_on_commit
 
@@ -27,6 +27,7 @@ def set_agent_status(*, agent_id: int, status: str, automatic: bool = False) -> 
         agent.away_on_disconnect = automatic and status == Agent.Status.AWAY
         if changed:
             agent.status_changed_at = timezone.now()
+            _log_status(agent)
         agent.save(update_fields=["status", "away_on_disconnect", "status_changed_at"])
         if changed:
             publish_on_commit(
@@ -35,6 +36,14 @@ def set_agent_status(*, agent_id: int, status: str, automatic: bool = False) -> 
         if status == Agent.Status.ONLINE:
             routing.route_on_commit(agent_id=agent.pk)
     return agent
+
+
+def _log_status(agent: Agent) -> None:
+    """End the agent's current stretch in the status log and start one in the new status
+    (under the agent's row lock, so stretches never overlap)."""
+    now = agent.status_changed_at
+    AgentStatusLog.objects.filter(agent=agent, ended_at__isnull=True).update(ended_at=now)
+    AgentStatusLog.objects.create(agent=agent, status=agent.status, started_at=now)
 
 
 def desk_opened(*, agent_id: int) -> Agent:

@@ -469,12 +469,8 @@ def answer_survey(
 
 
 def survey_event_data(survey: Survey) -> dict:
-    """`survey.answered`'s data (the partner API's survey response)."""
-    return {
-        "id": str(survey.pk),
-        "conversation": str(survey.conversation_id),
-        "customer": survey.conversation.customer.external_id,
-        "score": survey.score,
-        "comment": survey.comment,
-        "answered_at": survey.answered_at,
-    }
+    """`survey.answered`'s data: the partner API's survey response (GET
+    /api/v1/surveys/responses/), so the event and the list carry the same object."""
+    from conversations.api_partner import SurveyResponseSerializer  # it imports no service
+
+    return dict(SurveyResponseSerializer(survey).data)

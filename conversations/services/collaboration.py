@@ -17,6 +17,7 @@ from django.utils.translation import override
 from conversations import events, selectors
 from conversations.models import Agent, Conversation, InternalNote, Participant, SkillGroup
 from conversations.protocol import note_payload
+from conversations.rooms.services import join_consult_room
 from conversations.services import routing
 from conversations.services.messages import ConversationClosed, post_system_message
 from conversations.services.workflow import NotAllowed
@@ -172,6 +173,12 @@ def invite_colleague(
             return participant
         participant = Participant.objects.create(
             conversation=conversation, agent=colleague, invited_by=by
+        )
+        # The consultation has a room of its own in the team rooms.
+        join_consult_room(
+            conversation=conversation,
+            agent_ids=[by.pk, colleague.pk, conversation.assignee_id],
+            by=by,
         )
         _say(
             conversation,

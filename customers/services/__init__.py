@@ -173,7 +173,10 @@ def add_customer_tag(*, customer_id: int, name: str, created_by) -> CustomerTag:
 
 
 def remove_customer_tag(*, tag: CustomerTag) -> None:
-    """Agents remove the tags they set; automatic ones belong to their rules."""
+    """Agents remove the tags they set; automatic ones belong to their rules, the partner
+    API's to the shop's systems (its next PUT would put them back)."""
+    if tag.source == CustomerTag.Source.API:
+        raise InvalidInput(_("This tag is set by the shop's systems and kept by them."))
     if tag.source != CustomerTag.Source.MANUAL:
         raise InvalidInput(_("An automatic tag is kept by its rule."))
     tag.delete()

@@ -9,11 +9,12 @@ from customers.services import care, segments
 
 
 def change_level(
-    *, customer_id: int, level: str, source: str, changed_by=None
+    *, customer_id: int, level: str, source: str, changed_by=None, congratulate: bool = True
 ) -> LevelChange | None:
     """Set the customer's level, with a LevelChange row (None when it was that level
     already), and the segment that follows from it. An upgrade claims the membership-upgrade outreach of this change, in the
-    same transaction: congratulated once, and not at all if the change rolls back."""
+    same transaction: congratulated once, and not at all if the change rolls back (nor
+    with `congratulate=False`: a customer the shop's systems create at their level)."""
     if level not in Customer.Level.values:
         raise ValueError(f"unknown level {level!r}")
     with transaction.atomic():
@@ -27,7 +28,7 @@ def change_level(
         customer.save(update_fields=["level", "updated_at"])
         segments.refresh_segment(customer_id=customer.pk)  # VIP, or no longer
         campaign = care.enabled_campaign(CareCampaign.Kind.LEVEL_UP)
-        if change.is_upgrade and campaign is not None:
+        if congratulate and change.is_upgrade and campaign is not None:
             care.claim_outreach(
                 campaign=campaign,
                 customer_id=customer.pk,

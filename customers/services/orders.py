@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Coupon, Order
-from customers.services import care, recommendations, segments
+from customers.services import care, recommendations, segments, tag_rules
 
 # The fields an upsert may set (the rest of an order is this app's own).
 ORDER_FIELDS = (
@@ -25,35 +25,56 @@ ORDER_FIELDS = (
 )
 
 
+class OrderOfAnotherCustomer(ValueError):
+    """The order number is another customer's: an order never changes hands."""
+
+
+# A status reached without its time gets the moment it arrived: the reminders count from it.
+STATUS_TIMES = {Order.Status.SHIPPED: "shipped_at", Order.Status.DELIVERED: "delivered_at"}
+
+
 def upsert_order(*, customer_id: int, number: str, **fields) -> tuple[Order, bool]:
     """Create or update the order `number` of this customer, then `order_saved`; returns
-    (order, created). Another customer's order number raises ValueError: an order never
-    changes hands."""
+    (order, created). Only the fields that differ are written, and an update that changes
+    nothing sets nothing off. An order reaching `shipped` or `delivered` without its time
+    gets now. Another customer's order number raises OrderOfAnotherCustomer (nothing is
+    changed): an order never changes hands."""
     unknown = set(fields) - set(ORDER_FIELDS)
     if unknown:
         raise ValueError(f"not order fields: {sorted(unknown)}")
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(number=number).first()
         created = order is None
+        status_time = STATUS_TIMES.get(fields.get("status"))
+        if status_time and fields.get(status_time) is None:
+            if created or (
+                order.status != fields["status"] and getattr(order, status_time) is None
+            ):
+                fields[status_time] = timezone.now()
         if created:
             order = Order.objects.create(customer_id=customer_id, number=number, **fields)
         elif order.customer_id != customer_id:
-            raise ValueError(f"order {number} belongs to another customer")
+            raise OrderOfAnotherCustomer(f"order {number} belongs to another customer")
         else:
-            for name, value in fields.items():
-                setattr(order, name, value)
-            order.save(update_fields=[*fields, "updated_at"])
+            changed = [name for name, value in fields.items() if getattr(order, name) != value]
+            if not changed:
+                return order, False
+            for name in changed:
+                setattr(order, name, fields[name])
+            order.save(update_fields=[*changed, "updated_at"])
         order_saved(order=order)
     return order, created
 
 
 def order_saved(*, order: Order) -> None:
     """What an order arriving or changing sets off, in the caller's transaction: the
-    customer's segment, the shipped / delivered reminders (claimed once), and the
-    conversion of a recommendation whose product it contains (counted once)."""
+    customer's segment, the shipped / delivered reminders (claimed once), the
+    conversion of a recommendation whose product it contains (counted once), and after
+    commit the customer's automatic tags re-evaluated."""
     segments.refresh_segment(customer_id=order.customer_id)
     care.plan_order_reminders(order_number=order.number)
     recommendations.record_order_conversions(order_id=order.pk)
+    tag_rules.order_changed(order=order)
 
 
 def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon | None:

@@ -50,6 +50,9 @@
   }
 
   setInterval(tick, 1000);
+  // Today's numbers (analytics) move with every message too, which the desk socket does
+  // not announce: the board re-renders at least every 30 s.
+  setInterval(refresh, 30000);
   tick();
   connect();
 })();

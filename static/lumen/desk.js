@@ -44,6 +44,10 @@
     return false;
   }
 
+  // The team rooms' script (rooms.js) shares this socket: it sends through here and hears
+  // every frame this script does not handle.
+  window.LumenDesk = {send};
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/desk/");
@@ -59,6 +63,7 @@
         for (const [clientId, item] of pending) send({type: "message.send", conversation: conversationId, client_id: clientId, body: item.body, attachments: item.attachments});
       }
       refreshLists();
+      document.dispatchEvent(new CustomEvent("lumen:desk-open"));
     };
     socket.onmessage = (event) => receive(JSON.parse(event.data));
     socket.onclose = (event) => {
@@ -116,6 +121,10 @@
   }
 
   function receive(frame) {
+    if (frame.type.startsWith("room")) {
+      document.dispatchEvent(new CustomEvent("lumen:desk-frame", {detail: frame}));
+      return;
+    }
     switch (frame.type) {
       case "queue": return refreshLists();
       case "pong": return;

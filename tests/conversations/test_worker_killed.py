@@ -31,8 +31,9 @@ from customers.models import CareCampaign, Coupon, Outreach
 from customers.services import care as claims
 from tests.conftest import BASE_DIR, database_url
 from tests.factories import AgentFactory, ConversationFactory, CustomerFactory, care_campaign
+from tickets.defaults import ensure_defaults
 from tickets.events import utc_sql
-from tickets.models import Ticket, TicketEvent
+from tickets.models import SLAPolicy, SLATarget, TicketClock, TicketEvent, TicketType
 from tickets.services import open_ticket
 from tickets.tasks import record_breaches_task
 
@@ -253,6 +254,9 @@ def test_a_worker_killed_while_emailing_never_sends_one_twice(queue, workers, tm
 def test_a_worker_killed_mid_breach_batch_leaves_nothing_and_each_clock_breaches_once(
     queue, workers, holder
 ):
+    # The default SLA policy the migration seeded (an earlier test's flush removed it):
+    # without it a ticket has no clocks.
+    ensure_defaults(TicketType, SLAPolicy, SLATarget)
     agent = AgentFactory()
     tickets = [
         open_ticket(
@@ -264,13 +268,15 @@ def test_a_worker_killed_mid_breach_batch_leaves_nothing_and_each_clock_breaches
         )
         for n in range(20)
     ]
-    Ticket.objects.update(
-        first_response_due=None, resolution_due=timezone.now() - timedelta(minutes=5)
-    )
+    TicketClock.objects.exclude(clock="resolution").update(due=None)
+    TicketClock.objects.filter(clock="resolution").update(due=timezone.now() - timedelta(minutes=5))
     held = tickets[10]
-    due = utc_sql("resolution_due")
-    key_sql = f"SELECT 'ticket:' || id || ':sla_breached:resolution@' || {due} FROM tickets_ticket"  # noqa: S608
-    [(key,)] = query(key_sql + " WHERE id = %s", [held.pk])
+    due = utc_sql("due")
+    key_sql = (
+        f"SELECT 'ticket:' || ticket_id || ':sla_breached:resolution@' || {due} "  # noqa: S608
+        "FROM tickets_ticketclock WHERE clock = 'resolution'"
+    )
+    [(key,)] = query(key_sql + " AND ticket_id = %s", [held.pk])
     # The job's notice for this ticket must wait for this uncommitted one (same key).
     holder.execute(
         "INSERT INTO conversations_notice (agent_id, kind, key, text_zh, text_en, url, "
@@ -283,10 +289,11 @@ def test_a_worker_killed_mid_breach_batch_leaves_nothing_and_each_clock_breaches
     wait_for(lambda: waiting_on_a_lock(), "the breach job to reach the held notice", first.log)
     [backend] = waiting_on_a_lock()
     kill_while_paused(first, backend, holder.rollback)
-    after_kill = Ticket.objects.filter(resolution_breached_at__isnull=False).count()
+    resolution = TicketClock.objects.filter(clock="resolution")
+    after_kill = resolution.filter(breached_at__isnull=False).count()
     second = workers(queue, "second", CELERY_VISIBILITY_TIMEOUT="2")
     wait_for(
-        lambda: not Ticket.objects.filter(resolution_breached_at__isnull=True).exists(),
+        lambda: not resolution.filter(breached_at__isnull=True).exists(),
         "every breach",
         second.log,
     )

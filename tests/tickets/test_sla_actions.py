@@ -1,6 +1,7 @@
 """At-risk warnings and what a breach sets off (notices, priority, escalation, the partner
 event), each exactly once however often and by however many workers the jobs run."""
 
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -183,6 +184,44 @@ def test_two_workers_at_once_warn_and_notify_each_clock_once(group, agent):
     assert sum(len(result) for result in results) == 40
     assert Notice.objects.filter(kind="sla_at_risk").count() == 40
     assert TicketEvent.objects.filter(kind="sla", new="at_risk").count() == 40
+
+
+@pytest.fixture
+def job_threads(monkeypatch) -> list:
+    """The SLA jobs' worker threads started (by name: other threads come and go)."""
+    started = []
+    original = threading.Thread.start
+
+    def start(thread):
+        if thread.name.startswith("sla-job-"):
+            started.append(thread.name)
+        original(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    return started
+
+
+def test_a_backlog_is_worked_off_by_several_threads_each_clock_once(group, agent, job_threads):
+    boss = supervisor_of(group)
+    tickets = [opened(group, assignee=agent) for _n in range(25)]
+
+    marked = record_breaches(now=BREACHED, batch=4, workers=3)
+
+    assert sorted(job_threads) == ["sla-job-1", "sla-job-2"]  # the first batch was full
+    assert sorted(marked) == sorted((t.pk, "first_response") for t in tickets)
+    assert TicketEvent.objects.filter(kind="sla", new="breached").count() == 25
+    assert OutboundEvent.objects.filter(event="ticket.sla_breached").count() == 25
+    for person in (agent, boss):
+        assert person.notices.filter(kind="sla_breached").count() == 25
+    assert record_breaches(now=BREACHED, batch=4, workers=3) == []
+    assert len(job_threads) == 2  # nothing due: no thread
+
+
+def test_one_batch_due_takes_no_thread(group, agent, job_threads):
+    opened(group, assignee=agent)
+
+    assert len(warn_at_risk(now=AT_RISK, batch=4, workers=3)) == 1
+    assert job_threads == []
 
 
 def test_a_customer_reply_starts_a_fresh_next_response_clock(group, agent):

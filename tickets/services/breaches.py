@@ -19,10 +19,12 @@ locks are held, reads the clocks as they are.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -30,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override, pgettext
 
 from conversations.models import Agent, SkillGroup
+from conversations.rooms.services import publish_cards_on_commit, room_cards_sql
 from conversations.services.notices import MAX_TEXT, publish_notices
 from helpdesk import webhooks
 from helpdesk.ids import UUID7_SQL
@@ -185,6 +188,13 @@ outbox AS (
     CROSS JOIN LATERAL unnest(p.clocks, p.dues) WITH ORDINALITY AS h(clock, due, n)
     ORDER BY p.id, h.n
 )"""  # noqa: S608 (names of this module; every value is a parameter)
+    # The cards in the group's team room (docs/rooms.md), from the same rows.
+    sql += room_cards_sql(
+        source="per_ticket",
+        event="breached" if breach else "at_risk",
+        number=number_sql("src.id"),
+        clocks="src.clocks",
+    )
     results = f"""
 SELECT
     (SELECT COALESCE(json_agg(json_build_array(m.ticket_id, m.clock)
@@ -192,7 +202,8 @@ SELECT
      FROM marked m JOIN (VALUES {_POSITIONS}) AS v(position, clock) ON v.clock = m.clock),
     (SELECT COALESCE(json_agg(json_build_object(
         'id', id, 'agent', agent_id, 'kind', kind, 'text_zh', text_zh, 'text_en', text_en,
-        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live)"""  # noqa: S608
+        'url', url, 'created_at', created_at, 'count', count)), '[]') FROM live),
+    (SELECT COALESCE(json_agg(id), '[]') FROM room_cards)"""  # noqa: S608
     return sql + results + (_ESCALATIONS if breach else "")
 
 
@@ -261,45 +272,102 @@ def _supervisor_map() -> dict[str, list[int]]:
     }
 
 
-def _run(lock_sql: str, mark_sql: str, texts: dict, *, now: datetime, batch: int, act=None):
+def _run(
+    lock_sql: str,
+    mark_sql: str,
+    texts: dict,
+    *,
+    now: datetime,
+    batch: int,
+    act=None,
+    workers: int | None = None,
+):
     """Batches, one transaction each, until nothing is left or the run's budget is spent:
     the batch's tickets locked (`lock_sql`), then their clocks marked and acted on
-    (`mark_sql`, then `act` with the rest of its row, in the same transaction). What
+    (`mark_sql`, then `act` with the rest of its row, in the same transaction; the
+    team rooms' cards it made are published on commit). What
     every batch needs is read once a run (who the supervisors are), and the notices of
     all its batches reach the desks after the run: one frame per agent. Returns the
-    (ticket id, clock) pairs marked."""
-    done: list[tuple[int, str]] = []
-    made: list[dict] = []
-    params: dict = {}
+    (ticket id, clock) pairs marked.
+
+    When the first batch was full (there may be more), `workers` − 1 more threads
+    (SLA_JOB_WORKERS), each with its own database connection, take batches beside this
+    one: the lock's SKIP LOCKED gives each batch its own tickets, so a clock is still
+    marked once. A usual minute's run is one batch and no thread."""
+    workers = max(1, workers if workers is not None else settings.SLA_JOB_WORKERS)
     started = time.monotonic()
-    while time.monotonic() - started < RUN_BUDGET_SECONDS:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(lock_sql, {"now": now, "batch": batch})
-            tickets = [pk for (pk,) in cursor.fetchall()]
-            if not tickets:
+    params: dict = {}
+
+    def batches(first_only: bool = False) -> tuple[list, list, bool]:
+        """This thread's batches: the pairs marked, the notices made, and whether the
+        last batch was full."""
+        done: list[tuple[int, str]] = []
+        made: list[dict] = []
+        full = False
+        while time.monotonic() - started < RUN_BUDGET_SECONDS:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(lock_sql, {"now": now, "batch": batch})
+                tickets = [pk for (pk,) in cursor.fetchall()]
+                if not tickets:
+                    return done, made, False
+                # The statement's cost guesses (a CTE's rows are unknown to the planner)
+                # are high enough to have it compiled by the JIT: ~90 ms a batch, for
+                # nothing.
+                cursor.execute("SET LOCAL jit = off")
+                if not params:
+                    params.update(
+                        now=now,
+                        supervisors=json.dumps(_supervisor_map()),
+                        number_mark=NUMBER_MARK,
+                        subject_mark=SUBJECT_MARK,
+                        clock_mark=CLOCK_MARK,
+                        due_mark=DUE_MARK,
+                        timezone=timezone.get_current_timezone_name(),
+                        **texts,
+                    )
+                cursor.execute(mark_sql, {**params, "tickets": tickets, "stamp": timezone.now()})
+                marked, notices, cards, *rest = cursor.fetchone()
+                publish_cards_on_commit(cards)
+                if act is not None:
+                    act(*rest)
+            if not marked:
+                return done, made, False
+            done += [(ticket_id, clock) for ticket_id, clock in marked]
+            made += notices
+            full = len(tickets) >= batch
+            if first_only or not full:
                 break
-            # The statement's cost guesses (a CTE's rows are unknown to the planner) are
-            # high enough to have it compiled by the JIT: ~90 ms a batch, for nothing.
-            cursor.execute("SET LOCAL jit = off")
-            if not params:
-                params = {
-                    "now": now,
-                    "supervisors": json.dumps(_supervisor_map()),
-                    "number_mark": NUMBER_MARK,
-                    "subject_mark": SUBJECT_MARK,
-                    "clock_mark": CLOCK_MARK,
-                    "due_mark": DUE_MARK,
-                    "timezone": timezone.get_current_timezone_name(),
-                    **texts,
-                }
-            cursor.execute(mark_sql, {**params, "tickets": tickets, "stamp": timezone.now()})
-            marked, notices, *rest = cursor.fetchone()
-            if act is not None:
-                act(*rest)
-        if not marked:
-            break
-        done += [(ticket_id, clock) for ticket_id, clock in marked]
-        made += notices
+        return done, made, full
+
+    done, made, full = batches(first_only=True)
+    if full:
+        results = [None] * workers
+
+        def work(n: int) -> None:
+            try:
+                results[n] = batches()
+            finally:
+                if n:
+                    connection.close()  # the thread's own connection
+
+        threads = [
+            threading.Thread(target=work, args=(n,), name=f"sla-job-{n}") for n in range(1, workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            work(0)
+        finally:
+            for thread in threads:
+                thread.join()
+            for result in results:
+                if result is not None:
+                    done += result[0]
+                    made += result[1]
+            publish_notices(made)  # what the batches that committed made
+        if None in results:  # a thread failed (logged by threading); its batch rolled back
+            raise RuntimeError("SLA job: a worker thread failed; the next run goes on")
+        return done
     publish_notices(made)
     return done
 
@@ -319,7 +387,9 @@ def _texts(template: Callable[[], str], item: Callable[[], str] | None = None) -
     return texts
 
 
-def record_breaches(*, now: datetime | None = None, batch: int = BREACH_BATCH):
+def record_breaches(
+    *, now: datetime | None = None, batch: int = BREACH_BATCH, workers: int | None = None
+):
     """Mark every running clock whose due time has passed as breached, each exactly once,
     and act on it as the ticket's SLA policy says: an SLA row in the timeline; a notice to
     the assignee and to the group's supervisors (one per ticket and person, naming its
@@ -334,6 +404,7 @@ def record_breaches(*, now: datetime | None = None, batch: int = BREACH_BATCH):
         now=now or timezone.now(),
         batch=batch,
         act=_act_on_breaches,
+        workers=workers,
     )
 
 
@@ -370,7 +441,9 @@ def _reassign(ticket: Ticket) -> None:
         change_ticket(ticket_id=ticket.pk, actor=None, assignee=agent)
 
 
-def warn_at_risk(*, now: datetime | None = None, batch: int = BREACH_BATCH):
+def warn_at_risk(
+    *, now: datetime | None = None, batch: int = BREACH_BATCH, workers: int | None = None
+):
     """Warn once per clock run when a clock has used the policy's at-risk share of its
     target (and is neither due nor breached yet): an SLA row in the timeline a clock and
     one notice per ticket and person, naming its clocks and their due times, to the
@@ -381,7 +454,14 @@ def warn_at_risk(*, now: datetime | None = None, batch: int = BREACH_BATCH):
         lambda: _at_risk_text(NUMBER_MARK, SUBJECT_MARK, CLOCK_MARK),
         lambda: _clock_due_text(CLOCK_MARK, DUE_MARK),
     )
-    return _run(LOCK_AT_RISK_SQL, WARNING_SQL, texts, now=now or timezone.now(), batch=batch)
+    return _run(
+        LOCK_AT_RISK_SQL,
+        WARNING_SQL,
+        texts,
+        now=now or timezone.now(),
+        batch=batch,
+        workers=workers,
+    )
 
 
 def _breached_text(number, subject, clocks) -> str:

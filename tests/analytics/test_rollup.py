@@ -1,0 +1,111 @@
+"""The rollup job: idempotent, equal to the live computation, scheduled."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+from django.conf import settings
+from django.utils import timezone
+
+from analytics.models import COUNTERS, DailyRollup, HourlyRollup, TopicHourly
+from analytics.periods import day_bounds, today
+from analytics.selectors import Scope, figures
+from analytics.services.rollup import roll_up, roll_up_recent
+from analytics.tasks import roll_up_recent_task
+from conversations.models import AgentStatusLog
+from conversations.services import set_agent_status
+from tests.analytics.scenario import build
+from tests.factories import AgentFactory
+
+
+def _rows(model, order):
+    return sorted((tuple(row.values()) for row in model.objects.values(*order, *COUNTERS)), key=str)
+
+
+def test_rolling_the_same_hours_twice_gives_the_same_rows(past_day):
+    start, end = day_bounds(past_day.day)
+    roll_up(start=start, end=end)
+    hourly = _rows(HourlyRollup, ["hour", "channel", "skill_group_id", "agent_id"])
+    daily = _rows(DailyRollup, ["day", "channel", "skill_group_id", "agent_id"])
+    topics = sorted(TopicHourly.objects.values_list("hour", "kind", "key", "conversations"))
+
+    roll_up(start=start, end=end)
+
+    assert hourly and daily and topics
+    assert _rows(HourlyRollup, ["hour", "channel", "skill_group_id", "agent_id"]) == hourly
+    assert _rows(DailyRollup, ["day", "channel", "skill_group_id", "agent_id"]) == daily
+    assert sorted(TopicHourly.objects.values_list("hour", "kind", "key", "conversations")) == (
+        topics
+    )
+
+
+def test_a_day_is_the_sum_of_its_hours(past_day):
+    start, end = day_bounds(past_day.day)
+    roll_up(start=start, end=end)
+
+    day = DailyRollup.objects.filter(day=past_day.day)
+    hours = HourlyRollup.objects.filter(hour__gte=start, hour__lt=end)
+    assert sum(row.conversations for row in day) == sum(row.conversations for row in hours) == 7
+    assert sum(row.online_ms for row in day) == 2 * 3600 * 1000
+
+
+def test_todays_live_numbers_are_what_the_rollup_stores(db):
+    now = timezone.now()
+    build(today(), hour=0)
+    scope = Scope(today(), today())
+    live = figures(scope, now=now)[None]
+
+    roll_up_recent(now=now)
+
+    rolled = DailyRollup.objects.filter(day=today())
+    assert live["conversations"] > 0 or now.hour < 1
+    for name in COUNTERS:
+        assert sum(getattr(row, name) for row in rolled) == live[name], name
+    assert [
+        sum(row.frt_human_hist[i] for row in rolled)
+        for i in range(len(live.histograms["frt_human_hist"]))
+    ] == live.histograms["frt_human_hist"]
+
+
+def test_yesterday_is_read_from_the_rollups_not_the_raw_tables(past_day):
+    scope = Scope(past_day.day, past_day.day)
+
+    assert figures(scope)[None]["conversations"] == 0  # not rolled up yet
+    start, end = day_bounds(past_day.day)
+    roll_up(start=start, end=end)
+    assert figures(scope)[None]["conversations"] == 7
+
+
+def test_the_job_is_scheduled_and_rolls_the_settle_window(db):
+    entry = settings.CELERY_BEAT_SCHEDULE["analytics-rollup"]
+    assert entry["task"] == "analytics.tasks.roll_up_recent_task"
+    build(today() - timedelta(days=1), hour=12)
+
+    roll_up_recent_task()
+
+    assert DailyRollup.objects.filter(day=today() - timedelta(days=1)).exists()
+
+
+def test_status_changes_are_logged_as_stretches(db):
+    agent = AgentFactory(status="offline")
+
+    set_agent_status(agent_id=agent.pk, status="online")
+    set_agent_status(agent_id=agent.pk, status="online")  # no change, no stretch
+    set_agent_status(agent_id=agent.pk, status="away")
+
+    stretches = list(AgentStatusLog.objects.filter(agent=agent).order_by("started_at"))
+    assert [s.status for s in stretches] == ["online", "away"]
+    assert stretches[0].ended_at == stretches[1].started_at
+    assert stretches[1].ended_at is None
+
+
+def test_todays_live_rows_are_shared_for_the_configured_seconds(db, settings):
+    settings.ANALYTICS_LIVE_SECONDS = 600 + uuid4().int % 100_000  # no earlier run's rows
+    now = timezone.now()
+    scope = Scope(today(), today())
+    before = figures(scope, now=now)[None]["conversations"]
+
+    build(today(), hour=0)
+
+    assert figures(scope, now=now)[None]["conversations"] == before  # the shared rows
+    settings.ANALYTICS_LIVE_SECONDS = 0
+    assert figures(scope, now=now)[None]["conversations"] > before

@@ -145,7 +145,7 @@ class InboundMessageView(PartnerAPIMixin, APIView):
                     "body": "我的订单到哪里了？",
                 },
                 request_only=True,
-            )
+            ),
         ],
         tags=["conversations"],
     )

@@ -54,6 +54,7 @@ from bench.stack import (  # noqa: E402
     percentile,
     prepare_database,
     serve_posts,
+    signed,
 )
 
 EVENTS = ["conversation.created", "message.created"]
@@ -117,8 +118,6 @@ def receive(port_out, control, secret: str) -> None:
     """The relay's receiver: answers 200, checks signatures and each conversation's order."""
     from threading import Lock
 
-    from helpdesk.webhooks.signing import verify  # plain hmac: no Django needed
-
     seen: set[str] = set()
     last_seq: dict[str, int] = {}
     counts = {"received": 0, "distinct": 0, "bad_signature": 0, "out_of_order": 0, "messages": 0}
@@ -127,7 +126,7 @@ def receive(port_out, control, secret: str) -> None:
     lock = Lock()
 
     def on_post(headers, body: bytes) -> None:
-        good = verify(secret, headers["X-Helpdesk-Signature"], body)
+        good = signed(secret, headers["X-Helpdesk-Signature"], body)
         envelope = json.loads(body)
         with lock:
             now = time.time()

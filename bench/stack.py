@@ -166,6 +166,19 @@ class Server:
             self.process.wait(timeout=10)
 
 
+def signed(secret: str, header: str, body: bytes) -> bool:
+    """A delivery's X-Helpdesk-Signature checked as the contract tells a receiver to (in a
+    receiver process: no Django there)."""
+    import hashlib
+    import hmac
+
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    expected = hmac.new(
+        secret.encode(), fields.get("t", "").encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
 def serve_posts(on_post, port_out):
     """A webhook receiver for a benchmark's receiver process: a threaded HTTP server on
     127.0.0.1 calling `on_post(headers, body)` for every POST and answering 200 "ok";

@@ -114,6 +114,29 @@ class InboundMessageView(PartnerAPIMixin, APIView):
         },
         examples=[
             OpenApiExample(
+                "Stored",
+                value={
+                    "conversation": {
+                        "id": "6f1c2a4e-8b1d-4a57-9e43-2f0f8f1f6a10",
+                        "channel": "wechat",
+                    },
+                    "message": {
+                        "id": "0f5e8a52-3c4b-4d6e-9f70-8a9b0c1d2e3f",
+                        "seq": 1,
+                        "conversation": "6f1c2a4e-8b1d-4a57-9e43-2f0f8f1f6a10",
+                        "sender": "customer",
+                        "sender_name": "",
+                        "body": "我的订单到哪里了？",
+                        "attachments": [],
+                        "client_id": "wx-msg-23817625",
+                        "created_at": "2026-12-07T06:30:00.123Z",
+                        "meta": None,
+                    },
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+            OpenApiExample(
                 "A WeChat message",
                 value={
                     "channel": "wechat",
@@ -122,7 +145,7 @@ class InboundMessageView(PartnerAPIMixin, APIView):
                     "body": "我的订单到哪里了？",
                 },
                 request_only=True,
-            )
+            ),
         ],
         tags=["conversations"],
     )

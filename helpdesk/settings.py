@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Ticket.Status",
         "OrderStatusEnum": "customers.models.Order.Status",
         "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "ConversationChannelEnum": "conversations.models.Conversation.Channel",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

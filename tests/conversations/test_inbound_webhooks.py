@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -229,3 +230,40 @@ def test_a_birthday_greeting_to_a_wechat_customer_reaches_the_relay(
     assert message["meta"] == {"event": "care", "campaign": "birthday"}
     assert "王芳" in message["body"]
     assert message["seq"] == Message.objects.filter(conversation_id=conversation_id).count()
+
+
+def test_over_real_http_a_relayed_message_and_its_answer_come_back_signed(
+    live,
+    demo_kb,
+    relay,
+    receiver,  # noqa: F811
+):
+    _, raw = ApiKey.issue(name="WeChat relay (posting)", scopes=["conversations"])
+    body = {"channel": "wechat", "customer": "u-1001", "client_id": "wx-9", "body": "退货政策？"}
+
+    response = httpx.post(
+        f"{live.url}/api/v1/inbound/messages/",
+        json=body,
+        headers={"Authorization": f"Bearer {raw}"},
+        timeout=30,
+    )
+    again = httpx.post(
+        f"{live.url}/api/v1/inbound/messages/",
+        json=body,
+        headers={"Authorization": f"Bearer {raw}"},
+        timeout=30,
+    )
+    sweep()
+
+    assert response.status_code == again.status_code == 201
+    assert again.json() == response.json()
+    envelopes = received(receiver, relay.secret)
+    assert [e["event"] for e in envelopes] == [
+        "conversation.created",
+        "message.created",
+        "message.created",
+    ]
+    customer_message, answer = (e["data"]["message"] for e in envelopes[1:])
+    assert (customer_message["seq"], customer_message["client_id"]) == (1, "wx-9")
+    assert (answer["seq"], answer["sender"]) == (2, "bot")
+    assert answer["conversation"] == response.json()["conversation"]["id"]

@@ -115,12 +115,13 @@ def seed() -> dict:
             f"""
             INSERT INTO customers_customer
                 (external_id, name, email, phone, language, level, created_at, updated_at,
-                 care_opt_out, points, timezone, conversation_count, segment)
+                 care_opt_out, points, timezone, conversation_count, segment, attributes)
             SELECT 'bench-a-' || g, '顾客' || g, '', '',
                    CASE WHEN g % 10 = 0 THEN 'en' ELSE 'zh' END,
                    CASE WHEN r < 0.75 THEN 'normal' WHEN r < 0.90 THEN 'silver'
                         WHEN r < 0.97 THEN 'gold' ELSE 'vip' END,
-                   now() - interval '2 years', now(), false, 0, 'Asia/Shanghai', 0, ''
+                   now() - interval '2 years', now(), false, 0, 'Asia/Shanghai', 0, '',
+                   '{{}}'::jsonb
             FROM (SELECT g, random() AS r FROM generate_series(1, {CUSTOMERS}) g) c
             """  # noqa: S608 (constants of this file)
         )

@@ -217,6 +217,11 @@ class CustomerAdmin(admin.ModelAdmin):
         )
         obj.refresh_from_db()
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:  # a new customer, told with its tags
+            events.customer_created(form.instance.pk)
+
 
 def _customer_or_404(value) -> Customer:
     if not isinstance(value, str) or not value.isascii() or not value.isdecimal():

@@ -66,13 +66,29 @@ def announcing(*customer_ids: int) -> Iterator[None]:
         then = before[pk][1] if before[pk] is not None else None
         if not (now["external_id"] or (then and then["external_id"])):
             continue  # an anonymous visitor: no partner knows them
-        changed = sorted(
-            field
-            for field, value in now.items()
-            if field not in UNTOLD and (then is None or then[field] != value)
-        )
+        changed = _changed(then, now)
         if changed:
             customer_updated(customer, changed=changed, created=then is None)
+
+
+def _changed(then: dict | None, now: dict) -> list[str]:
+    return sorted(
+        field
+        for field, value in now.items()
+        if field not in UNTOLD and (then is None or then[field] != value)
+    )
+
+
+def customer_created(customer_id: int) -> None:
+    """A customer with a shop account appeared other than by the partner API's PUT (which
+    tells its own): added in admin, made by a chat session or an inbound message. Told
+    with `created: true` and every field, unless an enclosing change tells it."""
+    if customer_id in _told_by_caller.get():
+        return
+    represented = _represented(customer_id)
+    if represented is not None and represented[1]["external_id"]:
+        customer, now = represented
+        customer_updated(customer, changed=_changed(None, now), created=True)
 
 
 def fields_changed(customer: Customer, *, changed: list[str]) -> None:

@@ -69,6 +69,7 @@ def upsert_customer(
             language=language or Customer.Language.ZH,
             name=name or "",
             source=SOURCE,
+            announce=False,  # told below, with the fields the partner set
         )
         customer = Customer.objects.select_for_update().get(pk=found.pk)
         with events.told_by_caller(customer.pk):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from conversations.models import Conversation
 from customers import services
 from customers.models import Customer, CustomerMerge, CustomerTag, LevelChange
+from customers.services.identities import customer_for_verified_identity
 from customers.services.levels import change_level
 from customers.services.merge import merge_customers, unmerge_customers
 from customers.services.profiles import upsert_customer
@@ -106,6 +107,34 @@ def test_an_admin_form_refused_tells_nothing(client, boss, customer):
     assert response.status_code == 200
     assert Customer.objects.get().name == "王芳"
     assert told() == []
+
+
+def test_a_customer_added_in_admin_with_a_shop_account_is_told_as_created(client, boss):
+    response = client.post(
+        reverse("admin:customers_customer_add"),
+        {
+            "external_id": "u-3003",
+            "name": "Li Lei",
+            "language": "en",
+            "level": "silver",
+            "timezone": "Asia/Shanghai",
+            "attributes": "{}",
+            "tags-TOTAL_FORMS": "1",
+            "tags-INITIAL_FORMS": "0",
+            "tags-0-name": "b2b",
+            **{
+                f"{prefix}-{count}": "0"
+                for prefix in ("identities", "notes", "orders", "points_entries", "level_changes")
+                for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+            },
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    [data] = told()
+    assert data["created"] is True
+    assert (data["customer"]["external_id"], data["customer"]["tags"]) == ("u-3003", ["b2b"])
+    assert {"external_id", "name", "level", "tags"} <= set(data["changed"])
 
 
 # --- the desk's 360° panel -------------------------------------------------------------------
@@ -226,7 +255,7 @@ def test_undoing_a_merge_tells_who_stayed_and_who_came_back(customer):
     assert back["customer"]["tags"] == ["b2b"]
 
 
-# --- chat identity, delivery ------------------------------------------------------------------
+# --- chat identity, inbound, delivery ------------------------------------------------------------------
 
 
 def test_a_chat_identity_with_a_new_name_is_told_and_the_same_again_not(customer):
@@ -241,6 +270,32 @@ def test_a_chat_identity_with_a_new_name_is_told_and_the_same_again_not(customer
 
     [data] = told()
     assert (data["changed"], data["customer"]["name"]) == (["name"], "Fang W.")
+
+
+def test_a_chat_session_that_brings_a_new_shop_account_is_told_as_created():
+    identity = services.Identity(
+        external_id="u-4004", name="Han Mei", hash=services.identity_hash("u-4004")
+    )
+
+    services.customer_for_identity(identity=identity, language="en")
+    services.customer_for_identity(identity=identity, language="en")
+
+    [data] = told()
+    assert (data["customer"]["external_id"], data["customer"]["name"]) == ("u-4004", "Han Mei")
+    assert data["created"] is True
+
+
+def test_a_new_customer_of_the_partner_put_is_told_once(db):
+    upsert_customer(external_id="u-5005", name="New")
+
+    [data] = told()
+    assert (data["created"], data["customer"]["external_id"]) == (True, "u-5005")
+
+
+def test_a_visitor_made_by_a_wechat_identity_is_told_to_nobody():
+    customer_for_verified_identity(kind="wechat", value="oWx-9", method="partner_api")
+
+    assert told() == []
 
 
 def test_an_admin_edit_reaches_a_customer_updated_subscription_in_the_customers_order(

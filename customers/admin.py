@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from customers import events
 from customers.models import (
     AfterSalesRequest,
     CareCampaign,
@@ -32,13 +33,13 @@ from customers.models import (
 )
 from customers.services import tag_rules
 from customers.services.care import render
-from customers.services.levels import change_level
 from customers.services.merge import (
     MergeRefused,
     merge_customers,
     merge_preview,
     unmerge_customers,
 )
+from customers.services.profiles import change_profile
 from helpdesk.admin_tools import ReadOnlyInline
 
 
@@ -193,22 +194,33 @@ class CustomerAdmin(admin.ModelAdmin):
             status=status,
         )
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A save is one change: the fields (change_profile), the tags and notes inlines,
+        told to `customer.updated` subscribers once, as it all ends up (or not at all)."""
+        if request.method != "POST" or not (object_id or "").isdecimal():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with transaction.atomic():
+            Customer.objects.select_for_update().filter(pk=object_id).first()
+            with events.announcing(int(object_id)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        """A level changed here goes through change_level: its history, and the
-        congratulation on an upgrade."""
-        new_level = obj.level
-        level_changed = change and "level" in form.changed_data
-        if level_changed:
-            obj.level = form.initial["level"]
-        super().save_model(request, obj, form, change)
-        if level_changed:
-            change_level(
-                customer_id=obj.pk,
-                level=new_level,
-                source=LevelChange.Source.ADMIN,
-                changed_by=request.user,
-            )
-            obj.level = new_level
+        """An edit goes through change_profile: a level changed with its history and the
+        congratulation on an upgrade, partners told."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        change_profile(
+            customer_id=obj.pk,
+            changes={name: form.cleaned_data[name] for name in form.changed_data},
+            changed_by=request.user,
+        )
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:  # a new customer, told with its tags
+            events.customer_created(form.instance.pk)
 
 
 def _customer_or_404(value) -> Customer:

@@ -264,6 +264,12 @@ class WebhookDelivery(models.Model):
                 name="delivery_open_by_subject",
             ),
             models.Index(fields=["subscription", "-id"], name="delivery_by_subscription"),
+            # The finished ones by age: what the retention job prunes, oldest first.
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(state__in=["delivered", "failed"]),
+                name="delivery_finished",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tasks.deliver_webhooks_task",
         "schedule": 15.0,
     },
+    # The outbox and the delivery log past their retention (helpdesk/webhooks/retention.py).
+    "prune-webhooks": {
+        "task": "helpdesk.tasks.prune_webhooks_task",
+        "schedule": 3600.0,
+    },
     "forget-idempotency-keys": {
         "task": "helpdesk.tasks.forget_idempotency_keys_task",
         "schedule": 3600.0,
@@ -401,6 +406,13 @@ WEBHOOK_MAX_SUBSCRIPTIONS = env.int("WEBHOOK_MAX_SUBSCRIPTIONS", default=20)  # 
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=50)  # deliveries a worker claims at once
 WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)  # POSTs at once per worker
 WEBHOOK_RESPONSE_EXCERPT = 1024  # bytes of a receiver's answer kept with the attempt
+# Retention (helpdesk/webhooks/retention.py, hourly): a finished delivery (delivered or
+# failed) and its attempts are kept this many days after it finished; an event this many
+# days after it was written, once fanned out and no delivery of it is left. What is still
+# to be sent is never pruned. Rows deleted per statement:
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=7)
+WEBHOOK_PRUNE_BATCH = env.int("WEBHOOK_PRUNE_BATCH", default=5000)
 
 # --- Attachments -----------------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(embedded.data_dir() / "media")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from helpdesk.idempotency import forget_expired_keys
-from helpdesk.webhooks import deliveries, delivery_started
+from helpdesk.webhooks import deliveries, delivery_started, retention
 
 
 @shared_task(acks_late=True)
@@ -27,3 +27,13 @@ def deliver_webhooks_task() -> int:
     if run.more:
         deliver_webhooks_task.delay()
     return run.delivered
+
+
+@shared_task(acks_late=True)
+def prune_webhooks_task() -> dict[str, int]:
+    """Every hour: finished deliveries with their attempts, and the outbox's events, past
+    their retention are deleted, in batches (helpdesk/webhooks/retention.py); nothing
+    still to be sent. Safe to repeat and to run on several workers at once. Returns how
+    many of each went."""
+    pruned = retention.prune()
+    return {"events": pruned.events, "deliveries": pruned.deliveries, "attempts": pruned.attempts}

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from customers import events
 from customers.models import Customer, CustomerIdentity, CustomerNote, CustomerTag
 
 
@@ -46,7 +47,8 @@ def customer_for_identity(*, identity: Identity, language: str) -> Customer:
     account is looked up among verified identities first, so an account whose customer
     was merged into another finds that one. The email and phone beside it are not
     covered by the hash: they are recorded as unverified claims of this customer (and
-    fill its contact fields), never looked up."""
+    fill its contact fields), never looked up. A changed name, email or phone is told to
+    `customer.updated` subscribers."""
     from customers.services import identities
 
     verify_identity(identity)
@@ -69,6 +71,7 @@ def customer_for_identity(*, identity: Identity, language: str) -> Customer:
             setattr(customer, field, getattr(identity, field))
         if changed:
             customer.save(update_fields=[*changed, "updated_at"])
+            events.fields_changed(customer, changed=changed)
         for kind, value in (
             (CustomerIdentity.Kind.EMAIL, identity.email),
             (CustomerIdentity.Kind.PHONE, identity.phone),
@@ -152,7 +155,8 @@ def _tag_name(name: str) -> str:
 
 
 def add_customer_tag(*, customer_id: int, name: str, created_by) -> CustomerTag:
-    """A manual tag, once per customer and name (adding it again returns the existing one).
+    """A manual tag, once per customer and name (adding it again returns the existing one,
+    and tells nobody); a new one is told to `customer.updated` subscribers.
 
     The customer's row is locked while counting, so two agents tagging at once never take
     a customer past MAX_TAGS."""
@@ -164,19 +168,24 @@ def add_customer_tag(*, customer_id: int, name: str, created_by) -> CustomerTag:
             return existing
         if CustomerTag.objects.filter(customer_id=customer_id).count() >= MAX_TAGS:
             raise InvalidInput(_("A customer has at most %(n)s tags.") % {"n": MAX_TAGS})
-        return CustomerTag.objects.create(
-            customer_id=customer_id,
-            name=name,
-            source=CustomerTag.Source.MANUAL,
-            created_by=created_by,
-        )
+        with events.announcing(customer_id):
+            return CustomerTag.objects.create(
+                customer_id=customer_id,
+                name=name,
+                source=CustomerTag.Source.MANUAL,
+                created_by=created_by,
+            )
 
 
 def remove_customer_tag(*, tag: CustomerTag) -> None:
     """Agents remove the tags they set; automatic ones belong to their rules, the partner
-    API's to the shop's systems (its next PUT would put them back)."""
+    API's to the shop's systems (its next PUT would put them back). Told to
+    `customer.updated` subscribers."""
     if tag.source == CustomerTag.Source.API:
         raise InvalidInput(_("This tag is set by the shop's systems and kept by them."))
     if tag.source != CustomerTag.Source.MANUAL:
         raise InvalidInput(_("An automatic tag is kept by its rule."))
-    tag.delete()
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=tag.customer_id).first()
+        with events.announcing(tag.customer_id):
+            tag.delete()

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import events
 from customers.models import Customer, CustomerIdentity, CustomerMerge
 
 Kind = CustomerIdentity.Kind
@@ -107,11 +108,14 @@ def customer_for_verified_identity(
     language: str = "zh",
     name: str = "",
     source: str = "",
+    announce: bool = True,
 ) -> Customer:
     """The customer a verified channel identity belongs to, created with it when nobody
     holds it yet: what an inbound WeChat / app message (the partner API) or a chat session
     with an identity hash is attached to. Two calls at once create one customer (the
-    identity's unique index; the loser's savepoint rolls back and it reads the winner's)."""
+    identity's unique index; the loser's savepoint rolls back and it reads the winner's).
+    A customer created with a shop account is told to `customer.updated` subscribers
+    (`created: true`) unless `announce` is False (a caller that tells it itself)."""
     value = normalize(kind, value)
     if method not in Method.values:
         raise InvalidIdentity(_("Unknown way of verifying."))
@@ -136,6 +140,8 @@ def customer_for_verified_identity(
                     language=language if language in Customer.Language.values else "zh",
                 )
                 _record_verified(customer.pk, kind, value, method, source)
+                if announce:
+                    events.customer_created(customer.pk)
         except IntegrityError:
             holder = verified_holder(kind, value)
             if holder is None:

@@ -25,6 +25,7 @@ import datetime
 import json
 import logging
 import time
+from contextlib import ExitStack
 
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
@@ -33,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers import hooks
+from customers import events, hooks
 from customers.models import (
     Coupon,
     Customer,
@@ -249,6 +250,8 @@ def merge_customers(
     account and external id become identities of the staying one, so its identity hash
     and its old chat tokens still find the person. MergeRefused, nothing changed, when
     either is gone (merged already, perhaps by a concurrent call) or they are the same.
+    Partners get one `customer.updated` for the staying customer when what they see of it
+    changed, none for the one merged away (its shop account now finds the one who stays).
     """
     if source_id == target_id:
         raise MergeRefused(_("A customer cannot be merged with itself."))
@@ -259,7 +262,7 @@ def merge_customers(
 
 
 def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> CustomerMerge:
-    with transaction.atomic():
+    with transaction.atomic(), ExitStack() as told:
         for field in relations():
             list(
                 _rows(field, source_id)
@@ -271,6 +274,9 @@ def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> Custome
         if len(locked) < 2:
             raise MergeRefused(_("One of the two customers no longer exists (merged already?)."))
         source, target = locked[source_id], locked[target_id]
+        # Partners hear of the customer who stays, once, with all it took (the merged-away
+        # one's shop account now finds it); of the one merged away, nothing more.
+        told.enter_context(events.announcing(target_id))
         record = CustomerMerge(
             survivor_id=target_id,
             merged_id=source_id,
@@ -393,13 +399,15 @@ def unmerge_customers(*, merge_id: int, by, reason: str = "") -> CustomerMerge:
     the staying customer after the merge stay with it.
 
     MergeRefused, nothing changed, when it was undone already or the staying customer has
-    since been merged away itself (undo that merge first)."""
+    since been merged away itself (undo that merge first). Partners get `customer.updated`
+    for the staying customer when what they see of it changed, and for the one who comes
+    back (with a shop account) with `created: true`."""
     reason = (reason or "").strip()[:500]
     return _with_deadlock_retry(lambda: _unmerge(merge_id, by, reason))
 
 
 def _unmerge(merge_id: int, by, reason: str) -> CustomerMerge:
-    with transaction.atomic():
+    with transaction.atomic(), ExitStack() as told:
         record = CustomerMerge.objects.select_for_update().filter(pk=merge_id).first()
         if record is None:
             raise MergeRefused(_("No such merge."))
@@ -411,6 +419,8 @@ def _unmerge(merge_id: int, by, reason: str) -> CustomerMerge:
             raise MergeRefused(
                 _("The customer it was merged into has been merged away since: undo that first.")
             )
+        # The one who stayed, with what it gives back; the one who comes back, as created.
+        told.enter_context(events.announcing(record.survivor_id, record.merged_id))
         before = record.survivor_before
         took_account = before.get("fields", {}).get("external_id")
         if took_account and target.external_id == took_account[1]:

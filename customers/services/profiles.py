@@ -69,39 +69,74 @@ def upsert_customer(
             language=language or Customer.Language.ZH,
             name=name or "",
             source=SOURCE,
+            announce=False,  # told below, with the fields the partner set
         )
         customer = Customer.objects.select_for_update().get(pk=found.pk)
-        changed = [field for field, value in given.items() if getattr(customer, field) != value]
-        for field in changed:
-            setattr(customer, field, given[field])
-        if changed:
-            customer.save(update_fields=[*changed, "updated_at"])
-        for field, kind in (
-            ("phone", CustomerIdentity.Kind.PHONE),
-            ("email", CustomerIdentity.Kind.EMAIL),
-        ):
-            if field in changed and getattr(customer, field):
-                identities.claim_identity(
-                    customer_id=customer.pk,
-                    kind=kind,
-                    value=getattr(customer, field),
-                    source=SOURCE,
-                )
-        if level is not None and levels.change_level(
-            customer_id=customer.pk,
-            level=level,
-            source=LevelChange.Source.API,
-            congratulate=not created,
-        ):
-            changed.append("level")
-        if tags is not None and _set_partner_tags(customer_id=customer.pk, names=tags):
-            changed.append("tags")
+        with events.told_by_caller(customer.pk):
+            changed = _apply(customer, given=given, level=level, tags=tags, created=created)
         if created:
             changed = sorted({*changed, *given, *(["level"] if level else [])})
         if changed:
             customer = Customer.objects.get(pk=customer.pk)
             events.customer_updated(customer, changed=changed, created=created)
     return Upserted(customer=customer, created=created, changed=changed)
+
+
+def _apply(
+    customer: Customer, *, given: dict, level: str | None, tags: list[str] | None, created: bool
+) -> list[str]:
+    """The partner's fields, level and tags on the (locked) customer; what changed."""
+    changed = [field for field, value in given.items() if getattr(customer, field) != value]
+    for field in changed:
+        setattr(customer, field, given[field])
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+    for field, kind in (
+        ("phone", CustomerIdentity.Kind.PHONE),
+        ("email", CustomerIdentity.Kind.EMAIL),
+    ):
+        if field in changed and getattr(customer, field):
+            identities.claim_identity(
+                customer_id=customer.pk,
+                kind=kind,
+                value=getattr(customer, field),
+                source=SOURCE,
+            )
+    if level is not None and levels.change_level(
+        customer_id=customer.pk,
+        level=level,
+        source=LevelChange.Source.API,
+        congratulate=not created,
+    ):
+        changed.append("level")
+    if tags is not None and _set_partner_tags(customer_id=customer.pk, names=tags):
+        changed.append("tags")
+    return changed
+
+
+def change_profile(*, customer_id: int, changes: dict, changed_by) -> list[str]:
+    """A supervisor's edit of a customer (admin): each field of `changes` set as given, the
+    level through `levels.change_level` (its history row, the congratulation of an
+    upgrade). Under the customer's row lock; one `customer.updated` on commit when what
+    partners see of the customer changed (none for a save that changed nothing, or only
+    what they do not see, such as quiet hours). Returns the fields that changed."""
+    fields = {name: value for name, value in changes.items() if name != "level"}
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        with events.announcing(customer_id):
+            changed = [name for name, value in fields.items() if getattr(customer, name) != value]
+            for name in changed:
+                setattr(customer, name, fields[name])
+            if changed:
+                customer.save(update_fields=[*changed, "updated_at"])
+            if "level" in changes and levels.change_level(
+                customer_id=customer_id,
+                level=changes["level"],
+                source=LevelChange.Source.ADMIN,
+                changed_by=changed_by,
+            ):
+                changed.append("level")
+    return changed
 
 
 def _set_partner_tags(*, customer_id: int, names: list[str]) -> bool:

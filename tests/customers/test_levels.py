@@ -3,13 +3,13 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Message
 from conversations.services import care as sender
 from customers.models import CareCampaign, Customer, LevelChange, Outreach
 from customers.services.levels import change_level
+from tests.customers.admin_forms import customer_change
 from tests.factories import ConversationFactory, CustomerFactory, care_campaign
 
 pytestmark = pytest.mark.django_db
@@ -86,18 +86,8 @@ def test_a_level_changed_in_admin_is_recorded_with_the_supervisor(client):
     admin = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-12345678")
     customer = CustomerFactory(level="normal", name="Fang")
     client.force_login(admin)
-    url = reverse("admin:customers_customer_change", args=[customer.pk])
-    form = client.get(url).context["adminform"].form
-    data = {
-        name: value
-        for name, value in form.initial.items()
-        if value is not None and name not in ("birthday", "quiet_start", "quiet_end")
-    }
-    data.update(level="vip")
-    for prefix in ("identities", "tags", "notes", "orders", "points_entries", "level_changes"):
-        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
 
-    response = client.post(url, data)
+    response = customer_change(client, customer, level="vip")
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     change = LevelChange.objects.get()

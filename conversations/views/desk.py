@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from conversations import selectors, services
-from conversations.files import UploadRefused
+from conversations.files import AttachmentTooLarge, UploadRefused
 from conversations.models import Agent, Conversation, Message, SkillGroup
 from conversations.protocol import attachment_payload
-from conversations.services.attachments import AttachmentTooLarge, store_attachment
+from conversations.services.attachments import store_attachment
 from conversations.views.access import agent_required, from_page_script, visible_or_404
 from knowledge.markdown import plain_text
 from knowledge.search import search_articles

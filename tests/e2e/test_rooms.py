@@ -103,7 +103,9 @@ def test_an_image_attached_on_a_phone_shows_inline_to_the_other_agent(
         "#room-file",
         {"name": "<b onmouseover=alert(1)>报价.pdf", "mimeType": "application/pdf", "buffer": PDF},
     )
-    expect(sender.locator("#room-pending .room-pending-file")).to_contain_text("<b onmouseover=alert(1)>报价.pdf")
+    expect(sender.locator("#room-pending .room-pending-file")).to_contain_text(
+        "<b onmouseover=alert(1)>报价.pdf"
+    )
     sender.locator("#room-send").click()
     link = reader.locator("#room-messages .room-message .room-file")
     expect(link).to_contain_text("<b onmouseover=alert(1)>报价.pdf")

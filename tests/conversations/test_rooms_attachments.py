@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -368,3 +370,22 @@ def test_an_upload_needs_the_csrf_token(people):
 
     assert response.status_code == 403
     assert not RoomAttachment.objects.exists()
+
+
+def test_the_rooms_changes_read_attachments_in_one_query_however_many_messages(
+    client, people, django_assert_num_queries
+):
+    room, wang, _ = people
+    client.force_login(wang.user)
+    url = reverse("desk:room-changes", args=[room.pk])
+    _sent(room, wang, "a.png")
+    client.get(url)  # the session and the agent cached alike for both counts
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for name in ("b.png", "c.pdf", "d.png"):
+        _sent(room, wang, name, PDF if name.endswith(".pdf") else None)
+
+    with django_assert_num_queries(len(one)):
+        page = client.get(url).content.decode()
+
+    assert page.count('class="room-attachment"') == 4

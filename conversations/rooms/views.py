@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from conversations import selectors as desk_selectors
-from conversations.files import AttachmentTooLarge, UploadRefused
+from conversations.files import UploadRefused
 from conversations.rooms import selectors, services
 from conversations.rooms.cards import attach_cards
 from conversations.rooms.models import Room, RoomMessage
 from conversations.rooms.protocol import room_attachment_payload
 from conversations.views.access import agent_required, from_page_script
-from conversations.views.files import stored_file_response
+from conversations.views.files import refused_upload_response, stored_file_response
 
 MAX_QUERY = 200
 
@@ -194,8 +194,7 @@ def _upload_refused(request, room: Room, error: UploadRefused):
     """A refused file: 413 over the size cap, 415 for a kind not accepted (the page's
     script shows the reason), or back to the room with it shown."""
     if from_page_script(request):
-        status = 413 if isinstance(error, AttachmentTooLarge) else 415
-        return JsonResponse({"ok": False, "detail": str(error)}, status=status)
+        return refused_upload_response(error, ok=False)
     flash.error(request, str(error))
     return _done(request, room)
 
@@ -244,10 +243,8 @@ def upload_attachment(request, room_id: int):
         return JsonResponse({"detail": _("Send the file in the field 'file'.")}, status=400)
     try:
         attachment = services.store_room_attachment(room=room, by=request.agent, upload=upload)
-    except AttachmentTooLarge as error:
-        return JsonResponse({"detail": str(error)}, status=413)
     except UploadRefused as error:
-        return JsonResponse({"detail": str(error)}, status=415)
+        return refused_upload_response(error)
     return JsonResponse(room_attachment_payload(attachment), status=201)
 
 

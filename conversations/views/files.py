@@ -7,10 +7,10 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 
 from conversations import selectors
-from conversations.files import SAFE_INLINE_IMAGES
+from conversations.files import SAFE_INLINE_IMAGES, AttachmentTooLarge, UploadRefused
 from conversations.models import Attachment
 from conversations.protocol import ATTACHMENT_SALT
 
@@ -28,6 +28,13 @@ def attachment_file(request, attachment_id: UUID, signature: str):
     ):
         raise Http404
     return stored_file_response(attachment)
+
+
+def refused_upload_response(error: UploadRefused, **extra) -> JsonResponse:
+    """A refused upload for the page's script: 413 over the size cap, 415 for a kind of file
+    not accepted, with the reason."""
+    status = 413 if isinstance(error, AttachmentTooLarge) else 415
+    return JsonResponse({**extra, "detail": str(error)}, status=status)
 
 
 def stored_file_response(record) -> FileResponse:

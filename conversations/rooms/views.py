@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -25,6 +26,7 @@ from conversations.rooms.models import Room, RoomMessage
 from conversations.rooms.protocol import room_attachment_payload
 from conversations.views.access import agent_required, from_page_script
 from conversations.views.files import refused_upload_response, stored_file_response
+from helpdesk.ratelimit import allow_now
 
 MAX_QUERY = 200
 
@@ -190,6 +192,19 @@ def _post_message(room, *, author, body, client_id, parent_id, priority, attachm
     )[0]
 
 
+def _uploads_allowed(request) -> bool:
+    return allow_now(
+        f"room-uploads:{request.agent.pk}", limit=settings.ROOM_ATTACHMENT_RATE, window=60
+    )
+
+
+def _too_many_uploads():
+    return JsonResponse(
+        {"ok": False, "detail": _("Too many files in a minute; wait a moment and try again.")},
+        status=429,
+    )
+
+
 def _upload_refused(request, room: Room, error: UploadRefused):
     """A refused file: 413 over the size cap, 415 for a kind not accepted (the page's
     script shows the reason), or back to the room with it shown."""
@@ -214,6 +229,8 @@ def post_message(request, room_id: int):
     attachment_ids = request.POST.getlist("attachments")
     upload = request.FILES.get("file")
     if upload is not None:
+        if not _uploads_allowed(request):
+            return _too_many_uploads()
         try:
             attachment = services.store_room_attachment(room=room, by=request.agent, upload=upload)
         except UploadRefused as error:
@@ -241,6 +258,8 @@ def upload_attachment(request, room_id: int):
     upload = request.FILES.get("file")
     if upload is None:
         return JsonResponse({"detail": _("Send the file in the field 'file'.")}, status=400)
+    if not _uploads_allowed(request):
+        return _too_many_uploads()
     try:
         attachment = services.store_room_attachment(room=room, by=request.agent, upload=upload)
     except UploadRefused as error:

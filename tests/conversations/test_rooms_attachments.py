@@ -5,6 +5,7 @@ and a strict CSP, and no longer once their message is deleted."""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -389,3 +390,18 @@ def test_the_rooms_changes_read_attachments_in_one_query_however_many_messages(
         page = client.get(url).content.decode()
 
     assert page.count('class="room-attachment"') == 4
+
+
+def test_past_the_rate_an_agents_uploads_are_429_until_the_next_minute(client, people, settings):
+    settings.ROOM_ATTACHMENT_RATE = 2
+    room, wang, _ = people
+    client.force_login(wang.user)
+
+    with time_machine.travel(timezone.now().replace(second=5), tick=False) as traveller:
+        answers = [_upload(client, room).status_code for _ in range(3)]
+        traveller.shift(60)
+        later = _upload(client, room).status_code
+
+    assert answers == [201, 201, 429]
+    assert later == 201
+    assert RoomAttachment.objects.count() == 3

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from conversations.files import UploadRefused
+from conversations.files import AttachmentTooLarge, UploadRefused
 from conversations.models import Conversation, Message
 from conversations.protocol import attachment_payload
 from conversations.services import (
@@ -21,7 +21,7 @@ from conversations.services import (
     read_chat_token,
     token_conversation,
 )
-from conversations.services.attachments import AttachmentTooLarge, store_attachment
+from conversations.services.attachments import store_attachment
 from conversations.services.bot import answer_without_conversation
 from customers.services import Identity, IdentityRefused
 from helpdesk.api_auth import PartnerAPIMixin

@@ -13,6 +13,9 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 # Markup that has no business inside any accepted file; its presence means a
 # polyglot (a PNG header followed by HTML, say) or a disguised page.
 _MARKUP = re.compile(rb"<\s*(?:script|html|svg|iframe|!doctype|body|object|embed)\b", re.IGNORECASE)
@@ -26,10 +29,23 @@ class UploadRefused(Exception):
     """The file is not one we accept; the message says why, for the sender."""
 
 
+class AttachmentTooLarge(UploadRefused):
+    """Over ATTACHMENT_MAX_SIZE (413)."""
+
+
 @dataclass(frozen=True)
 class FileKind:
     content_type: str
     extension: str
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed `check_upload`: the name to show and what it really is."""
+
+    name: str
+    kind: FileKind
+    size: int
 
 
 def clean_name(name: str) -> str:
@@ -46,17 +62,19 @@ def _office(stream, head: bytes, declared_name: str) -> FileKind:
         with zipfile.ZipFile(stream) as archive:
             entries = archive.infolist()
             if len(entries) > _ZIP_MAX_ENTRIES:
-                raise UploadRefused("too many entries in the document")
+                raise UploadRefused(_("too many entries in the document"))
             total = sum(e.file_size for e in entries)
             if total > _ZIP_MAX_TOTAL or any(
                 e.compress_size and e.file_size / e.compress_size > _ZIP_MAX_RATIO for e in entries
             ):
-                raise UploadRefused("the document expands to far more than its size (a zip bomb?)")
+                raise UploadRefused(
+                    _("the document expands to far more than its size (a zip bomb?)")
+                )
             names = {e.filename for e in entries}
     except zipfile.BadZipFile:
-        raise UploadRefused("a damaged document") from None
+        raise UploadRefused(_("a damaged document")) from None
     if "[Content_Types].xml" not in names:
-        raise UploadRefused("archives are not accepted; send the files themselves")
+        raise UploadRefused(_("archives are not accepted; send the files themselves"))
     prefixes = {name.split("/", 1)[0] for name in names}
     if "word" in prefixes:
         return FileKind(
@@ -70,7 +88,7 @@ def _office(stream, head: bytes, declared_name: str) -> FileKind:
         return FileKind(
             "application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx"
         )
-    raise UploadRefused("an Office file of a kind we do not accept")
+    raise UploadRefused(_("an Office file of a kind we do not accept"))
 
 
 _OLE_TYPES = {
@@ -88,12 +106,12 @@ def sniff(stream, *, declared_name: str = "", declared_type: str = "") -> FileKi
     body = stream.read()
     stream.seek(0)
     if not head:
-        raise UploadRefused("the file is empty")
+        raise UploadRefused(_("the file is empty"))
     if _MARKUP.search(body):
-        raise UploadRefused("files containing web pages or scripts are not accepted")
+        raise UploadRefused(_("files containing web pages or scripts are not accepted"))
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         if head[12:16] != b"IHDR" or b"IEND" not in body[-32:]:
-            raise UploadRefused("a damaged PNG image")
+            raise UploadRefused(_("a damaged PNG image"))
         return FileKind("image/png", ".png")
     if head.startswith(b"\xff\xd8\xff"):
         return FileKind("image/jpeg", ".jpg")
@@ -128,4 +146,34 @@ def sniff(stream, *, declared_name: str = "", declared_type: str = "") -> FileKi
         extension = "." + declared_name.rsplit(".", 1)[-1].lower() if "." in declared_name else ""
         if extension in _OLE_TYPES:
             return FileKind(_OLE_TYPES[extension], extension)
-    raise UploadRefused("this kind of file is not accepted")
+    raise UploadRefused(_("this kind of file is not accepted"))
+
+
+def check_upload(upload, *, shown_as: str = "") -> CheckedFile:
+    """Every upload's checks, wherever it is sent (a conversation, a team room): the size
+    cap, then what the file really is from its bytes, and its name cleaned for display.
+    `shown_as` (a file fetched from a URL, whose name there says nothing): the name people
+    see, with the extension of what the file really is. Raises UploadRefused
+    (AttachmentTooLarge over ATTACHMENT_MAX_SIZE)."""
+    if upload.size > settings.ATTACHMENT_MAX_SIZE:
+        raise AttachmentTooLarge(
+            _("the file is larger than %(n)d MiB") % {"n": settings.ATTACHMENT_MAX_SIZE // 2**20}
+        )
+    name = clean_name(upload.name)
+    kind = sniff(upload.file, declared_name=name, declared_type=upload.content_type or "")
+    if shown_as:
+        name = clean_name(shown_as + kind.extension)
+    return CheckedFile(name=name, kind=kind, size=upload.size)
+
+
+def save_with_file(record, upload, checked: CheckedFile) -> None:
+    """Write the checked upload under the record's generated name (its FileField's
+    `upload_to`, never the sender's name), then the row; no file is left behind when the
+    row cannot be written."""
+    upload.file.seek(0)
+    record.file.save(f"upload{checked.kind.extension}", upload.file, save=False)
+    try:
+        record.save()
+    except Exception:
+        record.file.delete(save=False)
+        raise

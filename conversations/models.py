@@ -359,7 +359,43 @@ def _attachment_path(instance, filename: str) -> str:
     return f"attachments/{instance.conversation_id.hex}/{instance.id.hex}{instance.extension}"
 
 
-class Attachment(models.Model):
+class StoredUpload(models.Model):
+    """What every stored upload keeps, a conversation's attachment or a team room's: what it
+    really is (checked by content: conversations/files.py) and the sender's name for
+    display; the file itself lies under a generated name (each kind's `file`)."""
+
+    name = models.CharField(
+        _("name"),
+        max_length=200,
+        help_text=_("The sender's file name, cleaned; shown, never used as a path."),
+    )
+    content_type = models.CharField(_("content type"), max_length=100)
+    extension = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField(_("size"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def from_checked(cls, checked, **fields):
+        """A new row for an upload that passed conversations.files.check_upload."""
+        return cls(
+            name=checked.name,
+            content_type=checked.kind.content_type,
+            extension=checked.kind.extension,
+            size=checked.size,
+            **fields,
+        )
+
+    @property
+    def kind(self) -> str:
+        return self.content_type.split("/", 1)[0]
+
+
+class Attachment(StoredUpload):
     """A file a customer or an agent sent: checked by content, stored under a generated name."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -370,14 +406,6 @@ class Attachment(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachment_set"
     )
     uploaded_by = models.CharField(_("uploaded by"), max_length=10, choices=Message.Sender.choices)
-    name = models.CharField(
-        _("name"),
-        max_length=200,
-        help_text=_("The sender's file name, cleaned; shown, never used as a path."),
-    )
-    content_type = models.CharField(_("content type"), max_length=100)
-    extension = models.CharField(max_length=10)
-    size = models.PositiveBigIntegerField(_("size"))
     file = models.FileField(upload_to=_attachment_path, max_length=200)
     transcript = models.TextField(
         _("transcript"), blank=True, help_text=_("Speech-to-text of a voice note.")
@@ -388,13 +416,6 @@ class Attachment(models.Model):
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["created_at"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def kind(self) -> str:
-        return self.content_type.split("/", 1)[0]
 
 
 class Participant(models.Model):
@@ -702,6 +723,7 @@ class WidgetSite(models.Model):
 # Team rooms live in a module of their own, registered with this app.
 from conversations.rooms.models import (  # noqa: E402, F401
     Room,
+    RoomAttachment,
     RoomMember,
     RoomMention,
     RoomMessage,

@@ -356,6 +356,7 @@ AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
 # has not acknowledged an urgent message is reminded.
 ROOM_RETENTION_DAYS = env.int("ROOM_RETENTION_DAYS", default=30)
 ROOM_URGENT_REMIND_SECONDS = env.int("ROOM_URGENT_REMIND_SECONDS", default=300)
+ROOM_ATTACHMENT_RATE = env.int("ROOM_ATTACHMENT_RATE", default=30)  # uploads a minute per agent
 # Waiting customers' positions are published at most this often per group.
 QUEUE_UPDATE_DELAY = env.float("QUEUE_UPDATE_DELAY", default=0.5)
 # The estimated wait before there is history to measure it from.

@@ -60,12 +60,15 @@ class RoomFrames:
             raise self.FrameError("bad_frame", str(error), **extra) from None
         except services.MessageNotFound:
             raise self.FrameError("not_found", "no such message", **extra) from None
+        except services.AttachmentNotFound:
+            raise self.FrameError("not_found", "no such attachment", **extra) from None
         except services.RoomNotAllowed:
             raise self.FrameError("forbidden", "not allowed in this room", **extra) from None
 
     async def frame_room_send(self, frame):
-        """{room, client_id, body, priority?, parent?}: the message comes back to every
-        socket of the room as `room.message` (a retried client_id: to this one only)."""
+        """{room, client_id, body, priority?, parent?, attachments?}: the message comes back
+        to every socket of the room as `room.message` (a retried client_id: to this one
+        only). `attachments` are ids the upload route answered (the body may then be "")."""
         room = await self._room(frame)
         client_id = self.text_field(frame, "client_id", max_length=64)
         if not await allow(f"rooms:{self.agent.pk}", limit=settings.CHAT_RATE_LIMIT * 3):
@@ -84,6 +87,7 @@ class RoomFrames:
             client_id=client_id,
             parent_id=parent,
             priority=frame.get("priority", 0),
+            attachment_ids=frame.get("attachments", []),
         )
         if not created:
             payload = await self.db(room_message_payload)(message)

@@ -17,7 +17,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from conversations.models import Agent, Conversation, SkillGroup
+from conversations.files import SAFE_INLINE_IMAGES
+from conversations.models import Agent, Conversation, SkillGroup, StoredUpload
 
 
 class Room(models.Model):
@@ -202,6 +203,39 @@ class RoomMessage(models.Model):
     @property
     def is_urgent(self) -> bool:
         return self.priority == self.Priority.URGENT
+
+
+def _room_attachment_path(instance, filename: str) -> str:
+    # Never the uploaded name: a generated one, in a folder per room.
+    return f"room-files/{instance.room_id}/{instance.id.hex}{instance.extension}"
+
+
+class RoomAttachment(StoredUpload):
+    """A file an agent sent into a room: checked by content like a conversation's
+    attachments (conversations/files.py), stored under a generated name, served only to
+    the room's members while its message is not deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    # Empty until the message that carries it is sent.
+    message = models.ForeignKey(
+        RoomMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("uploaded by")
+    )
+    file = models.FileField(upload_to=_room_attachment_path, max_length=200)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("room attachment")
+        verbose_name_plural = _("room attachments")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["created_at"], name="room_attachment_created")]
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in SAFE_INLINE_IMAGES
 
 
 class RoomMention(models.Model):

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from conversations.protocol import iso
-from conversations.rooms.models import RoomMessage, UrgentAcknowledgement
+from conversations.rooms.models import RoomAttachment, RoomMessage, UrgentAcknowledgement
+
+
+def room_attachment_payload(attachment: RoomAttachment) -> dict:
+    """A file as the desk gets it: its link opens only for the room's members."""
+    return {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": reverse("desk:room-attachment", args=[attachment.room_id, attachment.id]),
+    }
 
 
 def room_message_payload(
@@ -12,10 +25,13 @@ def room_message_payload(
     mentions: list[int] | None = None,
     acks: list[UrgentAcknowledgement] | None = None,
 ) -> dict:
-    """The message in its current state (a deleted one without its text); `mentions` and
-    `acks` when already at hand, else read."""
+    """The message in its current state (a deleted one without its text or attachments);
+    `mentions` and `acks` when already at hand, else read."""
     if mentions is None:
         mentions = [m.agent_id for m in message.mentions.all()]
+    # Cards and system notices carry no attachments: no query for them.
+    shown = message.kind == RoomMessage.Kind.TEXT and not message.deleted_at
+    attachments = [room_attachment_payload(a) for a in message.attachments.all()] if shown else []
     payload = {
         "id": str(message.id),
         "room": message.room_id,
@@ -27,6 +43,7 @@ def room_message_payload(
         "body": "" if message.deleted_at else message.body,
         "card": {} if message.deleted_at else message.card,
         "refs": [] if message.deleted_at else message.refs,
+        "attachments": attachments,
         "parent": str(message.parent_id) if message.parent_id else None,
         "reply_count": message.reply_count,
         "tags": message.tags,

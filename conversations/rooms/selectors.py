@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from conversations.models import Agent, SkillGroup
 from conversations.rooms.models import (
     Room,
+    RoomAttachment,
     RoomMember,
     RoomMention,
     RoomMessage,
@@ -159,7 +160,7 @@ def _messages(room: Room) -> QuerySet[RoomMessage]:
     return (
         RoomMessage.objects.filter(room=room)
         .select_related("author", "pinned_by")
-        .prefetch_related("mentions", "acks__agent")
+        .prefetch_related("mentions", "acks__agent", "attachments")
     )
 
 
@@ -201,6 +202,19 @@ def message_in(room: Room, message_id: UUID | str) -> RoomMessage | None:
     except ValueError:
         return None
     return _messages(room).filter(pk=pk).first()
+
+
+def attachment_for(room: Room, attachment_id: UUID, agent: Agent) -> RoomAttachment | None:
+    """An attachment of the room that may be opened: its message's while that message is
+    not deleted, or the agent's own upload not sent yet; None otherwise (404)."""
+    return (
+        RoomAttachment.objects.filter(pk=attachment_id, room=room)
+        .filter(
+            Q(message__isnull=False, message__deleted_at__isnull=True)
+            | Q(message__isnull=True, uploaded_by=agent)
+        )
+        .first()
+    )
 
 
 def search(agent: Agent, query: str, *, limit: int = MAX_SEARCH_RESULTS) -> list[RoomMessage]:

@@ -15,6 +15,12 @@ urlpatterns = [
     path("<int:room_id>/members/", views.add_members, name="room-members"),
     path("<int:room_id>/leave/", views.leave, name="room-leave"),
     path("<int:room_id>/messages/", views.post_message, name="room-post"),
+    path("<int:room_id>/attachments/", views.upload_attachment, name="room-upload"),
+    path(
+        "<int:room_id>/attachments/<uuid:attachment_id>/",
+        views.attachment_file,
+        name="room-attachment",
+    ),
     path("<int:room_id>/m/<uuid:message_id>/", views.thread_page, name="room-thread"),
     path("<int:room_id>/m/<uuid:message_id>/edit/", views.edit_message, name="room-edit"),
     path("<int:room_id>/m/<uuid:message_id>/delete/", views.delete_message, name="room-delete"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -18,10 +19,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from conversations import selectors as desk_selectors
+from conversations.files import UploadRefused
 from conversations.rooms import selectors, services
 from conversations.rooms.cards import attach_cards
 from conversations.rooms.models import Room, RoomMessage
+from conversations.rooms.protocol import room_attachment_payload
 from conversations.views.access import agent_required, from_page_script
+from conversations.views.files import refused_upload_response, stored_file_response
+from helpdesk.ratelimit import allow_now
 
 MAX_QUERY = 200
 
@@ -165,6 +170,8 @@ def _act(request, room: Room, action, **kwargs):
         return _refused(request, room, str(error))
     except services.MessageNotFound:
         raise Http404(_("No such message.")) from None
+    except services.AttachmentNotFound:
+        raise Http404(_("No such attachment.")) from None
     except services.RoomNotAllowed:
         raise PermissionDenied(_("You may not do that here.")) from None
     payload = (
@@ -173,7 +180,7 @@ def _act(request, room: Room, action, **kwargs):
     return _done(request, room, payload, anchor=f"#m-{message.pk}" if payload else "")
 
 
-def _post_message(room, *, author, body, client_id, parent_id, priority):
+def _post_message(room, *, author, body, client_id, parent_id, priority, attachment_ids):
     return services.post_message(
         room=room,
         author=author,
@@ -181,12 +188,37 @@ def _post_message(room, *, author, body, client_id, parent_id, priority):
         client_id=client_id,
         parent_id=parent_id,
         priority=priority,
+        attachment_ids=attachment_ids,
     )[0]
+
+
+def _uploads_allowed(request) -> bool:
+    return allow_now(
+        f"room-uploads:{request.agent.pk}", limit=settings.ROOM_ATTACHMENT_RATE, window=60
+    )
+
+
+def _too_many_uploads():
+    return JsonResponse(
+        {"ok": False, "detail": _("Too many files in a minute; wait a moment and try again.")},
+        status=429,
+    )
+
+
+def _upload_refused(request, room: Room, error: UploadRefused):
+    """A refused file: 413 over the size cap, 415 for a kind not accepted (the page's
+    script shows the reason), or back to the room with it shown."""
+    if from_page_script(request):
+        return refused_upload_response(error, ok=False)
+    flash.error(request, str(error))
+    return _done(request, room)
 
 
 @require_POST
 @agent_required
 def post_message(request, room_id: int):
+    """A message, with the attachments uploaded before (`attachments`: their ids) or, from
+    the page without script, the file chosen in the form (`file`)."""
     room = _room_or_404(request, room_id)
     parent = request.POST.get("parent") or None
     if parent:
@@ -194,6 +226,16 @@ def post_message(request, room_id: int):
             parent = UUID(parent)
         except ValueError:
             raise Http404(_("No such message.")) from None
+    attachment_ids = request.POST.getlist("attachments")
+    upload = request.FILES.get("file")
+    if upload is not None:
+        if not _uploads_allowed(request):
+            return _too_many_uploads()
+        try:
+            attachment = services.store_room_attachment(room=room, by=request.agent, upload=upload)
+        except UploadRefused as error:
+            return _upload_refused(request, room, error)
+        attachment_ids.append(str(attachment.pk))
     return _act(
         request,
         room,
@@ -203,7 +245,37 @@ def post_message(request, room_id: int):
         client_id=request.POST.get("client_id", "")[:64],
         parent_id=parent,
         priority=_int(request.POST.get("priority", 0), -1),
+        attachment_ids=attachment_ids,
     )
+
+
+@require_POST
+@agent_required
+def upload_attachment(request, room_id: int):
+    """An agent's file for a room: 201 with its id, name, type, size and link; then sent
+    with a message (`attachments` of the form or of `room.send`)."""
+    room = _room_or_404(request, room_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"detail": _("Send the file in the field 'file'.")}, status=400)
+    if not _uploads_allowed(request):
+        return _too_many_uploads()
+    try:
+        attachment = services.store_room_attachment(room=room, by=request.agent, upload=upload)
+    except UploadRefused as error:
+        return refused_upload_response(error)
+    return JsonResponse(room_attachment_payload(attachment), status=201)
+
+
+@agent_required
+def attachment_file(request, room_id: int, attachment_id: UUID):
+    """A room's attachment, to its members only, while its message is not deleted (its
+    uploader may open it before sending); served like a conversation's attachments."""
+    room = _room_or_404(request, room_id)
+    attachment = selectors.attachment_for(room, attachment_id, request.agent)
+    if attachment is None:
+        raise Http404(_("No such attachment."))
+    return stored_file_response(attachment)
 
 
 @require_POST

@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from conversations import remote_files
-from conversations.files import UploadRefused
+from conversations.files import AttachmentTooLarge, UploadRefused
 from conversations.models import Attachment, Conversation, Message
 from conversations.remote_files import Fetched
-from conversations.services.attachments import AttachmentTooLarge, store_attachment
+from conversations.services.attachments import store_attachment
 from conversations.services.bot import bot_turn
 from conversations.services.messages import (
     ConversationClosed,

@@ -18,8 +18,9 @@ from conversations import selectors, services
 from conversations.files import UploadRefused
 from conversations.models import Agent, Conversation, Message, SkillGroup
 from conversations.protocol import attachment_payload
-from conversations.services.attachments import AttachmentTooLarge, store_attachment
+from conversations.services.attachments import store_attachment
 from conversations.views.access import agent_required, from_page_script, visible_or_404
+from conversations.views.files import refused_upload_response
 from knowledge.markdown import plain_text
 from knowledge.search import search_articles
 
@@ -381,10 +382,8 @@ def desk_upload(request, conversation_id: UUID):
         attachment = store_attachment(
             conversation_id=conversation.id, uploaded_by=Message.Sender.AGENT, upload=upload
         )
-    except AttachmentTooLarge as error:
-        return JsonResponse({"detail": str(error)}, status=413)
     except UploadRefused as error:
-        return JsonResponse({"detail": str(error)}, status=415)
+        return refused_upload_response(error)
     except services.ConversationClosed:
         return JsonResponse({"detail": _("This conversation is closed.")}, status=400)
     return JsonResponse(attachment_payload(attachment), status=201)

@@ -1,4 +1,5 @@
-"""Attachments served to the people of their conversation only."""
+"""Attachments served to the people of their conversation only; how every stored upload
+is served."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 
 from conversations import selectors
-from conversations.files import SAFE_INLINE_IMAGES
+from conversations.files import SAFE_INLINE_IMAGES, AttachmentTooLarge, UploadRefused
 from conversations.models import Attachment
 from conversations.protocol import ATTACHMENT_SALT
 
@@ -26,16 +27,30 @@ def attachment_file(request, attachment_id: UUID, signature: str):
         _signed(signature, attachment) or _agent_may_see(request, attachment)
     ):
         raise Http404
+    return stored_file_response(attachment)
+
+
+def refused_upload_response(error: UploadRefused, **extra) -> JsonResponse:
+    """A refused upload for the page's script: 413 over the size cap, 415 for a kind of file
+    not accepted, with the reason."""
+    status = 413 if isinstance(error, AttachmentTooLarge) else 415
+    return JsonResponse({**extra, "detail": str(error)}, status=status)
+
+
+def stored_file_response(record) -> FileResponse:
+    """Any stored upload (a conversation's attachment, a team room's file) as it is served:
+    its checked content type, inline only for plain images and a download otherwise under
+    its cleaned name, with nosniff and a CSP that runs nothing. 404 when the file is gone."""
     try:
-        handle = attachment.file.open("rb")
+        handle = record.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    inline = attachment.content_type in SAFE_INLINE_IMAGES
+    inline = record.content_type in SAFE_INLINE_IMAGES
     response = FileResponse(
         handle,
-        content_type=attachment.content_type,
+        content_type=record.content_type,
         as_attachment=not inline,
-        filename=attachment.name,
+        filename=record.name,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = (

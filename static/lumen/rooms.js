@@ -97,7 +97,8 @@
     if (!fresh || message.author === config.me || message.deleted) return;
     const room = counts[String(message.room)] || (counts[String(message.room)] = {title: "", unread: 0, mentions: 0});
     const mentioned = message.mentions.includes(config.me);
-    const text = message.author_name + ": " + message.body;
+    const shown = message.body || (message.attachments || []).map((file) => "📎 " + file.name).join(" ");
+    const text = message.author_name + ": " + shown;
     if (viewing(message)) {
       markRead();
     } else {
@@ -109,7 +110,7 @@
     if (mentioned || urgentForMe) {
       const template = urgentForMe ? T.urgent : T.mentioned;
       const title = fill(template, {author: message.author_name, room: roomTitle(message.room)});
-      toast(title + " — " + message.body.slice(0, 80), messageUrl(message), urgentForMe);
+      toast(title + " — " + shown.slice(0, 80), messageUrl(message), urgentForMe);
       if (document.visibilityState !== "visible" || message.room !== roomId) notify(title, text, messageUrl(message));
     }
   }
@@ -203,18 +204,65 @@
   }
   document.addEventListener("visibilitychange", markRead);
 
+  // Attachments: uploaded as soon as they are chosen, shown in the composer until sent
+  // with the message (their ids in `attachments`). Without script the file goes with the form.
+  const fileInput = document.getElementById("room-file");
+  const pendingList = document.getElementById("room-pending");
+  function sizeText(bytes) {
+    return bytes < 1024 * 1024 ? Math.max(1, Math.round(bytes / 1024)) + " KB" : (bytes / 1048576).toFixed(1) + " MB";
+  }
+  function addPending(file) {
+    const item = document.createElement("li");
+    item.className = "room-pending-file";
+    item.dataset.id = file.id;
+    const label = document.createElement("span");
+    label.textContent = "📎 " + file.name + " (" + sizeText(file.size) + ")";
+    const field = document.createElement("input");
+    field.type = "hidden";
+    field.name = "attachments";
+    field.value = file.id;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", fill(T.remove, {name: file.name}));
+    remove.addEventListener("click", () => item.remove());
+    item.append(label, field, remove);
+    pendingList.append(item);
+  }
+  if (fileInput && pendingList && composer) {
+    fileInput.addEventListener("change", async () => {
+      const chosen = [...fileInput.files];
+      fileInput.value = ""; // sent once, by this upload, not again with the form
+      for (const file of chosen) {
+        const data = new FormData();
+        data.append("file", file);
+        toast(fill(T.uploading, {name: file.name}));
+        const response = await fetch(composer.dataset.uploadUrl, {method: "POST", body: data, headers: {"X-CSRFToken": csrfToken(), "X-Requested-With": "fetch"}});
+        const answer = await response.json().catch(() => ({}));
+        if (!response.ok) { toast(fill(T.upload_failed, {reason: answer.detail || response.status}), null, true); continue; }
+        addPending(answer);
+      }
+      document.getElementById("room-body").focus();
+    });
+  }
+
   // Forms on the room's page go by fetch; the change comes back over the socket.
   if (page) {
     page.addEventListener("submit", async (event) => {
       const form = event.target;
       if (!form.action.includes("/desk/rooms/" + roomId + "/") || form.action.endsWith("/leave/") || form.action.endsWith("/members/")) return;
       event.preventDefault();
+      if (form === composer && !form.elements.body.value.trim() && !form.querySelector("input[name=attachments]")) {
+        form.elements.body.focus();
+        return;
+      }
       const body = new FormData(form);
       if (form === composer) body.set("client_id", crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
       const response = await fetch(form.action, {method: "POST", body, headers: {"X-CSRFToken": csrfToken(), "X-Requested-With": "fetch"}});
       const answer = await response.json().catch(() => ({}));
       if (!response.ok) { toast(fill(T.failed, {reason: answer.detail || response.status})); return; }
-      if (form === composer) { form.reset(); document.getElementById("room-body").focus(); }
+      if (form === composer) { form.reset(); if (pendingList) pendingList.replaceChildren(); document.getElementById("room-body").focus(); }
       const details = form.closest("details");
       if (details) details.open = false;
       refreshRoom();

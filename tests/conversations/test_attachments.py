@@ -2,39 +2,15 @@
 served only through signed links with nosniff and a strict CSP — over real HTTP."""
 
 import asyncio
-import io
-import struct
-import zipfile
-import zlib
 
 import httpx
 import pytest
 
 from conversations.models import Attachment, Message
+from tests.conversations.upload_helpers import REFUSED_FILES, png
 from tests.wsclient import Socket, open_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-def zip_bomb() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", b"0" * (50 * 1024 * 1024))
-    return buffer.getvalue()
 
 
 def upload(live, token, name, content, content_type="application/octet-stream"):
@@ -87,19 +63,7 @@ def test_a_pdf_is_served_as_a_download(live):
     assert "filename*=utf-8''%E5%8F%91%E7%A5%A8.pdf" in served.headers["content-disposition"]
 
 
-@pytest.mark.parametrize(
-    "name, content",
-    [
-        ("page.html", b"<!doctype html><script>alert(1)</script>"),
-        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
-        ("x.jpg.html", b"<html><body onload=alert(1)>"),
-        ("poly.png", png()[:33] + b"<html><script>alert(1)</script></html>"),
-        ("notes.txt", b"just some text"),
-        ("archive.zip", b"PK\x03\x04" + b"\x00" * 40),
-        ("bomb.docx", zip_bomb()),
-        ("empty.png", b""),
-    ],
-)
+@pytest.mark.parametrize("name, content", REFUSED_FILES)
 def test_dangerous_or_unknown_files_are_refused_and_nothing_is_stored(live, name, content):
     session = open_session(live)
 

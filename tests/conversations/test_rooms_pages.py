@@ -37,6 +37,8 @@ def _routes(room, message):
         ("post", reverse("desk:room-pin", args=[r, m]), {"pinned": "1"}),
         ("post", reverse("desk:room-ack", args=[r, m]), {}),
         ("post", reverse("desk:room-withdraw", args=[r, m]), {}),
+        ("post", reverse("desk:room-upload", args=[r]), {}),
+        ("get", reverse("desk:room-attachment", args=[r, uuid.uuid4()]), {}),
     ]
 
 

@@ -5,9 +5,16 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conversations.rooms.services import delete_message, edit_message, post_message
+from conversations.rooms.services import (
+    delete_message,
+    edit_message,
+    post_message,
+    store_room_attachment,
+)
 from tests.conversations.rooms_helpers import outsider, team
+from tests.conversations.upload_helpers import png
 from tests.wsclient import Socket, login_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -207,3 +214,56 @@ def test_an_agent_added_to_a_room_hears_it_at_once(live):
     message = run(scenario())
 
     assert message["body"] == "欢迎"
+
+
+def test_a_message_with_an_attachment_reaches_members_and_comes_back_in_a_resume(live, people):
+    room, wang, zhang = people
+    photo = store_room_attachment(
+        room=room, by=wang, upload=SimpleUploadedFile("photo.png", png(), "image/png")
+    )
+    theirs = store_room_attachment(
+        room=room, by=zhang, upload=SimpleUploadedFile("theirs.png", png(), "image/png")
+    )
+    cookies = [login_cookie(a.user) for a in (wang, zhang)]
+
+    async def scenario():
+        sender, member = [await Socket.desk(live, c) for c in cookies]
+        await sender.send(
+            {
+                "type": "room.send",
+                "room": room.pk,
+                "client_id": "foreign",
+                "body": "not mine",
+                "attachments": [str(theirs.pk)],
+            }
+        )
+        refused = await sender.expect("error")
+        await sender.send(
+            {
+                "type": "room.send",
+                "room": room.pk,
+                "client_id": "p1",
+                "body": "",
+                "attachments": [str(photo.pk)],
+            }
+        )
+        live_frame = (await member.expect("room.message"))["message"]
+        await member.send({"type": "room.resume", "room": room.pk, "after_rev": 0})
+        resumed = (await member.expect("room.message"))["message"]
+        return refused, live_frame, resumed
+
+    refused, live_frame, resumed = run(scenario())
+
+    expected = [
+        {
+            "id": str(photo.pk),
+            "name": "photo.png",
+            "content_type": "image/png",
+            "size": len(png()),
+            "url": f"/desk/rooms/{room.pk}/attachments/{photo.pk}/",
+        }
+    ]
+    assert (refused["code"], refused["client_id"]) == ("not_found", "foreign")
+    assert (live_frame["body"], live_frame["attachments"]) == ("", expected)
+    assert resumed["attachments"] == expected
+    assert room.messages.count() == 1

@@ -1,12 +1,14 @@
 """Team rooms in real browsers over the real stack: one agent @-mentions another, who gets
 the toast, the browser notification and the unread badge on both of their devices, opens
 the room (the badge clears on both), and acknowledges an urgent message the sender then
-sees acknowledged."""
+sees acknowledged; an agent on a phone attaches an image and a file, the other sees the
+image inline and the file as a link."""
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conversations.rooms_helpers import team
+from tests.conversations.upload_helpers import PDF, png
 from tests.e2e.desk_pages import PHONE, open_desk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -67,3 +69,51 @@ def test_a_mention_alerts_both_devices_and_an_urgent_message_is_acknowledged(
     urgent.locator(".ack-button").click()
     expect(urgent.locator(".ack-button")).to_have_count(0)
     expect(sender.locator("#room-messages .room-message.urgent .ack.done")).to_contain_text("张伟")
+
+
+def test_an_image_attached_on_a_phone_shows_inline_to_the_other_agent(
+    live, new_context, call_service
+):
+    room, (wang, zhang) = call_service(lambda: team("王芳", "张伟"))
+    sender = open_desk(new_context, live, wang, path=f"/desk/rooms/{room.pk}/", viewport=PHONE)
+    reader = open_desk(new_context, live, zhang, path=f"/desk/rooms/{room.pk}/", locale="en-US")
+
+    attach = sender.locator(".room-attach")
+    expect(attach).to_have_attribute("title", "添加图片或文件")
+    expect(reader.locator(".room-attach")).to_have_attribute("title", "Attach a picture or a file")
+    box = attach.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    sender.set_input_files(
+        "#room-file", {"name": "截图.png", "mimeType": "image/png", "buffer": png()}
+    )
+    expect(sender.locator("#room-pending .room-pending-file")).to_contain_text("截图.png")
+    sender.fill("#room-body", "看这张截图")
+    sender.locator("#room-send").click()
+    expect(sender.locator("#room-pending .room-pending-file")).to_have_count(0)
+
+    image = reader.locator("#room-messages .room-message .room-image")
+    expect(image).to_have_attribute("alt", "截图.png")
+    expect(reader.locator("#room-messages .room-message")).to_contain_text("看这张截图")
+    reader.wait_for_function(
+        "() => { const i = document.querySelector('#room-messages .room-image');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+
+    sender.set_input_files(
+        "#room-file",
+        {"name": "<b onmouseover=alert(1)>报价.pdf", "mimeType": "application/pdf", "buffer": PDF},
+    )
+    expect(sender.locator("#room-pending .room-pending-file")).to_contain_text(
+        "<b onmouseover=alert(1)>报价.pdf"
+    )
+    sender.locator("#room-send").click()
+    link = reader.locator("#room-messages .room-message .room-file")
+    expect(link).to_contain_text("<b onmouseover=alert(1)>报价.pdf")
+    expect(link).to_contain_text("bytes")
+    assert reader.locator("#room-messages b").count() == 0
+
+    sender.set_input_files(
+        "#room-file", {"name": "x.jpg.html", "mimeType": "text/html", "buffer": b"<html><script>"}
+    )
+    expect(sender.locator("#desk-toasts .room-toast.urgent")).to_be_visible()
+    expect(sender.locator("#room-pending .room-pending-file")).to_have_count(0)

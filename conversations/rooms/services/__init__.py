@@ -1,5 +1,6 @@
 """Every write to the team rooms goes through one of these functions (docs/rooms.md)."""
 
+from conversations.rooms.services.attachments import AttachmentNotFound, store_room_attachment
 from conversations.rooms.services.cards import (
     post_ticket_card,
     publish_cards_on_commit,
@@ -28,6 +29,7 @@ from conversations.rooms.services.rooms import (
 from conversations.rooms.services.urgent import acknowledge, remind_unacknowledged, withdraw
 
 __all__ = [
+    "AttachmentNotFound",
     "MessageNotFound",
     "RoomInputError",
     "RoomNotAllowed",
@@ -49,5 +51,6 @@ __all__ = [
     "room_cards_sql",
     "set_labels",
     "set_pinned",
+    "store_room_attachment",
     "withdraw",
 ]

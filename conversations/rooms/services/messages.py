@@ -28,6 +28,7 @@ from conversations.rooms.models import (
     UrgentAcknowledgement,
 )
 from conversations.rooms.protocol import room_message_payload
+from conversations.rooms.services.attachments import attach_uploads, clean_attachment_ids
 from conversations.rooms.services.rooms import RoomInputError, RoomNotAllowed
 from conversations.rooms.text import auto_tags, find_mentions, find_refs
 from helpdesk.realtime import publish_all_on_commit, publish_on_commit
@@ -53,7 +54,9 @@ def _advance(room_id: int, *, seqs: int, revs: int) -> tuple[int, int]:
         return cursor.fetchone()
 
 
-def _clean_body(body) -> str:
+def _clean_body(body, *, may_be_empty: bool = False) -> str:
+    if may_be_empty and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise RoomInputError(_("A message needs some text."))
     if len(body) > settings.CHAT_MAX_BODY:
@@ -119,15 +122,21 @@ def post_message(
     parent_id: UUID | str | None = None,
     priority: int = RoomMessage.Priority.NORMAL,
     tags: list[str] | None = None,
+    attachment_ids: list[UUID | str] | None = None,
 ) -> tuple[RoomMessage, bool]:
     """Store a message once per `client_id` (a retry gets the stored one and False).
+
+    `attachment_ids` are the author's uploads into this room (store_room_attachment),
+    not sent yet: the message carries them (its text may then be empty), or nothing is
+    stored (AttachmentNotFound).
 
     Mentions (@name, @group, @all) are stored per agent; tags come from the text's
     keywords unless given. An urgent message asks each addressee to acknowledge it:
     the agents it mentions, or everyone in the room but the author when it mentions
     no one. A reply bumps its thread's root too. Published after commit.
     """
-    body = _clean_body(body)
+    attachment_ids = clean_attachment_ids(attachment_ids if attachment_ids is not None else [])
+    body = _clean_body(body, may_be_empty=bool(attachment_ids))
     priority = _clean_priority(priority)
     if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
         raise RoomInputError(f"'client_id' has at most {MAX_CLIENT_ID} characters")
@@ -158,6 +167,7 @@ def post_message(
             priority=priority,
             client_id=client_id,
         )
+        attach_uploads(message, attachment_ids, author)
         mentioned = _mention(message, room, author)
         RoomReadPosition.objects.filter(room=room, agent=author, read_seq__lt=seq).update(
             read_seq=seq

@@ -89,7 +89,7 @@ def remind_unacknowledged(*, now: datetime | None = None) -> int:
             m.pk: m
             for m in RoomMessage.objects.filter(pk__in={r[1] for r in rows})
             .select_related("author")
-            .prefetch_related("mentions", "acks__agent")
+            .prefetch_related("mentions", "acks__agent", "attachments")
         }
         publish_all_on_commit(
             [

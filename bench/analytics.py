@@ -404,10 +404,10 @@ def main() -> int:
             )
     log(f"{HourlyRollup.objects.count():,} hourly rows, {DailyRollup.objects.count():,} daily rows")
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(context["supervisor"].user)
     _, raw = ApiKey.issue(name="bench analytics", scopes=["analytics"])
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {raw}")
     now = today()
 
     def span(days: int) -> str:

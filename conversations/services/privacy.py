@@ -102,9 +102,7 @@ def export_customer_conversations(*, customer) -> dict:
         "surveys": list(
             Survey.objects.filter(customer_id=customer.pk)
             .order_by("created_at", "pk")
-            .values(
-                "conversation_id", "question", "score", "comment", "created_at", "answered_at"
-            )
+            .values("conversation_id", "question", "score", "comment", "created_at", "answered_at")
         ),
         "offline_messages": list(
             OfflineMessage.objects.filter(customer_id=customer.pk)
@@ -154,9 +152,9 @@ def erase_conversations(
     for language, ids in by_language.items():
         erased = placeholder(language)
         Message.objects.filter(conversation_id__in=ids).update(body=erased)
-        Message.objects.filter(
-            conversation_id__in=ids, sender=Message.Sender.CUSTOMER
-        ).exclude(sender_name="").update(sender_name="")
+        Message.objects.filter(conversation_id__in=ids, sender=Message.Sender.CUSTOMER).exclude(
+            sender_name=""
+        ).update(sender_name="")
         attachments = Attachment.objects.filter(conversation_id__in=ids)
         files += [name for name in attachments.values_list("file", flat=True) if name]
         attachments.update(file="", name=erased, transcript="")
@@ -233,9 +231,7 @@ def anonymize_expired_conversations(
                 .select_for_update(skip_locked=True)
                 .values_list("pk", "language")[:batch]
             )
-            names = erase_conversations(
-                conversations=rows, placeholder=erased_placeholder, now=now
-            )
+            names = erase_conversations(conversations=rows, placeholder=erased_placeholder, now=now)
             transaction.on_commit(lambda names=names: delete_files(names))
         total += len(rows)
         if len(rows) < batch:

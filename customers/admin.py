@@ -195,8 +195,8 @@ class CustomerAdmin(admin.ModelAdmin):
                 else:
                     self.message_user(
                         request,
-                        gettext("%(name)s was erased (%(n)s files deleted).")
-                        % {"name": erasure.customer, "n": erasure.files},
+                        gettext("Customer %(number)s was erased (%(n)s files deleted).")
+                        % {"number": customer.pk, "n": erasure.files},
                     )
                     return HttpResponseRedirect(change_page)
         return TemplateResponse(

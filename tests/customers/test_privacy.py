@@ -36,9 +36,6 @@ from customers.services.privacy import (
     export_customer,
 )
 from helpdesk.models import OutboundEvent
-from tickets.defaults import ensure_defaults
-from tickets.models import SLAPolicy, SLATarget, Ticket, TicketComment, TicketEvent, TicketType
-from tickets.services.tickets import add_comment, open_ticket
 from tests.factories import (
     AgentFactory,
     AttachmentFactory,
@@ -53,6 +50,9 @@ from tests.factories import (
     UserFactory,
     care_campaign,
 )
+from tickets.defaults import ensure_defaults
+from tickets.models import SLAPolicy, SLATarget, Ticket, TicketComment, TicketEvent, TicketType
+from tickets.services.tickets import add_comment, open_ticket
 
 pytestmark = pytest.mark.django_db
 

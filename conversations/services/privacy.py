@@ -161,7 +161,10 @@ def erase_conversations(
         InternalNote.objects.filter(conversation_id__in=ids).update(body=erased)
         Survey.objects.filter(conversation_id__in=ids).exclude(comment="").update(comment="")
         OfflineMessage.objects.filter(conversation_id__in=ids).update(body=erased, contact="")
-        Conversation.objects.filter(pk__in=ids).update(page={}, bot_context={}, erased_at=now)
+        # updated_at too: a partner syncing with ?updated_after= fetches the erased texts.
+        Conversation.objects.filter(pk__in=ids).update(
+            page={}, bot_context={}, erased_at=now, updated_at=now
+        )
     return files
 
 

@@ -26,6 +26,7 @@ from customers.models import (
     CustomerTag,
     LevelChange,
 )
+from customers.services import Identity, identity_hash
 from customers.services.care import claim_outreach, grant_points
 from customers.services.identities import customer_for_verified_identity
 from customers.services.levels import change_level
@@ -439,6 +440,30 @@ def test_an_old_chat_token_of_an_erased_customer_opens_a_strangers_chat():
 
     assert again.conversation.customer_id != visitor.pk
     assert Customer.objects.get(pk=visitor.pk).erased_at is not None
+
+
+def test_a_chat_with_the_old_accounts_identity_hash_and_token_starts_a_new_customer():
+    session = open_chat_session(channel="web", language="zh")
+    visitor = session.conversation.customer
+    Conversation.objects.filter(pk=session.conversation.pk).update(
+        status="closed", closed_at=timezone.now()
+    )
+    customer = person("王芳")
+    erase_customer(customer_id=customer.pk)
+    erase_customer(customer_id=visitor.pk)
+    merges = CustomerMerge.objects.count()
+
+    again = open_chat_session(
+        channel="web",
+        language="zh",
+        token=session.token,
+        identity=Identity(external_id="acct-王芳", hash=identity_hash("acct-王芳")),
+    )
+
+    assert again.conversation.customer_id not in (customer.pk, visitor.pk)
+    assert again.conversation.customer.external_id == "acct-王芳"
+    assert CustomerMerge.objects.count() == merges
+    assert Conversation.objects.filter(customer=visitor).count() == 1
 
 
 def test_an_erased_customer_cannot_be_merged():

@@ -30,7 +30,7 @@ from customers.services import Identity, identity_hash
 from customers.services.care import claim_outreach, grant_points
 from customers.services.identities import customer_for_verified_identity
 from customers.services.levels import change_level
-from customers.services.merge import MergeRefused, merge_customers
+from customers.services.merge import MergeRefused, merge_customers, unmerge_customers
 from customers.services.privacy import (
     ErasureRefused,
     erase_customer,
@@ -475,6 +475,17 @@ def test_an_erased_customer_cannot_be_merged():
         merge_customers(source_id=other.pk, target_id=customer.pk, how="admin")
 
     assert Customer.objects.filter(pk=other.pk).exists()
+
+
+def test_a_merge_into_an_erased_customer_cannot_be_undone():
+    customer = person("王芳")
+    merge = CustomerMerge.objects.get(survivor_id=customer.pk)
+    erase_customer(customer_id=customer.pk)
+
+    with pytest.raises(MergeRefused):
+        unmerge_customers(merge_id=merge.pk, by=None)
+
+    assert CustomerMerge.objects.get(pk=merge.pk).undone_at is None
 
 
 # --- commands -------------------------------------------------------------------------

@@ -236,7 +236,8 @@ def erase_customer(*, customer_id: int, by=None) -> Erasure:
     copies they kept; outreach details and invitation pages cleared; then every
     registered app's erasure (conversations' texts and files, surveys' comments,
     tickets' texts). Files are deleted from storage on commit only. A partner that knew
-    the customer is told with `customer.updated` (changed: "erased").
+    the customer is told once with `customer.updated`: the fields cleared and "erased",
+    the representation naming the shop id it had.
 
     Erasing an erased customer changes nothing (`erased` False). ErasureRefused, nothing
     changed, while the customer has a conversation open (registered hooks decide)."""
@@ -247,6 +248,7 @@ def erase_customer(*, customer_id: int, by=None) -> Erasure:
         if customer.erased_at is not None:
             return Erasure(customer=customer, erased=False, files=0)
         partner_id = customer.external_id
+        before = events.customer_data(customer) if partner_id else None
         for field, value in _CLEARED.items():
             setattr(customer, field, value)
         customer.erased_at = timezone.now()
@@ -260,13 +262,15 @@ def erase_customer(*, customer_id: int, by=None) -> Erasure:
         CustomerMerge.objects.filter(Q(survivor_id=customer.pk) | Q(merged_id=customer.pk)).update(
             merged_name="", merged_snapshot=[], survivor_before={}, dropped=[]
         )
-        files = hooks.customer_erased(customer=customer, placeholder=erased_placeholder)
+        with events.told_by_caller(customer.pk):  # told once, below, as erased
+            files = hooks.customer_erased(customer=customer, placeholder=erased_placeholder)
         if files:
             transaction.on_commit(lambda: delete_files(files))
         if partner_id:
             data = events.customer_data(customer)
             data["external_id"] = partner_id
-            events.customer_updated_data(data, changed=["erased"], created=False)
+            changed = [f for f, v in data.items() if f not in events.UNTOLD and before[f] != v]
+            events.customer_updated_data(data, changed=sorted([*changed, "erased"]), created=False)
         logger.info("customer %s erased by %s", customer.pk, _user(by) or "a command")
     return Erasure(customer=customer, erased=True, files=len(files))
 

@@ -384,7 +384,15 @@ def test_the_partner_is_told_with_customer_updated_naming_its_shop_id(
     erase_customer(customer_id=customer.pk)
 
     (event,) = OutboundEvent.objects.filter(event="customer.updated")
-    assert event.data["changed"] == ["erased"]
+    assert event.data["changed"] == [
+        "attributes",
+        "birthday",
+        "email",
+        "erased",
+        "name",
+        "phone",
+        "tags",
+    ]
     assert event.data["customer"]["external_id"] == "acct-王芳"
     assert event.data["customer"]["email"] == ""
     assert event.data["customer"]["name"] == ""

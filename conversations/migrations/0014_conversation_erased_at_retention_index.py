@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0012_merge_agent_status_log'),
+        ('conversations', '0013_room_attachments'),
         ('customers', '0014_customer_erased_at_privacy_permissions'),
     ]
 

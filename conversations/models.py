@@ -276,6 +276,10 @@ class Conversation(models.Model):
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # When its texts and files were erased (the customer's erasure, or the retention of
+    # closed conversations): the row, its messages' senders, times and bot metadata stay,
+    # so every metric counts it as before.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("conversation")
@@ -298,6 +302,12 @@ class Conversation(models.Model):
             # ?updated_after=.
             models.Index(fields=["created_at", "id"], name="conv_created"),
             models.Index(fields=["updated_at"], name="conv_updated"),
+            # The retention job: closed conversations not erased yet, oldest first.
+            models.Index(
+                fields=["closed_at", "id"],
+                condition=Q(status="closed", erased_at__isnull=True),
+                name="conv_retention",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from conversations import presence
 from conversations.models import Agent
 from conversations.rooms import tasks as room_tasks  # noqa: F401 (registers its tasks)
-from conversations.services import agents, care, routing
+from conversations.services import agents, care, privacy, routing
 
 
 @shared_task
@@ -49,3 +49,15 @@ def send_outreach_task(outreach_id: int) -> int:
 def send_due_outreach_task() -> int:
     """Every claimed outreach that is due: the sweep that makes sure (Beat)."""
     return care.send_due_outreach()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_retention_task() -> dict[str, int]:
+    """The retention settings (docs/privacy.md): files of conversations closed longer than
+    ATTACHMENT_RETENTION_DAYS deleted, conversations closed longer than
+    CLOSED_CONVERSATION_RETENTION_DAYS erased. Batched and idempotent: a worker lost
+    half-way leaves committed batches done, and the retry takes up the rest."""
+    return {
+        "attachments": privacy.purge_expired_attachments(),
+        "conversations": privacy.anonymize_expired_conversations(),
+    }

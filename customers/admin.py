@@ -1,8 +1,11 @@
+import json
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,7 +34,7 @@ from customers.models import (
     RecommendedProduct,
     TagRule,
 )
-from customers.services import tag_rules
+from customers.services import privacy, tag_rules
 from customers.services.care import render
 from customers.services.merge import (
     MergeRefused,
@@ -104,7 +107,7 @@ class CustomerAdmin(admin.ModelAdmin):
         PointsEntryInline,
         LevelChangeInline,
     ]
-    readonly_fields = ["points", "segment", "conversation_count"]
+    readonly_fields = ["points", "segment", "conversation_count", "erased_at"]
     actions = ["merge_two"]
 
     def get_urls(self):
@@ -113,6 +116,16 @@ class CustomerAdmin(admin.ModelAdmin):
                 "merge/",
                 self.admin_site.admin_view(self.merge_view),
                 name="customers_customer_merge",
+            ),
+            path(
+                "<path:object_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="customers_customer_export",
+            ),
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="customers_customer_erase",
             ),
             *super().get_urls(),
         ]
@@ -132,6 +145,77 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_merge_permission(self, request) -> bool:
         return request.user.has_perm("customers.merge_customers")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(
+            request,
+            object_id,
+            form_url,
+            {
+                **(extra_context or {}),
+                "can_export_customer": request.user.has_perm("customers.export_customer"),
+                "can_erase_customer": request.user.has_perm("customers.erase_customer"),
+            },
+        )
+
+    def export_view(self, request, object_id):
+        """Everything held about the customer, downloaded as customer-<id>.json
+        (supervisors: the export_customer permission)."""
+        if not request.user.has_perm("customers.export_customer"):
+            raise PermissionDenied
+        customer = _customer_or_404(object_id)
+        document = privacy.export_customer(customer)
+        response = HttpResponse(
+            json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def erase_view(self, request, object_id):
+        """The erasure's confirmation page, then the erasure (supervisors: the
+        erase_customer permission). An erased customer's page says so."""
+        if not request.user.has_perm("customers.erase_customer"):
+            raise PermissionDenied
+        customer = _customer_or_404(object_id)
+        change_page = reverse("admin:customers_customer_change", args=[customer.pk])
+        if customer.erased_at is not None:
+            self.message_user(request, gettext("This customer was erased already."))
+            return HttpResponseRedirect(change_page)
+        error, status = "", 200
+        if request.method == "POST":
+            if request.POST.get("confirm") != "yes":
+                error, status = gettext("Tick the box to confirm the erasure."), 400
+            else:
+                try:
+                    erasure = privacy.erase_customer(customer_id=customer.pk, by=request.user)
+                except privacy.ErasureRefused as refused:
+                    error, status = str(refused), 409
+                else:
+                    self.message_user(
+                        request,
+                        gettext("Customer %(number)s was erased (%(n)s files deleted).")
+                        % {"number": customer.pk, "n": erasure.files},
+                    )
+                    return HttpResponseRedirect(change_page)
+        return TemplateResponse(
+            request,
+            "admin/customers/customer/erase.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Erase a customer's personal data"),
+                "customer": customer,
+                "counts": {
+                    "conversations": customer.conversation_count,
+                    "identities": customer.identities.count(),
+                    "notes": customer.notes.count(),
+                },
+                "error": error,
+            },
+            status=status,
+        )
 
     def merge_view(self, request):
         """Merge two customers by hand: both side by side with what each would bring,

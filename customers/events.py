@@ -25,10 +25,13 @@ def customer_data(customer: Customer) -> dict:
 
 
 def customer_updated(customer: Customer, *, changed: list[str], created: bool) -> None:
-    webhooks.emit(
-        "customer.updated",
-        {"customer": customer_data(customer), "changed": changed, "created": created},
-    )
+    customer_updated_data(customer_data(customer), changed=changed, created=created)
+
+
+def customer_updated_data(data: dict, *, changed: list[str], created: bool) -> None:
+    """`customer.updated` with the customer's representation given (an erased customer's
+    names the shop id it had, so that the partner knows whom to forget)."""
+    webhooks.emit("customer.updated", {"customer": data, "changed": changed, "created": created})
 
 
 # The customers whose changes an enclosing `announcing` (or the partner API's upsert,

@@ -88,3 +88,47 @@ def latest_activity(queryset, *, type: str, key: str, limit: int, label=str) -> 
     return [
         {"type": type, "id": label(value), "status": status, "at": at} for value, status, at in rows
     ]
+
+
+# provider(*, customer) -> {section: JSON-able value}: what another app holds about one
+# customer, for the customer's export (customers.services.privacy). A bounded number of
+# queries each, whatever the customer's history.
+ExportProvider = Callable[..., dict]
+# hook(*, customer, placeholder) -> [FieldFile name, …]: erase what another app holds about
+# the customer, in the erasure's transaction; the files it names are deleted from storage
+# on commit. `placeholder` gives the translated "[erased]" of a language.
+ErasureHook = Callable[..., list]
+
+_exporters: list[ExportProvider] = []
+_erasers: list[ErasureHook] = []
+
+
+def on_customer_export(provider: ExportProvider) -> ExportProvider:
+    """Register a provider of sections of a customer's export."""
+    if provider not in _exporters:
+        _exporters.append(provider)
+    return provider
+
+
+def customer_export(*, customer) -> dict:
+    """Every provider's sections for this customer; two providers never name one section."""
+    sections: dict = {}
+    for provider in _exporters:
+        part = provider(customer=customer)
+        clash = sections.keys() & part.keys()
+        if clash:
+            raise RuntimeError(f"export sections provided twice: {sorted(clash)}")
+        sections.update(part)
+    return sections
+
+
+def on_customer_erased(hook: ErasureHook) -> ErasureHook:
+    """Register `hook(*, customer, placeholder)`: called in the erasure's transaction."""
+    if hook not in _erasers:
+        _erasers.append(hook)
+    return hook
+
+
+def customer_erased(*, customer, placeholder) -> list:
+    """Run every erasure hook; the storage names of the files they let go."""
+    return [name for hook in _erasers for name in hook(customer=customer, placeholder=placeholder)]

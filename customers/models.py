@@ -127,11 +127,18 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set once by customers.services.privacy.erase_customer: the row stays (its id is in
+    # every metric), its personal data is gone, and nothing links to it again.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at"]
+        permissions = [
+            ("export_customer", _("Can export everything about a customer")),
+            ("erase_customer", _("Can erase a customer's personal data")),
+        ]
         indexes = [
             models.Index(
                 fields=["birthday_md"],
@@ -151,6 +158,8 @@ class Customer(models.Model):
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return _("Erased customer %(number)s") % {"number": self.pk}
         if self.name:
             return self.name
         return _("Visitor %(number)s") % {"number": self.pk}

@@ -261,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.sweep_recommendation_conversions_task",
         "schedule": 3600.0,
     },
+    # Privacy (docs/privacy.md): files and texts of conversations closed long ago.
+    "privacy-retention": {
+        "task": "conversations.tasks.apply_retention_task",
+        "schedule": 3600.0,
+    },
     # Analytics (docs/metrics.md): the hourly and daily rollups of the settle window.
     "analytics-rollup": {
         "task": "analytics.tasks.roll_up_recent_task",
@@ -422,6 +427,12 @@ MEDIA_URL = (
 )
 ATTACHMENT_MAX_SIZE = env.int("ATTACHMENT_MAX_SIZE", default=20 * 1024 * 1024)
 ATTACHMENT_URL_MAX_AGE = env.int("ATTACHMENT_URL_MAX_AGE", default=7 * 24 * 3600)
+# Privacy (docs/privacy.md): after how many days since a conversation closed its files are
+# deleted, and its texts erased. 0 (the default) keeps them: a shop decides its own terms.
+ATTACHMENT_RETENTION_DAYS = env.int("ATTACHMENT_RETENTION_DAYS", default=0)
+CLOSED_CONVERSATION_RETENTION_DAYS = env.int("CLOSED_CONVERSATION_RETENTION_DAYS", default=0)
+# Rows the retention job takes a transaction.
+PRIVACY_RETENTION_BATCH = env.int("PRIVACY_RETENTION_BATCH", default=500)
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Speech-to-text for voice notes: a service that takes audio and answers {"text": "..."}.
 SPEECH_TO_TEXT_URL = env.str("SPEECH_TO_TEXT_URL", default="")

@@ -4,14 +4,16 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from conversations.demo import DEMO_PASSWORD
-from conversations.models import Agent, Conversation, Message, SkillGroup
+from conversations.models import Agent, Attachment, Conversation, Message, SkillGroup, Survey
 from customers.models import (
     AfterSalesRequest,
     CareCampaign,
     Customer,
+    CustomerIdentity,
     CustomerNote,
     CustomerTag,
     Order,
@@ -73,6 +75,40 @@ class MessageFactory(factory.django.DjangoModelFactory):
     seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.CUSTOMER
     body = factory.Faker("sentence")
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    """A stored file (in MEDIA_ROOT: point it at a temporary folder)."""
+
+    class Meta:
+        model = Attachment
+
+    conversation = factory.SubFactory(ConversationFactory)
+    uploaded_by = Message.Sender.CUSTOMER
+    name = "receipt.png"
+    content_type = "image/png"
+    extension = ".png"
+    size = 4
+    file = factory.LazyFunction(lambda: ContentFile(b"\x89PNG", name="upload.png"))
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Survey
+
+    conversation = factory.SubFactory(ConversationFactory, status=Conversation.Status.CLOSED)
+    customer = factory.SelfAttribute("conversation.customer")
+    delivered_in = factory.SelfAttribute("conversation")
+    question = "请为刚才的服务打分（1–5）。"
+
+
+class CustomerIdentityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerIdentity
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = CustomerIdentity.Kind.EMAIL
+    value = factory.Sequence(lambda n: f"person{n}@example.com")
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,7 @@ class TicketsConfig(AppConfig):
         )
         from tickets.services import care, chat, ticket_for_closed_conversation
         from tickets.services.customers import record_customer_merge
+        from tickets.services.privacy import erase_customer_tickets, export_customer_tickets
         from tickets.services.tickets import deliver_waiting_replies
 
         hooks.on_conversation_closed(ticket_for_closed_conversation)
@@ -29,6 +30,8 @@ class TicketsConfig(AppConfig):
         customer_hooks.on_tag_facts(TagRule.Kind.COMPLAINT, "complaints", complaint_facts)
         customer_hooks.on_customers_merged(record_customer_merge)
         customer_hooks.on_customer_activity(ticket_activity)
+        customer_hooks.on_customer_export(export_customer_tickets)
+        customer_hooks.on_customer_erased(erase_customer_tickets)
         hooks.on_outreach_due(care.resolved_tickets)
         hooks.on_desk_outreach(care.open_vip_revisit)
         register_card("ticket", ticket_cards)

@@ -52,7 +52,11 @@ def token_conversation(session: tuple[int, UUID] | None, *, related=()) -> Conve
     if session is None:
         return None
     customer_id, conversation_id = session
-    conversation = Conversation.objects.select_related(*related).filter(pk=conversation_id).first()
+    conversation = (
+        Conversation.objects.select_related(*related)
+        .filter(pk=conversation_id, customer__erased_at__isnull=True)
+        .first()
+    )
     if conversation is None:
         return None
     if conversation.customer_id == customer_id:
@@ -92,7 +96,8 @@ def open_chat_session(
             if previous is not None and previous[0] != customer.pk:
                 merged_from = _merge_visitor(previous[0], into=customer)
         elif previous is not None:
-            current = Customer.objects.filter(pk=previous[0]).first()
+            # An erased customer's old token starts a stranger's chat: it never links back.
+            current = Customer.objects.filter(pk=previous[0], erased_at__isnull=True).first()
             if current is None:
                 # Merged into another since the token was issued: that is the person now.
                 survivor = surviving_customer_id(previous[0])
@@ -194,8 +199,8 @@ def _merge_visitor(visitor_id: int, *, into: Customer) -> int | None:
     is someone identified (another account on a shared device) is left alone. Returns the
     visitor's id when merged."""
     visitor = Customer.objects.filter(pk=visitor_id).first()
-    if visitor is None or not is_anonymous(visitor):
-        return None
+    if visitor is None or visitor.erased_at is not None or not is_anonymous(visitor):
+        return None  # an erased customer's history stays erased, joined to nobody
     try:
         merge_customers(
             source_id=visitor.pk,

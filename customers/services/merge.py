@@ -274,6 +274,8 @@ def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> Custome
         if len(locked) < 2:
             raise MergeRefused(_("One of the two customers no longer exists (merged already?)."))
         source, target = locked[source_id], locked[target_id]
+        if source.erased_at is not None or target.erased_at is not None:
+            raise MergeRefused(_("An erased customer cannot be merged."))
         # Partners hear of the customer who stays, once, with all it took (the merged-away
         # one's shop account now finds it); of the one merged away, nothing more.
         told.enter_context(events.announcing(target_id))
@@ -419,6 +421,8 @@ def _unmerge(merge_id: int, by, reason: str) -> CustomerMerge:
             raise MergeRefused(
                 _("The customer it was merged into has been merged away since: undo that first.")
             )
+        if target.erased_at is not None:
+            raise MergeRefused(_("The customer it was merged into has been erased since."))
         # The one who stayed, with what it gives back; the one who comes back, as created.
         told.enter_context(events.announcing(record.survivor_id, record.merged_id))
         before = record.survivor_before

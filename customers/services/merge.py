@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import hooks
+from helpdesk import audit
 from customers.models import (
     Coupon,
     Customer,
@@ -300,6 +301,18 @@ def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> Custome
             record.survivor_before["fields"]["segment"] = [target.segment, segment]
         record.save()
         Customer.objects.filter(pk=source_id).delete()
+        audit.record(
+            action=audit.Action.CUSTOMERS_MERGED,
+            actor=by,
+            target=target,
+            details={
+                "merge_id": record.pk,
+                "merged_id": source_id,
+                "merged_name": record.merged_name,
+                "how": how,
+                "reason": reason,
+            },
+        )
         hooks.customers_merged(merge=record)
         tag_rules.evaluate_on_commit([target_id])
     return record
@@ -435,6 +448,17 @@ def _unmerge(merge_id: int, by, reason: str) -> CustomerMerge:
         record.undone_by = by
         record.undo_reason = reason
         record.save(update_fields=["undone_at", "undone_by", "undo_reason"])
+        audit.record(
+            action=audit.Action.MERGE_UNDONE,
+            actor=by,
+            target=target,
+            details={
+                "merge_id": record.pk,
+                "merged_id": record.merged_id,
+                "merged_name": record.merged_name,
+                "reason": reason,
+            },
+        )
         hooks.customers_merged(merge=record, undone=True)
         tag_rules.evaluate_on_commit([record.survivor_id, record.merged_id])
     return record

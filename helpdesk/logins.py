@@ -1,0 +1,163 @@
+"""Logging in to the desk and to admin: failed attempts throttled per user name and per
+IP address, one answer whether the user exists or not, every attempt in the audit log
+(docs/security.md, "Logging in").
+
+Failures are counted in Redis (shared by every daphne process), in a window that starts
+with the first failure: after LOGIN_FAILURES_PER_USER failures for one user name (from
+any address) or LOGIN_FAILURES_PER_IP from one address (for any names), further attempts
+are refused, without checking the password, until the window ends. A successful login
+is not counted and clears its user name's count (not its address's: one known account
+must not wipe out an address's failures on others).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from helpdesk import audit
+from helpdesk.redis_clients import key, sync_redis
+
+USERNAME = "username"
+IP = "ip"
+
+
+def _counters(username: str, ip: str | None) -> list[tuple[str, str, int]]:
+    """(kind, Redis key, limit) of the counts an attempt falls under."""
+    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+    counters = [(USERNAME, key("login-fail", "user", name), settings.LOGIN_FAILURES_PER_USER)]
+    if ip:
+        counters.append((IP, key("login-fail", "ip", ip), settings.LOGIN_FAILURES_PER_IP))
+    return counters
+
+
+def seconds_refused(username: str, ip: str | None) -> int:
+    """How many seconds attempts for this name from this address are still refused; 0
+    when they are taken."""
+    counters = _counters(username, ip)
+    pipe = sync_redis().pipeline(transaction=False)
+    for _kind, counter, _limit in counters:
+        pipe.get(counter)
+        pipe.ttl(counter)
+    answers = pipe.execute()
+    wait = 0
+    for index, (_kind, _counter, limit) in enumerate(counters):
+        count, ttl = answers[2 * index], answers[2 * index + 1]
+        if count is not None and int(count) >= limit:
+            wait = max(wait, ttl if ttl > 0 else settings.LOGIN_FAILURE_WINDOW)
+    return wait
+
+
+def count_failure(username: str, ip: str | None) -> list[str]:
+    """Counts one failed attempt; returns the kinds of limit ("username", "ip") this very
+    failure reached (each is reached by exactly one failure, INCR being atomic)."""
+    counters = _counters(username, ip)
+    pipe = sync_redis().pipeline(transaction=False)
+    for _kind, counter, _limit in counters:
+        pipe.set(counter, 0, ex=settings.LOGIN_FAILURE_WINDOW, nx=True)
+        pipe.incr(counter)
+    answers = pipe.execute()
+    return [
+        kind
+        for index, (kind, _counter, limit) in enumerate(counters)
+        if answers[2 * index + 1] == limit
+    ]
+
+
+def forget_failures(username: str) -> None:
+    sync_redis().delete(_counters(username, None)[0][1])
+
+
+class ThrottledLoginMixin:
+    """For an AuthenticationForm: refuses attempts over the limits, counts failures and
+    writes the failures and lockouts to the audit log."""
+
+    where = ""  # "desk" or "admin", kept with the audit entries
+    throttled_message = _(
+        "Too many failed attempts to log in. Please try again in %(minutes)s minutes."
+    )
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        ip = audit.client_ip(self.request)
+        wait = seconds_refused(username, ip)
+        if wait:
+            self.request.login_refused = True
+            raise ValidationError(
+                self.throttled_message,
+                code="throttled",
+                params={"minutes": max(1, math.ceil(wait / 60))},
+            )
+        try:
+            cleaned = super().clean()
+        except ValidationError as error:
+            if username and getattr(error, "code", None) == "invalid_login":
+                self._failed(username, ip)
+            raise
+        forget_failures(username)
+        return cleaned
+
+    def _failed(self, username: str, ip: str | None) -> None:
+        audit.record(
+            action=audit.Action.LOGIN_FAILED,
+            actor_name=username,
+            target_type="auth.user",
+            target_repr=username,
+            details={"where": self.where},
+        )
+        for kind in count_failure(username, ip):
+            audit.record(
+                action=audit.Action.LOCKED_OUT,
+                actor_name=username,
+                target_type="auth.user" if kind == USERNAME else "ip",
+                target_repr=username if kind == USERNAME else (ip or ""),
+                details={
+                    "where": self.where,
+                    "by": kind,
+                    "failures": (
+                        settings.LOGIN_FAILURES_PER_USER
+                        if kind == USERNAME
+                        else settings.LOGIN_FAILURES_PER_IP
+                    ),
+                    "window_seconds": settings.LOGIN_FAILURE_WINDOW,
+                },
+            )
+
+
+class DeskAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    where = "desk"
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    where = "admin"
+
+
+class DeskLoginView(auth_views.LoginView):
+    """The desk's login page; a refused attempt is answered 429 with the page and why."""
+
+    authentication_form = DeskAuthenticationForm
+    template_name = "conversations/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if getattr(self.request, "login_refused", False):
+            response.status_code = 429
+        return response
+
+
+def record_login(sender, request, user, **kwargs) -> None:
+    """user_logged_in: a decoupled hook (Django's login() sends it, whoever calls it)."""
+    audit.record(action=audit.Action.LOGIN, actor=user, target=user)
+
+
+def record_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit.record(action=audit.Action.LOGOUT, actor=user, target=user)

@@ -78,7 +78,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
-        count = revoke_api_keys(key_ids=list(queryset.values_list("pk", flat=True)), by=request.user)
+        count = revoke_api_keys(
+            key_ids=list(queryset.values_list("pk", flat=True)), by=request.user
+        )
         self.message_user(request, _("%(count)s keys revoked.") % {"count": count})
 
 
@@ -403,8 +405,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 def _access(user) -> dict:
     """What a user may do: the flags, groups and own permissions an audit entry compares."""
-    if user.pk is None:
-        return {"is_active": False, "is_staff": False, "is_superuser": False, "groups": [], "permissions": []}
+    if user.pk is None:  # a user being added: nothing before
+        return dict.fromkeys(["is_active", "is_staff", "is_superuser"], False) | {
+            "groups": [],
+            "permissions": [],
+        }
     return {
         "is_active": user.is_active,
         "is_staff": user.is_staff,

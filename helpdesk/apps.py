@@ -15,8 +15,8 @@ class HelpdeskConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in, user_logged_out
 
-        from helpdesk import logins
-        from helpdesk import schema  # noqa: F401 (registers the API key scheme with drf-spectacular)
+        # schema registers the API key scheme with drf-spectacular.
+        from helpdesk import logins, schema  # noqa: F401
 
         # Logins and logouts go to the audit log, whoever calls login() (docs/security.md).
         user_logged_in.connect(logins.record_login, dispatch_uid="audit-login")

@@ -34,7 +34,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import hooks
-from helpdesk import audit
 from customers.models import (
     Coupon,
     Customer,
@@ -44,6 +43,7 @@ from customers.models import (
     Outreach,
 )
 from customers.services import segments, tag_rules
+from helpdesk import audit
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ def english(address: str = "10.0.0.1") -> Client:
     return Client(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=address)
 
 
-def attempt(client: Client, url: str, username: str, password: str = "wrong"):
+def attempt(client: Client, url: str, username: str, password: str = "wrong"):  # noqa: S107
     return client.post(url, {"username": username, "password": password})
 
 

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk import audit
-from helpdesk.admin_tools import ReadOnlyInline
+from helpdesk.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 from helpdesk.api_keys import issue_api_key, revoke_api_keys
 from helpdesk.models import (
     SCOPES,
@@ -315,7 +315,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """Every delivery with its attempts: read-only, for tracing what a partner was sent."""
 
     list_display = [
@@ -352,18 +352,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def event_kind(self, delivery):
         return delivery.event.event
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit log (docs/security.md): for supervisors to read, never to change — not
     even a superuser may add, change or delete an entry here."""
 
@@ -392,15 +383,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "details",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _access(user) -> dict:

@@ -387,15 +387,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 def _access(user) -> dict:
     """What a user may do: the flags, groups and own permissions an audit entry compares."""
-    if user.pk is None:  # a user being added: nothing before
-        return dict.fromkeys(["is_active", "is_staff", "is_superuser"], False) | {
-            "groups": [],
-            "permissions": [],
-        }
-    return {
+    flags = {
         "is_active": user.is_active,
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
+    }
+    if user.pk is None:  # a user being added: a new user's defaults before
+        return flags | {"groups": [], "permissions": []}
+    return flags | {
         "groups": sorted(user.groups.values_list("name", flat=True)),
         "permissions": sorted(
             f"{app}.{codename}"

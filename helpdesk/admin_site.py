@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from helpdesk import audit
-from helpdesk.logins import AdminLoginForm
+from helpdesk.logins import AdminLoginForm, refusal_status
 
 
 class AuditedDeletions:
@@ -25,10 +25,7 @@ class LumenAdminSite(admin.AdminSite):
     login_form = AdminLoginForm
 
     def login(self, request, extra_context=None):
-        response = super().login(request, extra_context)
-        if getattr(request, "login_refused", False):
-            response.status_code = 429
-        return response
+        return refusal_status(request, super().login(request, extra_context))
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin

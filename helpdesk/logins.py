@@ -13,6 +13,7 @@ must not wipe out an address's failures on others).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 
 from django.conf import settings
@@ -21,9 +22,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from redis import RedisError
 
 from helpdesk import audit
 from helpdesk.redis_clients import key, sync_redis
+
+logger = logging.getLogger(__name__)
 
 USERNAME = "username"
 IP = "ip"
@@ -83,13 +87,20 @@ class ThrottledLoginMixin:
     throttled_message = _(
         "Too many failed attempts to log in. Please try again in %(minutes)s minutes."
     )
+    unavailable_message = _("Logging in is not possible at the moment. Please try again shortly.")
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         ip = audit.client_ip(self.request)
-        wait = seconds_refused(username, ip)
+        try:
+            wait = seconds_refused(username, ip)
+        except RedisError:
+            # Without the counts a guesser would have no limit: no attempt is taken.
+            logger.exception("login refused: the failure counts cannot be read")
+            self.request.login_refusal = 503
+            raise ValidationError(self.unavailable_message, code="unavailable") from None
         if wait:
-            self.request.login_refused = True
+            self.request.login_refusal = 429
             raise ValidationError(
                 self.throttled_message,
                 code="throttled",
@@ -101,7 +112,10 @@ class ThrottledLoginMixin:
             if username and getattr(error, "code", None) == "invalid_login":
                 self._failed(username, ip)
             raise
-        forget_failures(username)
+        try:
+            forget_failures(username)
+        except RedisError:
+            logger.exception("a login's earlier failures could not be cleared")
         return cleaned
 
     def _failed(self, username: str, ip: str | None) -> None:
@@ -112,7 +126,12 @@ class ThrottledLoginMixin:
             target_repr=username,
             details={"where": self.where},
         )
-        for kind in count_failure(username, ip):
+        try:
+            reached = count_failure(username, ip)
+        except RedisError:
+            logger.exception("a failed login could not be counted")
+            return
+        for kind in reached:
             audit.record(
                 action=audit.Action.LOCKED_OUT,
                 actor_name=username,
@@ -139,18 +158,24 @@ class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
     where = "admin"
 
 
+def refusal_status(request, response):
+    """A refused attempt's page goes out 429 (too many failures) or 503 (the counts cannot
+    be read), with the form saying why."""
+    status = getattr(request, "login_refusal", None)
+    if status:
+        response.status_code = status
+    return response
+
+
 class DeskLoginView(auth_views.LoginView):
-    """The desk's login page; a refused attempt is answered 429 with the page and why."""
+    """The desk's login page."""
 
     authentication_form = DeskAuthenticationForm
     template_name = "conversations/login.html"
     redirect_authenticated_user = True
 
     def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if getattr(self.request, "login_refused", False):
-            response.status_code = 429
-        return response
+        return refusal_status(self.request, super().form_invalid(form))
 
 
 def record_login(sender, request, user, **kwargs) -> None:

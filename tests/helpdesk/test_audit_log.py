@@ -239,6 +239,21 @@ def test_a_user_saved_without_changing_access_writes_nothing(client, superuser):
     assert not entries(Action.USER_ACCESS_CHANGED).exists()
 
 
+def test_a_plain_user_added_in_admin_writes_no_access_change(client, superuser):
+    response = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "newcomer",
+            "usable_password": "true",
+            "password1": "a-long-new-secret-42",
+            "password2": "a-long-new-secret-42",
+        },
+    )
+
+    assert response.status_code == 302
+    assert not entries(Action.USER_ACCESS_CHANGED).exists()
+
+
 def test_a_groups_permissions_changed_in_admin_is_one_entry(client, superuser):
     group = Group.objects.create(name="Night shift")
     permission = Permission.objects.get(codename="view_customer")

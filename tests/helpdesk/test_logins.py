@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+import redis
 from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -268,3 +269,23 @@ def test_a_login_and_a_logout_are_one_audit_entry_each():
     logout = AuditEntry.objects.get(action=AuditEntry.Action.LOGOUT)
     assert (login.actor, login.actor_name, login.ip) == (user, "lin", "10.0.0.5")
     assert (logout.actor, logout.target_id) == (user, str(user.pk))
+
+
+class _RedisDown:
+    def pipeline(self, **kwargs):
+        raise redis.ConnectionError("Connection refused")
+
+    def delete(self, *keys):
+        raise redis.ConnectionError("Connection refused")
+
+
+@LOGIN_PAGES
+def test_without_redis_no_attempt_is_taken_and_the_page_says_so(url, monkeypatch):
+    staff_agent()
+    monkeypatch.setattr("helpdesk.logins.sync_redis", _RedisDown)
+
+    response = attempt(english(), url, "lin", DEMO_PASSWORD)
+
+    assert response.status_code == 503
+    assert "Logging in is not possible at the moment" in response.content.decode()
+    assert "_auth_user_id" not in response.wsgi_request.session

@@ -59,29 +59,47 @@ def seconds_refused(username: str, ip: str | None) -> int:
     return wait
 
 
-def count_failure(username: str, ip: str | None) -> list[str]:
-    """Counts one failed attempt; returns the kinds of limit ("username", "ip") this very
-    failure reached (each is reached by exactly one failure, INCR being atomic)."""
+def take_attempt(username: str, ip: str | None) -> dict[str, int]:
+    """Counts an attempt before its password is checked; returns each count ("username",
+    "ip") with this attempt in it. Counting first is what holds the limits under
+    concurrent guesses: an attempt whose count is over a limit is refused however the
+    earlier check went (INCR is atomic, so each count is had by exactly one attempt)."""
     counters = _counters(username, ip)
     pipe = sync_redis().pipeline(transaction=False)
     for _kind, counter, _limit in counters:
         pipe.set(counter, 0, ex=settings.LOGIN_FAILURE_WINDOW, nx=True)
         pipe.incr(counter)
     answers = pipe.execute()
-    return [
-        kind
-        for index, (kind, _counter, limit) in enumerate(counters)
-        if answers[2 * index + 1] == limit
-    ]
+    return {kind: answers[2 * index + 1] for index, (kind, _c, _l) in enumerate(counters)}
 
 
-def forget_failures(username: str) -> None:
-    sync_redis().delete(_counters(username, None)[0][1])
+def over_limit(counts: dict[str, int]) -> bool:
+    limits = {USERNAME: settings.LOGIN_FAILURES_PER_USER, IP: settings.LOGIN_FAILURES_PER_IP}
+    return any(count > limits[kind] for kind, count in counts.items())
+
+
+def reached_limit(counts: dict[str, int]) -> list[str]:
+    """The kinds of limit a failed attempt with these counts has just reached."""
+    limits = {USERNAME: settings.LOGIN_FAILURES_PER_USER, IP: settings.LOGIN_FAILURES_PER_IP}
+    return [kind for kind, count in counts.items() if count == limits[kind]]
+
+
+def give_back(username: str, ip: str | None, *, succeeded: bool) -> None:
+    """Takes back an attempt that was no failure: refused after counting (over a limit),
+    or successful — which also clears its user name's earlier failures (not its
+    address's: one known account must not wipe out an address's failures on others)."""
+    pipe = sync_redis().pipeline(transaction=False)
+    for kind, counter, _limit in _counters(username, ip):
+        if kind == USERNAME and succeeded:
+            pipe.delete(counter)
+        else:
+            pipe.decr(counter)
+    pipe.execute()
 
 
 class ThrottledLoginMixin:
-    """For an AuthenticationForm: refuses attempts over the limits, counts failures and
-    writes the failures and lockouts to the audit log."""
+    """For an AuthenticationForm: refuses attempts over the limits (before the password
+    is checked), counts failures and writes the failures and lockouts to the audit log."""
 
     where = ""  # "desk" or "admin", kept with the audit entries
     throttled_message = _(
@@ -94,31 +112,43 @@ class ThrottledLoginMixin:
         ip = audit.client_ip(self.request)
         try:
             wait = seconds_refused(username, ip)
+            counts = {} if wait else take_attempt(username, ip)
         except RedisError:
             # Without the counts a guesser would have no limit: no attempt is taken.
             logger.exception("login refused: the failure counts cannot be read")
             self.request.login_refusal = 503
             raise ValidationError(self.unavailable_message, code="unavailable") from None
         if wait:
-            self.request.login_refusal = 429
-            raise ValidationError(
-                self.throttled_message,
-                code="throttled",
-                params={"minutes": max(1, math.ceil(wait / 60))},
-            )
+            raise self._throttled(wait)
+        if over_limit(counts):  # concurrent attempts took the last ones allowed
+            self._give_back(username, ip, succeeded=False)
+            raise self._throttled(settings.LOGIN_FAILURE_WINDOW)
         try:
             cleaned = super().clean()
         except ValidationError as error:
-            if username and getattr(error, "code", None) == "invalid_login":
-                self._failed(username, ip)
+            if getattr(error, "code", None) == "invalid_login":
+                self._failed(username, counts)
+            else:
+                self._give_back(username, ip, succeeded=False)
             raise
-        try:
-            forget_failures(username)
-        except RedisError:
-            logger.exception("a login's earlier failures could not be cleared")
+        self._give_back(username, ip, succeeded=True)
         return cleaned
 
-    def _failed(self, username: str, ip: str | None) -> None:
+    def _throttled(self, wait: int) -> ValidationError:
+        self.request.login_refusal = 429
+        return ValidationError(
+            self.throttled_message,
+            code="throttled",
+            params={"minutes": max(1, math.ceil(wait / 60))},
+        )
+
+    def _give_back(self, username: str, ip: str | None, *, succeeded: bool) -> None:
+        try:
+            give_back(username, ip, succeeded=succeeded)
+        except RedisError:
+            logger.exception("a login attempt could not be taken back from the counts")
+
+    def _failed(self, username: str, counts: dict[str, int]) -> None:
         audit.record(
             action=audit.Action.LOGIN_FAILED,
             actor_name=username,
@@ -126,12 +156,8 @@ class ThrottledLoginMixin:
             target_repr=username,
             details={"where": self.where},
         )
-        try:
-            reached = count_failure(username, ip)
-        except RedisError:
-            logger.exception("a failed login could not be counted")
-            return
-        for kind in reached:
+        ip = audit.client_ip(self.request)
+        for kind in reached_limit(counts):
             audit.record(
                 action=audit.Action.LOCKED_OUT,
                 actor_name=username,

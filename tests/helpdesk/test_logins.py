@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from conversations.demo import DEMO_PASSWORD
 from helpdesk.audit import client_ip
-from helpdesk.logins import count_failure
+from helpdesk.logins import take_attempt
 from helpdesk.models import AuditEntry
 from tests.factories import AgentFactory, UserFactory
 
@@ -135,12 +135,27 @@ def test_attempts_are_taken_again_when_the_window_ends(settings):
     staff_agent()
     client = english()
     for _ in range(3):  # counted directly: three real attempts may take longer than the window
-        count_failure("lin", "10.0.0.1")
+        take_attempt("lin", "10.0.0.1")
     assert attempt(client, DESK, "lin", DEMO_PASSWORD).status_code == 429
 
     time.sleep(2.2)
 
     assert attempt(client, DESK, "lin", DEMO_PASSWORD).status_code == 302
+
+
+def test_an_attempt_that_passed_the_check_before_others_were_counted_is_refused(monkeypatch):
+    """Concurrent guesses: each checks the counts, then all are counted; the ones over the
+    limit are refused before their password is checked, and counted as nothing."""
+    staff_agent()
+    monkeypatch.setattr("helpdesk.logins.seconds_refused", lambda username, ip: 0)
+    for _ in range(3):
+        take_attempt("lin", "10.0.3.1")
+
+    refused = attempt(english("10.0.3.1"), DESK, "lin", DEMO_PASSWORD)
+
+    assert refused.status_code == 429
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).exists()
+    assert take_attempt("lin", "10.0.3.1") == {"username": 4, "ip": 4}
 
 
 def test_a_forwarded_for_header_does_not_change_the_counted_address():

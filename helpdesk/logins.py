@@ -88,13 +88,26 @@ def give_back(username: str, ip: str | None, *, succeeded: bool) -> None:
     """Takes back an attempt that was no failure: refused after counting (over a limit),
     or successful — which also clears its user name's earlier failures (not its
     address's: one known account must not wipe out an address's failures on others)."""
-    pipe = sync_redis().pipeline(transaction=False)
-    for kind, counter, _limit in _counters(username, ip):
-        if kind == USERNAME and succeeded:
+    client = sync_redis()
+    counters = _counters(username, ip)
+    cleared = [kind == USERNAME and succeeded for kind, _counter, _limit in counters]
+    pipe = client.pipeline(transaction=False)
+    for (_kind, counter, _limit), clear in zip(counters, cleared, strict=True):
+        if clear:
             pipe.delete(counter)
         else:
             pipe.decr(counter)
-    pipe.execute()
+            pipe.ttl(counter)
+    answers = iter(pipe.execute())
+    for (_kind, counter, _limit), clear in zip(counters, cleared, strict=True):
+        if clear:
+            next(answers)
+            continue
+        next(answers)
+        # A count whose window ended meanwhile is made again by DECR, without an expiry
+        # (it would never end): it gets a window again. EXPIRE NX would need Redis 7.
+        if next(answers) == -1:
+            client.expire(counter, settings.LOGIN_FAILURE_WINDOW)
 
 
 class ThrottledLoginMixin:

@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from conversations.demo import DEMO_PASSWORD
 from helpdesk.audit import client_ip
-from helpdesk.logins import take_attempt
+from helpdesk.logins import _counters, give_back, take_attempt
 from helpdesk.models import AuditEntry
+from helpdesk.redis_clients import sync_redis
 from tests.factories import AgentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +305,11 @@ def test_without_redis_no_attempt_is_taken_and_the_page_says_so(url, monkeypatch
     assert response.status_code == 503
     assert "Logging in is not possible at the moment" in response.content.decode()
     assert "_auth_user_id" not in response.wsgi_request.session
+
+
+def test_a_count_whose_window_ended_during_the_attempt_does_not_live_for_ever():
+    counter = _counters("lin", "10.0.4.1")[1][1]
+
+    give_back("lin", "10.0.4.1", succeeded=True)  # as if its window ended in between
+
+    assert 0 < sync_redis().ttl(counter) <= 900

@@ -4,6 +4,7 @@ from django.urls import include, path
 from conversations.views import customer_panel as panel
 from conversations.views import desk as views
 from conversations.views import notices
+from helpdesk.logins import DeskLoginView
 
 app_name = "desk"
 
@@ -55,12 +56,6 @@ urlpatterns = [
     path("rooms/", include("conversations.rooms.urls")),
     path("board/", views.desk_board, name="board"),
     path("board/live/", views.desk_board_live, name="board-live"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="conversations/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", DeskLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

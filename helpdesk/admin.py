@@ -1,5 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -7,11 +10,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.admin_tools import ReadOnlyInline
+from helpdesk import audit
+from helpdesk.admin_tools import ReadOnlyAdmin, ReadOnlyInline
+from helpdesk.api_keys import issue_api_key, revoke_api_keys
 from helpdesk.models import (
     SCOPES,
     WEBHOOK_EVENTS,
     ApiKey,
+    AuditEntry,
     OutboundEvent,
     WebhookAttempt,
     WebhookDelivery,
@@ -60,11 +66,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw = ApiKey.issue(
+        key, raw = issue_api_key(
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
-            created_by=request.user,
+            by=request.user,
         )
         obj.pk = key.pk
         obj.refresh_from_db()
@@ -72,7 +78,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = revoke_api_keys(
+            key_ids=list(queryset.values_list("pk", flat=True)), by=request.user
+        )
         self.message_user(request, _("%(count)s keys revoked.") % {"count": count})
 
 
@@ -307,7 +315,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """Every delivery with its attempts: read-only, for tracing what a partner was sent."""
 
     list_display = [
@@ -344,11 +352,136 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def event_kind(self, delivery):
         return delivery.event.event
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log (docs/security.md): for supervisors to read, never to change — not
+    even a superuser may add, change or delete an entry here."""
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    list_display = [
+        "created_at",
+        "action",
+        "actor_name",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "ip",
+    ]
+    list_filter = ["action", "target_type", "created_at"]
+    search_fields = ["actor_name", "target_repr", "target_id", "ip"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = [
+        "created_at",
+        "action",
+        "actor",
+        "actor_name",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "ip",
+        "details",
+    ]
+    readonly_fields = fields
+
+
+def _access(user) -> dict:
+    """What a user may do: the flags, groups and own permissions an audit entry compares."""
+    flags = {
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }
+    if user.pk is None:  # a user being added: a new user's defaults before
+        return flags | {"groups": [], "permissions": []}
+    return flags | {
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }
+
+
+def _differences(before: dict, after: dict) -> dict:
+    changes = {}
+    for name, old in before.items():
+        new = after[name]
+        if isinstance(old, list):
+            added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+            if added or removed:
+                changes[name] = {"added": added, "removed": removed}
+        elif old != new:
+            changes[name] = {"before": old, "after": new}
+    return changes
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin; a change to what a user may do (active, staff, superuser,
+    groups, own permissions) and a password set here get an audit entry, in the page's
+    transaction."""
+
+    def save_model(self, request, obj, form, change):
+        stored = User.objects.filter(pk=obj.pk).first() if change else None
+        request._access_before = _access(stored) if stored else _access(User())
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        changes = _differences(request._access_before, _access(user))
+        if changes:
+            audit.record(
+                action=audit.Action.USER_ACCESS_CHANGED,
+                actor=request.user,
+                target=user,
+                details=changes,
+            )
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                audit.record(action=audit.Action.PASSWORD_SET, actor=request.user, target=user)
+        return response
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(GroupAdmin):
+    """Django's group admin; a change to a group's permissions gets an audit entry."""
+
+    def save_model(self, request, obj, form, change):
+        request._permissions_before = (
+            sorted(_permission_names(Group.objects.get(pk=obj.pk))) if change else []
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        group = form.instance
+        changes = _differences(
+            {"permissions": request._permissions_before},
+            {"permissions": sorted(_permission_names(group))},
+        )
+        if changes:
+            audit.record(
+                action=audit.Action.GROUP_PERMISSIONS_CHANGED,
+                actor=request.user,
+                target=group,
+                details=changes,
+            )
+
+
+def _permission_names(group) -> list[str]:
+    return [
+        f"{app}.{codename}"
+        for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+    ]

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class LumenAdminConfig(AdminConfig):
+    """django.contrib.admin with the project's site (helpdesk/admin_site.py)."""
+
+    default_site = "helpdesk.admin_site.LumenAdminSite"
 
 
 class HelpdeskConfig(AppConfig):
@@ -6,4 +13,11 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Lumen Helpdesk"
 
     def ready(self):
-        from helpdesk import schema  # noqa: F401 (registers the API key scheme with drf-spectacular)
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        # schema registers the API key scheme with drf-spectacular.
+        from helpdesk import logins, schema  # noqa: F401
+
+        # Logins and logouts go to the audit log, whoever calls login() (docs/security.md).
+        user_logged_in.connect(logins.record_login, dispatch_uid="audit-login")
+        user_logged_out.connect(logins.record_logout, dispatch_uid="audit-logout")

@@ -327,3 +327,64 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditEntry(models.Model):
+    """One security-relevant action (docs/security.md, "Audit log"): who did what to what,
+    from where, when. Written by helpdesk.audit.record, in the transaction of the action it
+    tells of; never changed or deleted afterwards (admin shows it read-only to supervisors).
+
+    `actor_name` keeps the user name as it was (the user may be renamed or deleted; for a
+    failed login it is the name that was typed, whether such a user exists or not)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Logged in")
+        LOGIN_FAILED = "login_failed", _("Login failed")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        LOGOUT = "logout", _("Logged out")
+        USER_ACCESS_CHANGED = "user_access_changed", _("User's access changed")
+        GROUP_PERMISSIONS_CHANGED = "group_permissions_changed", _("Group's permissions changed")
+        PASSWORD_SET = "password_set", _("Password set by an administrator")
+        API_KEY_CREATED = "api_key_created", _("API key created")
+        API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
+        EXPORT = "export", _("Export")
+        CUSTOMERS_MERGED = "customers_merged", _("Customers merged")
+        MERGE_UNDONE = "merge_undone", _("Customer merge undone")
+        DELETED = "deleted", _("Deleted in admin")
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(_("actor's name"), max_length=150, blank=True)
+    target_type = models.CharField(_("target type"), max_length=100, blank=True)
+    target_id = models.CharField(_("target id"), max_length=100, blank=True)
+    target_repr = models.CharField(_("target"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["action", "-created_at"], name="audit_by_action"),
+            models.Index(fields=["target_type", "target_id"], name="audit_by_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.target_repr}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("audit entries are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit entries are never deleted")

@@ -31,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "helpdesk.apps.LumenAdminConfig",  # django.contrib.admin, the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "helpdesk.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -296,6 +297,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "desk:login"
 LOGIN_REDIRECT_URL = "desk:home"
 LOGOUT_REDIRECT_URL = "desk:login"
+# Failed logins (desk and admin, docs/security.md): after this many failures for one user
+# name (from any address), or from one address (for any names), within the window that
+# starts with the first of them, attempts are refused until the window ends.
+LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)  # seconds
+# Reverse proxies in front of daphne that append to X-Forwarded-For; 0: none, the client's
+# address is REMOTE_ADDR (a header a client sends itself is never believed).
+AUTH_TRUSTED_PROXIES = env.int("AUTH_TRUSTED_PROXIES", default=0)
 
 # --- Languages and time ---------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -44,6 +44,7 @@ from customers.models import (
     Outreach,
 )
 from customers.services import segments, tag_rules
+from helpdesk import audit
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +309,18 @@ def _merge(source_id: int, target_id: int, how: str, by, reason: str) -> Custome
             record.survivor_before["fields"]["segment"] = [target.segment, segment]
         record.save()
         Customer.objects.filter(pk=source_id).delete()
+        audit.record(
+            action=audit.Action.CUSTOMERS_MERGED,
+            actor=by,
+            target=target,
+            details={
+                "merge_id": record.pk,
+                "merged_id": source_id,
+                "merged_name": record.merged_name,
+                "how": how,
+                "reason": reason,
+            },
+        )
         hooks.customers_merged(merge=record)
         tag_rules.evaluate_on_commit([target_id])
     return record
@@ -449,6 +462,17 @@ def _unmerge(merge_id: int, by, reason: str) -> CustomerMerge:
         record.undone_by = by
         record.undo_reason = reason
         record.save(update_fields=["undone_at", "undone_by", "undo_reason"])
+        audit.record(
+            action=audit.Action.MERGE_UNDONE,
+            actor=by,
+            target=target,
+            details={
+                "merge_id": record.pk,
+                "merged_id": record.merged_id,
+                "merged_name": record.merged_name,
+                "reason": reason,
+            },
+        )
         hooks.customers_merged(merge=record, undone=True)
         tag_rules.evaluate_on_commit([record.survivor_id, record.merged_id])
     return record

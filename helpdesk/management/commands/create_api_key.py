@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from helpdesk.models import SCOPES, ApiKey
+from helpdesk.api_keys import issue_api_key
+from helpdesk.models import SCOPES
 
 
 class Command(BaseCommand):
@@ -27,6 +28,6 @@ class Command(BaseCommand):
         if days is not None and days <= 0:
             raise CommandError("--expires-days must be positive")
         expires = timezone.now() + timedelta(days=days) if days else None
-        key, raw = ApiKey.issue(name=options["name"][:100], scopes=scopes, expires_at=expires)
+        key, raw = issue_api_key(name=options["name"][:100], scopes=scopes, expires_at=expires)
         self.stdout.write(f"API key for {key.name} (scopes: {', '.join(key.scopes)}):\n{raw}\n")
         self.stdout.write("Store it now: it is shown only once.")

@@ -164,7 +164,7 @@ class CustomerAdmin(admin.ModelAdmin):
         if not request.user.has_perm("customers.export_customer"):
             raise PermissionDenied
         customer = _customer_or_404(object_id)
-        document = privacy.export_customer(customer)
+        document = privacy.export_customer(customer, by=request.user)
         response = HttpResponse(
             json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
             content_type="application/json; charset=utf-8",

@@ -350,6 +350,7 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("Export")
         CUSTOMERS_MERGED = "customers_merged", _("Customers merged")
         MERGE_UNDONE = "merge_undone", _("Customer merge undone")
+        CUSTOMER_ERASED = "customer_erased", _("Customer erased")
         DELETED = "deleted", _("Deleted in admin")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 
 from customers import events, hooks
 from customers.models import Customer, CustomerIdentity, CustomerMerge, Invitation, Outreach
+from helpdesk import audit
 
 EXPORT_FORMAT = "lumen-customer-export/1"
 logger = logging.getLogger(__name__)
@@ -186,10 +187,11 @@ def _own_sections(customer: Customer) -> dict:
     }
 
 
-def export_customer(customer: Customer) -> dict:
+def export_customer(customer: Customer, *, by=None) -> dict:
     """Everything the helpdesk holds about one customer, as one JSON-able document: the
     profile, this app's rows and every registered app's sections. The number of queries
-    does not grow with the customer's history (one a section)."""
+    does not grow with the customer's history (one a section). The export is in the audit
+    log, with `by` (None: a management command)."""
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now(),
@@ -201,6 +203,13 @@ def export_customer(customer: Customer) -> dict:
     if clash:
         raise RuntimeError(f"export sections provided twice: {sorted(clash)}")
     document.update(others)
+    audit.record(
+        action=audit.Action.EXPORT,
+        actor=by,
+        actor_name=None if by is not None else "manage.py export_customer",
+        target=customer,
+        details={"what": "customer", "sections": sorted(document)},
+    )
     return document
 
 
@@ -271,6 +280,15 @@ def erase_customer(*, customer_id: int, by=None) -> Erasure:
             data["external_id"] = partner_id
             changed = [f for f, v in data.items() if f not in events.UNTOLD and before[f] != v]
             events.customer_updated_data(data, changed=sorted([*changed, "erased"]), created=False)
+        audit.record(
+            action=audit.Action.CUSTOMER_ERASED,
+            actor=by,
+            actor_name=None if by is not None else "manage.py erase_customer",
+            target_type=Customer._meta.label_lower,
+            target_id=customer.pk,
+            target_repr=str(customer),
+            details={"files": len(files), "partner_told": bool(partner_id)},
+        )
         logger.info("customer %s erased by %s", customer.pk, _user(by) or "a command")
     return Erasure(customer=customer, erased=True, files=len(files))
 

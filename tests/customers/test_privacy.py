@@ -36,7 +36,7 @@ from customers.services.privacy import (
     erase_customer,
     export_customer,
 )
-from helpdesk.models import OutboundEvent
+from helpdesk.models import AuditEntry, OutboundEvent
 from tests.factories import (
     AgentFactory,
     AttachmentFactory,
@@ -521,6 +521,13 @@ def test_erase_customer_by_id_without_input(capsys):
 
     assert "erased" in capsys.readouterr().out
     assert Customer.objects.get(pk=customer.pk).erased_at is not None
+    # In the audit log as the command's, there being no user.
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CUSTOMER_ERASED)
+    assert (entry.actor_id, entry.actor_name, entry.target_id) == (
+        None,
+        "manage.py erase_customer",
+        str(customer.pk),
+    )
 
 
 def test_erase_customer_asks_first_and_a_no_changes_nothing(monkeypatch):

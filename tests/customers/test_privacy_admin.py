@@ -10,6 +10,7 @@ from django.urls import reverse
 from conversations.models import Conversation
 from conversations.roles import AGENTS, SUPERVISORS, ensure_roles
 from customers.models import Customer
+from helpdesk.models import AuditEntry
 from tests.factories import ConversationFactory, CustomerFactory, MessageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +140,31 @@ def test_erasing_an_erased_customer_again_says_so(client, customer):
     response = client.post(erase_url(customer), {"confirm": "yes"}, follow=True)
 
     assert [str(m) for m in response.context["messages"]][-1] == "这位顾客的个人数据已经删除过了。"
+
+
+def test_an_export_and_an_erasure_are_one_audit_entry_each_naming_the_supervisor(client, customer):
+    supervisor = staff(SUPERVISORS)
+    client.force_login(supervisor)
+
+    client.get(export_url(customer))
+    client.post(erase_url(customer), {"confirm": "yes"})
+    client.post(erase_url(customer), {"confirm": "yes"})  # already erased: no second entry
+
+    rows = list(
+        AuditEntry.objects.filter(target_id=str(customer.pk))
+        .order_by("pk")
+        .values_list("action", "actor_id", "target_type")
+    )
+    assert rows == [
+        (AuditEntry.Action.EXPORT, supervisor.pk, "customers.customer"),
+        (AuditEntry.Action.CUSTOMER_ERASED, supervisor.pk, "customers.customer"),
+    ]
+
+
+def test_a_refused_erasure_writes_no_audit_entry(client, customer):
+    client.force_login(staff(SUPERVISORS))
+    ConversationFactory(customer=customer, status=Conversation.Status.BOT)
+
+    client.post(erase_url(customer), {"confirm": "yes"})
+
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.CUSTOMER_ERASED).exists()

@@ -1,16 +1,18 @@
 """Team rooms: a message's fan-out to N desk sockets, and catch-up of missed messages.
 
-    .venv/bin/python bench/rooms.py [--agents 200] [--rate 20] [--duration 20]
-        [--catch-up 5000] [--port 8125]
+    .venv/bin/python bench/rooms.py [--agents 200] [--rate 20] [--senders 20]
+        [--duration 20] [--catch-up 5000] [--port 8125]
 
 One daphne process (127.0.0.1:PORT, BENCH_RELAY=1), one client process:
 
 - fan-out, full stack: N agents in one skill group, each with a desk socket
-  (/ws/desk/, session cookie); one of them sends `room.send` RATE times a
-  second for DURATION seconds. Each message is stored (seq, rev, mentions,
-  tags) and published once to the room's group; latency runs from just before
-  the send to its arrival on each of the other N-1 sockets (time.time_ns() on
-  both sides of one machine, the send time carried in the client_id).
+  (/ws/desk/, session cookie); SENDERS of them take turns sending `room.send`,
+  RATE messages a second in all, for DURATION seconds (one agent alone may send
+  CHAT_RATE_LIMIT * 3 in 10 s: a faster one is told `rate_limited`). Each
+  message is stored (seq, rev, mentions, tags) and published once to the room's
+  group; latency runs from just before the send to its arrival on each of the
+  other N-1 sockets (time.time_ns() on both sides of one machine, the send time
+  carried in the client_id).
 - fan-out, floor: the same N sockets' worth on bench/relay.py's
   /ws/bench-relay/ (same server, same channel layer; no database, no auth),
   the same rate: what the full stack cannot beat. The ratio full/floor is
@@ -92,36 +94,44 @@ async def _drain(socket, arrivals: dict, stop: asyncio.Event) -> None:
 
 
 async def fan_out(
-    urls: list[tuple[str, str | None]], send_frame, *, rate: float, duration: float, origin: str
+    urls: list[tuple[str, str | None]],
+    send_frame,
+    *,
+    rate: float,
+    duration: float,
+    origin: str,
+    senders: int,
 ):
-    """Open the sockets (urls[0] sends), send at `rate` for `duration`; latencies in ms and
+    """Open the sockets; the first `senders` take turns sending, `rate` messages a second in
+    all for `duration`; every other socket must get each message once. Latencies in ms and
     how many arrivals were missing or twice."""
     sockets = []
     for url, cookie in urls:
         sockets.append(await open_socket(url, origin=origin, cookie=cookie))
     await asyncio.sleep(1.0)  # every socket in its groups
-    receivers = sockets[1:]
-    arrivals = [{} for _ in receivers]
+    arrivals = [{} for _ in sockets]
     stop = asyncio.Event()
     drains = [
-        asyncio.create_task(_drain(s, a, stop)) for s, a in zip(receivers, arrivals, strict=True)
+        asyncio.create_task(_drain(s, a, stop)) for s, a in zip(sockets, arrivals, strict=True)
     ]
-    drain_sender = asyncio.create_task(_drain(sockets[0], {}, stop))
-    sent: dict[str, int] = {}
+    sent: dict[str, tuple[int, int]] = {}  # client_id → (send time ns, the sender's index)
     count = int(rate * duration)
     start = time.monotonic()
     for n in range(count):
         await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
         stamp = time.time_ns()
         client_id = f"{stamp}-{uuid.uuid4().hex[:8]}"
-        sent[client_id] = stamp
-        await sockets[0].send(json.dumps(send_frame(client_id, n)))
+        sender = n % senders
+        sent[client_id] = (stamp, sender)
+        await sockets[sender].send(json.dumps(send_frame(client_id, n)))
     await asyncio.sleep(3.0)
     stop.set()
-    await asyncio.gather(*drains, drain_sender)
+    await asyncio.gather(*drains)
     latencies, missing, twice = [], 0, 0
-    for got in arrivals:
-        for client_id, stamp in sent.items():
+    for index, got in enumerate(arrivals):
+        for client_id, (stamp, sender) in sent.items():
+            if sender == index:
+                continue  # the sender's own echo is not a delivery
             times = got.get(client_id, [])
             missing += not times
             twice += len(times) > 1
@@ -173,6 +183,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0)
+    # Agents taking turns: one agent may send CHAT_RATE_LIMIT * 3 room messages in 10 s.
+    parser.add_argument("--senders", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--catch-up", type=int, default=5000)
     parser.add_argument("--port", type=int, default=8125)
@@ -198,6 +210,7 @@ def main() -> int:
                 rate=args.rate,
                 duration=args.duration,
                 origin=origin,
+                senders=args.senders,
             )
         )
         log(f"full stack: {full}")
@@ -213,6 +226,7 @@ def main() -> int:
                 rate=args.rate,
                 duration=args.duration,
                 origin=origin,
+                senders=args.senders,
             )
         )
         log(f"floor: {floor}")

@@ -359,10 +359,12 @@ def collector_pauses(log_file: Path, offset: int) -> list[tuple[int, int]]:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a sorted list."""
+    """Nearest-rank percentile (q in 0..100) of a list (sorted here: a caller's list in
+    the order it was measured gave one of its values, not the percentile)."""
     if not values:
         return math.nan
-    return values[max(0, math.ceil(q / 100 * len(values)) - 1)]
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def bench_agents(names: list[str], **fields) -> dict:

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations.rooms.models import RoomAttachment, RoomMessage
-from conversations.rooms.protocol import room_message_payload
+from conversations.rooms.models import Room, RoomAttachment, RoomMessage
+from conversations.rooms.protocol import resume_payloads, room_message_payload
 from conversations.rooms.services import (
     AttachmentNotFound,
     RoomInputError,
@@ -405,3 +405,35 @@ def test_past_the_rate_an_agents_uploads_are_429_until_the_next_minute(client, p
     assert answers == [201, 201, 429]
     assert later == 201
     assert RoomAttachment.objects.count() == 3
+
+
+def _resume_queries(django_assert_max_num_queries, room, after_rev, expected):
+    with django_assert_max_num_queries(4):
+        payloads = resume_payloads(room, after_rev, limit=10_000)
+    assert len(payloads) == expected
+    return payloads
+
+
+def test_a_catch_up_is_four_reads_however_many_messages_with_what_each_would_say_alone(
+    people, django_assert_max_num_queries
+):
+    room, wang, zhang = people
+    before = Room.objects.get(pk=room.pk).last_rev
+    _sent(room, wang, "first.png", body="@张伟 看图")
+    post_message(room=room, author=wang, body="@张伟 马上看", priority=2)  # urgent
+    for n in range(12):
+        post_message(room=room, author=zhang, body=f"好的 {n}")
+    _sent(room, zhang, "last.png")
+
+    payloads = _resume_queries(django_assert_max_num_queries, room, before, 15)
+
+    alone = [
+        room_message_payload(m)
+        for m in RoomMessage.objects.filter(room=room, rev__gt=before).order_by("rev")
+    ]
+    assert payloads == alone
+    assert payloads[0]["mentions"] == [zhang.pk] and payloads[0]["attachments"]
+    assert [a["agent"] for a in payloads[1]["urgent"]["addressees"]] == [zhang.pk]
+    assert payloads[-1]["attachments"][0]["name"] == "last.png"
+    # From the middle: only what came after, the same reads.
+    assert _resume_queries(django_assert_max_num_queries, room, payloads[-3]["rev"], 2)

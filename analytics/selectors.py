@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.metrics import Totals
+from analytics.metrics import Totals, row_vector
 from analytics.models import (
     COUNTERS,
     DIMENSIONS,
@@ -135,6 +135,7 @@ def breakdowns(
     for by, row in _rolled(scope, min(scope.end, local_day(now) - timedelta(days=1)), bys):
         results[by][row["_key"]].add(row)
     for row in live:
+        vector = row_vector(row)
         for by, result in results.items():
             if by is None:
                 key = None
@@ -142,7 +143,7 @@ def breakdowns(
                 key = local_day(row["hour"])
             else:
                 key = row[by]
-            result[key].add(row)
+            result[key].add_vector(vector)
     if None in results:
         results[None].setdefault(None, Totals())
     return {by: dict(result) for by, result in results.items()}

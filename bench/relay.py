@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from conversations.consumers import DirectDispatch
+
 # What channels accepts in a group name, leaving room for the "bench." prefix.
 _ROOM = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 
@@ -27,7 +29,10 @@ _ROOM = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 _seq = itertools.count(1)
 
 
-class RelayConsumer(AsyncWebsocketConsumer):
+class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
+    """Dispatches as the helpdesk's consumers do (no connection hop per event): the floor
+    is what they could reach."""
+
     groups_joined: list[str] = []
 
     async def connect(self):

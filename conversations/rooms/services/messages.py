@@ -97,6 +97,8 @@ def _publish(messages: list[RoomMessage], *, new: RoomMessage | None = None) -> 
 
 def _mention(message: RoomMessage, room: Room, author: Agent | None) -> list[int]:
     """Store who the text names (never the author); their ids."""
+    if "@" not in message.body and "＠" not in message.body:
+        return []  # nobody named: the room's names are not read
     reached: dict[int, str] = {}
     for found in find_mentions(message.body, selectors.mentionables(room)):
         for pk in found.agent_ids:

@@ -187,6 +187,27 @@ class TopicHourly(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} {self.kind} {self.key}"
 
 
+class TopicDaily(models.Model):
+    """The sum of a local day's topic counts (the day in settings.TIME_ZONE): a range of
+    whole days reads a row a topic and day, not one an hour."""
+
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=12, choices=TopicHourly.Kind.choices)
+    key = models.CharField(_("topic"), max_length=120)
+    conversations = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily topic count")
+        verbose_name_plural = _("daily topic counts")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind", "key"], name="topic_daily_key")
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="topic_daily_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.key}"
+
+
 class RollupRun(models.Model):
     """One run of the rollup job: which hours it rolled, how long it took."""
 

@@ -21,7 +21,7 @@ from analytics.models import (
     DIMENSIONS,
     HISTOGRAMS,
     DailyRollup,
-    TopicHourly,
+    TopicDaily,
 )
 from analytics.periods import day_bounds, floor_hour, local_day
 from analytics.services.rollup import hourly_rows, topic_rows
@@ -192,13 +192,17 @@ def live_topics(now: datetime) -> list:
 
 
 def _topic_counts(scope: Scope, kind: str, now: datetime, live: list) -> dict[str, int]:
+    """The range's counts of a kind's topics: the daily rollups up to yesterday (whole
+    local days), plus today's live rows."""
     current = local_day(now)
-    start = day_bounds(scope.start)[0]
-    end = day_bounds(min(scope.end, current - timedelta(days=1)))[1]
     counts: dict[str, int] = defaultdict(int)
     if scope.start < current:
         for key, total in (
-            TopicHourly.objects.filter(hour__gte=start, hour__lt=end, kind=kind)
+            TopicDaily.objects.filter(
+                day__gte=scope.start,
+                day__lte=min(scope.end, current - timedelta(days=1)),
+                kind=kind,
+            )
             .values_list("key")
             .annotate(total=Sum("conversations"))
         ):

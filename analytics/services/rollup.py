@@ -22,6 +22,7 @@ from analytics.models import (
     DailyRollup,
     HourlyRollup,
     RollupRun,
+    TopicDaily,
     TopicHourly,
 )
 from analytics.periods import day_bounds, floor_hour, local_day
@@ -40,6 +41,13 @@ SELECT (hour AT TIME ZONE %(zone)s)::date, {", ".join(DIMENSIONS)}, {ROLLUP_SUMS
   FROM {HourlyRollup._meta.db_table}
  WHERE hour >= %(start)s AND hour < %(end)s
  GROUP BY 1, {", ".join(DIMENSIONS)}
+"""  # noqa: S608 (constant names only)
+_TOPICS_DAILY_SQL = f"""
+INSERT INTO {TopicDaily._meta.db_table} (day, kind, key, conversations)
+SELECT (hour AT TIME ZONE %(zone)s)::date, kind, key, sum(conversations)::bigint
+  FROM {TopicHourly._meta.db_table}
+ WHERE hour >= %(start)s AND hour < %(end)s
+ GROUP BY 1, kind, key
 """  # noqa: S608 (constant names only)
 
 
@@ -92,8 +100,11 @@ def roll_up(*, start: datetime, end: datetime, now: datetime | None = None) -> R
         first_day, last_day = local_day(start), local_day(end - timedelta(microseconds=1))
         day_start, _ = day_bounds(first_day)
         _, day_end = day_bounds(last_day)
+        days = {"start": day_start, "end": day_end, "zone": settings.TIME_ZONE}
         DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
-        cursor.execute(_DAILY_SQL, {"start": day_start, "end": day_end, "zone": settings.TIME_ZONE})
+        cursor.execute(_DAILY_SQL, days)
+        TopicDaily.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+        cursor.execute(_TOPICS_DAILY_SQL, days)
         run = RollupRun.objects.create(
             started_at=now,
             window_start=start,

@@ -6,7 +6,7 @@ from uuid import uuid4
 from django.conf import settings
 from django.utils import timezone
 
-from analytics.models import COUNTERS, DailyRollup, HourlyRollup, TopicHourly
+from analytics.models import COUNTERS, DailyRollup, HourlyRollup, TopicDaily, TopicHourly
 from analytics.periods import day_bounds, today
 from analytics.selectors import Scope, figures
 from analytics.services.rollup import roll_up, roll_up_recent
@@ -46,6 +46,21 @@ def test_a_day_is_the_sum_of_its_hours(past_day):
     hours = HourlyRollup.objects.filter(hour__gte=start, hour__lt=end)
     assert sum(row.conversations for row in day) == sum(row.conversations for row in hours) == 7
     assert sum(row.online_ms for row in day) == 2 * 3600 * 1000
+
+
+def test_a_days_topics_are_the_sum_of_its_hours_and_rolling_again_changes_nothing(past_day):
+    start, end = day_bounds(past_day.day)
+    roll_up(start=start, end=end)
+    roll_up(start=start, end=end)
+
+    hours: dict[tuple[str, str], int] = {}
+    for kind, key, count in TopicHourly.objects.filter(hour__gte=start, hour__lt=end).values_list(
+        "kind", "key", "conversations"
+    ):
+        hours[kind, key] = hours.get((kind, key), 0) + count
+    days = TopicDaily.objects.filter(day=past_day.day).values_list("kind", "key", "conversations")
+    assert hours and {(kind, key): count for kind, key, count in days} == hours
+    assert TopicDaily.objects.exclude(day=past_day.day).count() == 0
 
 
 def test_todays_live_numbers_are_what_the_rollup_stores(db):

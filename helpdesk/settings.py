@@ -26,6 +26,9 @@ def _development_secret(name: str) -> str:
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret("secret_key")
+# Earlier keys, still accepted for what they signed (sessions, chat tokens, file
+# links) while it expires: rotating SECRET_KEY logs nobody out (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -357,6 +360,8 @@ CHAT_TOKEN_MAX_AGE = env.int("CHAT_TOKEN_MAX_AGE", default=30 * 24 * 3600)
 CHAT_IDENTITY_SECRET = env.str("CHAT_IDENTITY_SECRET", default="") or _development_secret(
     "chat_identity_secret"
 )
+# Earlier identity secrets still accepted while partners' backends move to the new one.
+CHAT_IDENTITY_SECRET_FALLBACKS = env.list("CHAT_IDENTITY_SECRET_FALLBACKS", default=[])
 CHAT_RATE_LIMIT = env.int("CHAT_RATE_LIMIT", default=10)  # messages per 10 s per conversation
 CHAT_MAX_BODY = 4000
 # Origins allowed to open websockets; empty means "the hosts in ALLOWED_HOSTS".

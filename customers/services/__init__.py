@@ -35,8 +35,14 @@ def identity_hash(external_id: str, secret: str | None = None) -> str:
 
 
 def verify_identity(identity: Identity) -> None:
-    expected = identity_hash(identity.external_id)
-    if not identity.hash or not hmac.compare_digest(expected, identity.hash.lower()):
+    """The hash made with the identity secret, or with one of its fallbacks while a
+    rotation is under way (docs/operations.md)."""
+    given = identity.hash.lower()
+    secrets = [settings.CHAT_IDENTITY_SECRET, *settings.CHAT_IDENTITY_SECRET_FALLBACKS]
+    if not given or not any(
+        hmac.compare_digest(identity_hash(identity.external_id, secret), given)
+        for secret in secrets
+    ):
         raise IdentityRefused
 
 

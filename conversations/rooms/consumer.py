@@ -12,7 +12,7 @@ from django.conf import settings
 
 from conversations.rooms import events, selectors, services
 from conversations.rooms.models import Room
-from conversations.rooms.protocol import resume_payloads, room_message_payload
+from conversations.rooms.protocol import room_message_payload
 from helpdesk.ratelimit import allow
 
 MAX_RESUME = 10_000
@@ -99,7 +99,7 @@ class RoomFrames:
         room = await self._room(frame)
         after = self.int_field(frame, "after_rev")
 
-        payloads = await self.db(resume_payloads)(room, after, limit=MAX_RESUME)
+        payloads = await self.db(selectors.resume_payloads)(room, after, limit=MAX_RESUME)
         for payload in payloads:
             await self.send_json({"type": "room.message", "message": payload})
         last = payloads[-1]["rev"] if payloads else after

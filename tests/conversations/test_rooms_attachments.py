@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.rooms.models import Room, RoomAttachment, RoomMessage
-from conversations.rooms.protocol import resume_payloads, room_message_payload
+from conversations.rooms.protocol import room_message_payload
+from conversations.rooms.selectors import resume_payloads
 from conversations.rooms.services import (
     AttachmentNotFound,
     RoomInputError,

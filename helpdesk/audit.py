@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from helpdesk.models import AuditEntry
 
@@ -86,3 +88,28 @@ def record(
         details=details or {},
         ip=ip or _current_ip.get(),
     )
+
+
+PRUNE_SQL = """
+DELETE FROM helpdesk_auditentry WHERE id IN (
+    SELECT id FROM helpdesk_auditentry WHERE created_at < %(cutoff)s
+    ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def prune(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete the entries older than AUDIT_RETENTION_DAYS (0: keep them all), oldest
+    first, a batch per transaction. The only way an entry goes: the model refuses to
+    delete one, and admin offers no delete. Returns how many went."""
+    if settings.AUDIT_RETENTION_DAYS <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(PRUNE_SQL, {"cutoff": cutoff, "batch": batch})
+            count = cursor.rowcount
+        deleted += count
+        if count < batch:
+            return deleted

@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "helpdesk.tasks.prune_webhooks_task",
         "schedule": 3600.0,
     },
+    # The audit log past AUDIT_RETENTION_DAYS (docs/security.md, "Audit log").
+    "prune-audit-log": {
+        "task": "helpdesk.tasks.prune_audit_log_task",
+        "schedule": 86400.0,
+    },
     "forget-idempotency-keys": {
         "task": "helpdesk.tasks.forget_idempotency_keys_task",
         "schedule": 3600.0,
@@ -303,6 +308,8 @@ LOGOUT_REDIRECT_URL = "desk:login"
 # Failed logins (desk and admin, docs/security.md): after this many failures for one user
 # name (from any address), or from one address (for any names), within the window that
 # starts with the first of them, attempts are refused until the window ends.
+# Days an audit entry is kept; 0 keeps them for ever.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 LOGIN_FAILURES_PER_USER = env.int("LOGIN_FAILURES_PER_USER", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)  # seconds

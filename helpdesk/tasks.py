@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from helpdesk import audit
 from helpdesk.idempotency import forget_expired_keys
 from helpdesk.webhooks import deliveries, delivery_started, retention
 
@@ -37,3 +38,9 @@ def prune_webhooks_task() -> dict[str, int]:
     many of each went."""
     pruned = retention.prune()
     return {"events": pruned.events, "deliveries": pruned.deliveries, "attempts": pruned.attempts}
+
+
+@shared_task(acks_late=True)
+def prune_audit_log_task() -> int:
+    """Daily: audit entries past AUDIT_RETENTION_DAYS are deleted (helpdesk/audit.py)."""
+    return audit.prune()

@@ -2,15 +2,20 @@
 action; supervisors read it in admin, nobody changes or deletes it, agents never see it
 (docs/security.md, "Audit log")."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from conversations.roles import AGENTS, SUPERVISORS, ensure_roles
 from customers.models import Customer
 from customers.services.merge import MergeRefused, merge_customers, unmerge_customers
+from helpdesk import audit
 from helpdesk.models import ApiKey, AuditEntry
+from helpdesk.tasks import prune_audit_log_task
 from tests.factories import AgentFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -355,3 +360,37 @@ def test_an_entry_cannot_be_saved_again_or_deleted():
         entry.save()
     with pytest.raises(ValueError, match="never deleted"):
         entry.delete()
+
+
+def _entries_aged(days: list[int], now) -> None:
+    for age in days:
+        AuditEntry.objects.create(
+            action=Action.LOGIN, target_repr=f"{age} days", created_at=now - timedelta(days=age)
+        )
+
+
+def test_the_retention_job_deletes_only_entries_past_the_retention_in_batches(settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    now = timezone.now()
+    _entries_aged([400, 90, 31, 31, 30 - 1, 1, 0], now)
+
+    assert audit.prune(now=now, batch=2) == 4
+
+    kept = sorted(AuditEntry.objects.values_list("target_repr", flat=True))
+    assert kept == ["0 days", "1 days", "29 days"]
+    assert audit.prune(now=now) == 0
+
+
+def test_with_no_retention_every_entry_is_kept(settings):
+    settings.AUDIT_RETENTION_DAYS = 0
+    now = timezone.now()
+    _entries_aged([4000, 1], now)
+
+    assert prune_audit_log_task() == 0
+    assert AuditEntry.objects.count() == 2
+
+
+def test_the_retention_job_is_on_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["prune-audit-log"]
+    assert entry["task"] == prune_audit_log_task.name
+    assert entry["schedule"] == 86400.0

@@ -61,7 +61,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
 import random
 import secrets
@@ -93,7 +92,9 @@ from bench.stack import (  # noqa: E402
     receive_from,
     server_arguments,
     sleep_until,
+    spawn_clients,
     start_worker,
+    stop_clients,
     write_json,
 )
 
@@ -204,16 +205,21 @@ class ClientRun:
             await self._sleep(slot["offset"])
         generation = 0
         while not self.stop.is_set():
+            failure = None
             try:
                 await self.customer_conversation(slot, generation)
                 self.counts["conversations completed"] += 1
             except Stopped:
                 return
-            except StepFailed as failure:
-                self.errors[f"customer {failure}"] += 1
+            except StepFailed as exc:
+                failure = str(exc)
             except Exception as exc:  # a bug of the client or an unexpected answer
-                self.errors[f"customer {type(exc).__name__}: {exc}"[:120]] += 1
+                failure = f"{type(exc).__name__}: {exc}"[:120]
             generation += 1
+            if failure is not None:
+                self.errors[f"customer {failure}"] += 1
+                with contextlib.suppress(Stopped):
+                    await self._sleep(1.0)  # a failing server is not hammered by the slot
 
     async def customer_conversation(self, slot: dict, generation: int) -> None:
         import httpx
@@ -772,14 +778,17 @@ class MemorySeries(threading.Thread):
         self.samples.append(row)
 
     def run(self) -> None:
+        ticks = 0
         while not self._done.is_set():
             self.sample()
-            self._done.wait(RSS_EVERY)
+            ticks += 1  # on the run's own 10 s marks, not drifting by the sampling's time
+            self._done.wait(max(0.0, self.started_at + ticks * RSS_EVERY - time.time()))
 
     def stop(self) -> None:
         self._done.set()
         self.join(timeout=5)
-        self.sample()
+        if not self.samples or time.time() - self.started_at - self.samples[-1]["t"] > 1:
+            self.sample()  # the end of the run
 
     def growth(self) -> dict[str, dict]:
         """Per process: RSS at minute 1 (the first sample from 60 s on, else the first),
@@ -883,8 +892,7 @@ def run_once(servers_count: int, args) -> dict:
             "connect_timeout": args.connect_timeout,
             "questions": questions,
         }
-        context = multiprocessing.get_context("spawn")
-        processes, conns = [], []
+        processes: list = []
         finished = False
         memory = MemorySeries(
             {f"daphne-{k}": s.process.pid for k, s in enumerate(servers)}
@@ -892,23 +900,14 @@ def run_once(servers_count: int, args) -> dict:
         )
         try:
             started = time.monotonic()
-            for share in range(args.clients):
-                parent_end, child_end = context.Pipe()
-                process = context.Process(
-                    target=client_process,
-                    args=(
-                        child_end,
-                        slots[share :: args.clients],
-                        desks[share :: args.clients],
-                        options,
-                    ),
-                    name=f"soak-client-{share}",
-                    daemon=True,
-                )
-                process.start()
-                child_end.close()
-                processes.append(process)
-                conns.append(parent_end)
+            processes, conns = spawn_clients(
+                client_process,
+                [
+                    (slots[share :: args.clients], desks[share :: args.clients], options)
+                    for share in range(args.clients)
+                ],
+                "soak-client",
+            )
             ready = [receive_from(conn, "ready", args.connect_timeout + 60) for conn in conns]
             online = sum(r["desks"] for r in ready)
             log(
@@ -938,15 +937,7 @@ def run_once(servers_count: int, args) -> dict:
         finally:
             if memory.is_alive():
                 memory.stop()
-            for process in processes:
-                if finished:
-                    process.join(timeout=10)
-                if process.is_alive():
-                    process.terminate()
-                    process.join(timeout=5)
-                if process.is_alive():
-                    process.kill()
-                    process.join(timeout=5)
+            stop_clients(processes, finished=finished)
         checked = check_database(results)
         from django.db import connections
 
@@ -1079,7 +1070,7 @@ def report(runs: list[dict], args) -> None:
         sent = {row["t"]: row for row in r["timeline"]}
         print(f"{'t (s)':>8}" + "".join(f"{name:>12}" for name in names) + f"{'messages':>16}")
         for row in r["memory"]:
-            bucket = sent.get((round(row["t"] / RSS_EVERY) - 1) * RSS_EVERY)
+            bucket = sent.get((int(row["t"] / RSS_EVERY + 0.5) - 1) * RSS_EVERY)
             messages = f"{bucket['to_agent']} / {bucket['to_customer']}" if bucket else ""
             print(
                 f"{row['t']:>8.0f}"

@@ -403,6 +403,38 @@ def cpu_delta(before: dict, after: dict) -> dict:
     return delta
 
 
+def spawn_clients(target, shares: list[tuple], name: str) -> tuple[list, list]:
+    """One spawned client process per share, running `target(conn, *share)` (clean
+    processes: no inherited Django or event loop). Returns (processes, their pipes)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes, conns = [], []
+    for number, share in enumerate(shares):
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=target, args=(child_end, *share), name=f"{name}-{number}", daemon=True
+        )
+        process.start()
+        child_end.close()
+        processes.append(process)
+        conns.append(parent_end)
+    return processes, conns
+
+
+def stop_clients(processes: list, *, finished: bool) -> None:
+    """Waits for client processes that finished, stops the others (Ctrl-C, an error)."""
+    for process in processes:
+        if finished:
+            process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+
 def receive_from(conn, kind: str, timeout: float):
     if not conn.poll(timeout):
         raise TimeoutError(f"a client process sent no '{kind}' within {timeout:.0f} s")

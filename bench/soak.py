@@ -160,6 +160,7 @@ class ClientRun:
         self.sent_client_ids: list[tuple[str, str]] = []  # (conversation, client_id) stored?
         self.customer_conversations: dict[str, bool] = {}  # id → abandoned
         self.tasks: list[asyncio.Task] = []
+        self.open_at_end: list = []  # sockets closed after the grace period
         self.connect = asyncio.Semaphore(CONNECT_CONCURRENCY)
         self.start_ns = 0
         self.http: dict[str, object] = {}
@@ -246,7 +247,7 @@ class ClientRun:
         reader = asyncio.create_task(self._read_customer(ws, chat))
         try:
             await self._customer_steps(slot, generation, ws, chat, session["token"], http)
-        except StepFailed:
+        except Exception:  # the slot gives this conversation up (its agent's side may not)
             chat.abandoned = True
             self.customer_conversations[chat.id] = True
             raise
@@ -402,6 +403,7 @@ class ClientRun:
             self.errors[f"desk socket {type(exc).__name__}"] += 1
             ready.set_exception(exc)
             return
+        self.open_at_end.append(ws)  # closed at the end: the server forgets the desk
         pinger = asyncio.create_task(self._ping(ws))
         try:
             async for raw in ws:
@@ -563,7 +565,6 @@ class ClientRun:
         import httpx
 
         options = self.options
-        self.open_at_end: list = []
         servers = {slot["server"] for slot in self.slots} | {d["server"] for d in self.desks}
         for server in servers:
             self.http[server] = httpx.AsyncClient(

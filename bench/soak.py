@@ -100,6 +100,7 @@ from bench.stack import (  # noqa: E402
 
 PING_EVERY = 25.0  # the desk page's heartbeat
 RSS_EVERY = 10.0
+GROWTH_NOTED = 0.05  # RSS growth from minute 1 to the end that the report points out
 CONNECT_CONCURRENCY = 10  # new sockets per client process at once, as in chat_load
 PNG = (  # a 1×1 PNG, as tests/conversations/upload_helpers.png() builds it
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
@@ -800,6 +801,7 @@ class MemorySeries(threading.Thread):
         last = self.samples[-1]
         return {
             name: {
+                "from_t": first["t"],
                 "minute_1_mb": first[name],
                 "end_mb": last[name],
                 "growth_mb": round(last[name] - first[name], 1),
@@ -1079,9 +1081,13 @@ def report(runs: list[dict], args) -> None:
                 + f"{messages:>16}"
             )
         for name, g in r["growth"].items():
+            # Not a failure of the run: a reading for a person.
+            grows = g["growth_mb"] > GROWTH_NOTED * g["minute_1_mb"]
             print(
-                f"  {name}: {g['minute_1_mb']:.1f} MiB at minute 1 → {g['end_mb']:.1f} at the "
+                f"  {name}: {g['minute_1_mb']:.1f} MiB at {g['from_t']:.0f} s (minute 1, or the "
+                f"start of a shorter run) → {g['end_mb']:.1f} at the "
                 f"end ({g['growth_mb']:+.1f}), peak {g['peak_mb']:.1f}"
+                + (f": GROWS by more than {100 * GROWTH_NOTED:.0f} %" if grows else "")
             )
         share = r["cpu"]["others"] / (args.duration * (os.cpu_count() or 1))
         if share > 0.2:

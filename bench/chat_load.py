@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
 import signal
 import sys
@@ -71,6 +70,8 @@ from bench.stack import (  # noqa: E402
     receive_from,
     server_arguments,
     sleep_until,
+    spawn_clients,
+    stop_clients,
     write_json,
 )
 
@@ -376,25 +377,17 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         "grace": args.grace,
         "connect_timeout": args.connect_timeout,
     }
-    context = multiprocessing.get_context("spawn")  # clean processes: no inherited Django or loop
-    processes, conns = [], []
+    processes: list = []
     finished = False
     sampler = Sampler(server.process.pid)
     sampler.start()
     try:
         started = time.monotonic()
-        for share in range(args.clients):
-            parent_end, child_end = context.Pipe()
-            process = context.Process(
-                target=client_process,
-                args=(child_end, pairs[share :: args.clients], options),
-                name=f"chat-load-client-{share}",
-                daemon=True,
-            )
-            process.start()
-            child_end.close()
-            processes.append(process)
-            conns.append(parent_end)
+        processes, conns = spawn_clients(
+            client_process,
+            [(pairs[share :: args.clients], options) for share in range(args.clients)],
+            "chat-load-client",
+        )
         ready = [receive_from(conn, "ready", args.connect_timeout + 60) for conn in conns]
         connected = sum(r["connected"] for r in ready)
         log(
@@ -420,15 +413,7 @@ def run_target(name: str, server: Server, pairs: list[dict], args) -> dict:
         finished = True
     finally:
         sampler.stop()
-        for process in processes:
-            if finished:  # else (Ctrl-C, an error) no need to wait for them
-                process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=5)
+        stop_clients(processes, finished=finished)
     return summarize(results, cpu, sampler, start_at, args) | {"gc_pauses_ms": pauses}
 
 

@@ -47,14 +47,15 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))  # run as a script: the project is one folder up
 
 from bench.stack import (  # noqa: E402
-    LOG_DIR,
     Server,
     configure_environment,
+    demo_knowledge,
     log,
     percentile,
     prepare_database,
     serve_posts,
     signed,
+    start_worker,
 )
 
 EVENTS = ["conversation.created", "message.created"]
@@ -90,15 +91,8 @@ def seed():
     from django.db import connection
 
     from helpdesk.models import ApiKey, WebhookSubscription
-    from knowledge.demo import DEMO_DIR
-    from knowledge.models import Article
-    from knowledge.services import import_intents, import_kb
 
-    if not Article.objects.exists():
-        log("importing the demo knowledge base")
-        with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
-            import_kb(kb)
-        import_intents((DEMO_DIR / "intents.json").read_bytes())
+    demo_knowledge()
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE helpdesk_webhookattempt, helpdesk_webhookdelivery, helpdesk_outboundevent"
@@ -219,45 +213,6 @@ async def relay(urls: list[str], key: str, args, texts: list[str], tag: str) -> 
 # --- workers ---------------------------------------------------------------------------------
 
 
-def start_worker(number: int, stack: ExitStack) -> subprocess.Popen:
-    log_file = LOG_DIR / f"bench-inbound-worker-{number}.log"
-    output = stack.enter_context(open(log_file, "wb"))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "helpdesk",
-            "worker",
-            "--pool=solo",
-            "-n",
-            f"bench-inbound-{number}@%h",
-            "-l",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=BASE_DIR,
-        env=os.environ.copy(),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    stack.callback(_stop, process)
-    return process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def expected_counts(tag: str) -> dict:
     """What the receiver must have: every message of the bench's conversations."""
     from django.db import connection
@@ -321,7 +276,7 @@ def main() -> int:
             stack.enter_context(Server(args.port + i, f"inbound-{i}")) for i in range(args.servers)
         ]
         for number in range(args.workers):
-            start_worker(number, stack)
+            start_worker(f"inbound-{number}", stack)
         log(
             f"{args.servers} daphne, {args.workers} Celery worker(s), receiver on "
             f"127.0.0.1:{receiver_port}; sending {args.messages:,} messages, "

@@ -166,6 +166,61 @@ class Server:
             self.process.wait(timeout=10)
 
 
+def start_worker(name: str, stack: contextlib.ExitStack) -> subprocess.Popen:
+    """A Celery worker (solo pool, one process) for a benchmark, stopped when `stack`
+    closes; its output in .data/bench-worker-<name>.log."""
+    LOG_DIR.mkdir(exist_ok=True)
+    output = stack.enter_context(open(LOG_DIR / f"bench-worker-{name}.log", "wb"))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "--pool=solo",
+            "-n",
+            f"bench-{name}@%h",
+            "-l",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=BASE_DIR,
+        env=os.environ.copy(),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack.callback(_stop_worker, process)
+    return process
+
+
+def _stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def demo_knowledge() -> None:
+    """The demo knowledge base and intents (knowledge/demo/), imported once: what the bot
+    answers from."""
+    from knowledge.demo import DEMO_DIR
+    from knowledge.models import Article
+    from knowledge.services import import_intents, import_kb
+
+    if not Article.objects.exists():
+        log("importing the demo knowledge base")
+        with open(DEMO_DIR / "kb.jsonl", "rb") as kb:
+            import_kb(kb)
+        import_intents((DEMO_DIR / "intents.json").read_bytes())
+
+
 def signed(secret: str, header: str, body: bytes) -> bool:
     """A delivery's X-Helpdesk-Signature checked as the contract tells a receiver to (in a
     receiver process: no Django there)."""
@@ -277,8 +332,11 @@ class Sampler(threading.Thread):
         self.join(timeout=5)
 
 
-def cpu_snapshot(server_pid: int, client_pids: list[int]) -> dict:
-    """CPU seconds so far of the server, the clients, PostgreSQL and Redis, and the machine's."""
+def cpu_snapshot(
+    server_pid: int | list[int], client_pids: list[int], worker_pids: list[int] = ()
+) -> dict:
+    """CPU seconds so far of the server (or servers), the clients, Celery workers (with
+    their children), PostgreSQL and Redis, and the machine's."""
     import psutil
     import redis
 
@@ -302,10 +360,22 @@ def cpu_snapshot(server_pid: int, client_pids: list[int]) -> dict:
         redis_seconds = info["used_cpu_user"] + info["used_cpu_sys"]
     except redis.RedisError:
         redis_seconds = math.nan
+
+    def with_children(pid: int) -> float:
+        try:
+            process = psutil.Process(pid)
+            return seconds(process) + sum(
+                of_pid(child.pid) for child in process.children(recursive=True)
+            )
+        except psutil.Error:
+            return 0.0
+
+    servers = [server_pid] if isinstance(server_pid, int) else server_pid
     machine = psutil.cpu_times()
     return {
-        "server": of_pid(server_pid),
+        "server": sum(of_pid(pid) for pid in servers),
         "clients": sum(of_pid(pid) for pid in client_pids),
+        "workers": sum(with_children(pid) for pid in worker_pids),
         "postgres": postgres,
         "redis": redis_seconds,
         "machine_busy": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
@@ -319,6 +389,7 @@ def cpu_delta(before: dict, after: dict) -> dict:
     delta = {
         "server": after["server"] - before["server"],
         "clients": after["clients"] - before["clients"],
+        "workers": after.get("workers", 0.0) - before.get("workers", 0.0),
         "postgres": postgres,
         "redis": after["redis"] - before["redis"],
     }
@@ -330,6 +401,38 @@ def cpu_delta(before: dict, after: dict) -> dict:
     delta["others"] = busy - sum(delta.values())
     delta["machine_busy"] = busy / total if total else 0.0
     return delta
+
+
+def spawn_clients(target, shares: list[tuple], name: str) -> tuple[list, list]:
+    """One spawned client process per share, running `target(conn, *share)` (clean
+    processes: no inherited Django or event loop). Returns (processes, their pipes)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes, conns = [], []
+    for number, share in enumerate(shares):
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=target, args=(child_end, *share), name=f"{name}-{number}", daemon=True
+        )
+        process.start()
+        child_end.close()
+        processes.append(process)
+        conns.append(parent_end)
+    return processes, conns
+
+
+def stop_clients(processes: list, *, finished: bool) -> None:
+    """Waits for client processes that finished, stops the others (Ctrl-C, an error)."""
+    for process in processes:
+        if finished:
+            process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def receive_from(conn, kind: str, timeout: float):

@@ -14,14 +14,26 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _run(send, *args) -> None:
     """Run the coroutine function `send(*args)` to its end from synchronous code. Where this
     thread already runs an event loop (code called from a coroutine without a thread of
     its own, or a test driving a browser with Playwright's sync API), async_to_sync
-    refuses: the send then gets a thread of its own, and this one waits for it."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    refuses: the send then gets a thread of its own, and this one waits for it.
+
+    async_to_sync is not called inside an `except` block: it carries the exception being
+    handled into the coroutine (re-raised there, with its traceback), which made every
+    publish a reference cycle of some 120 objects with the caller's frames — a young
+    garbage collection of ~100 ms every second or so under chat load (docs/benchmarks.md,
+    chat run 8)."""
+    if not _loop_running():
         async_to_sync(send)(*args)
         return
     failure: list[BaseException] = []

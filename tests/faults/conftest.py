@@ -1,0 +1,63 @@
+"""Fixtures of the fault tests: every process started here is killed when the test ends,
+passed or failed, and its directory removed."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.conftest import database_url
+from tests.faults.processes import Daphne, Process, RedisServer
+
+
+@pytest.fixture
+def workdir():
+    """A directory for the processes' data and logs, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="lumen-faults-") as directory:
+        yield Path(directory)
+
+
+@pytest.fixture
+def started(workdir):
+    """Every process a test starts; all killed at teardown, the last started first."""
+    processes: list[Process] = []
+    yield processes
+    for process in reversed(processes):
+        process.kill()
+
+
+@pytest.fixture
+def private_redis(workdir, started) -> RedisServer:
+    """A Redis of this test alone, free to be killed."""
+    redis = RedisServer(workdir / "redis")
+    redis.directory.mkdir()
+    started.append(redis)
+    return redis.start()
+
+
+@pytest.fixture
+def start_daphne(workdir, started, transactional_db):
+    """`start_daphne(redis_url=…, database_url=…, **env)`: a daphne process on a free port,
+    by default against the test database (rows committed by the test are visible)."""
+    count = 0
+
+    def start(*, redis_url: str, database_url: str | None = None, **env: str) -> Daphne:
+        nonlocal count
+        count += 1
+        daphne = Daphne(
+            workdir / f"daphne-{count}.log",
+            database_url=database_url or the_test_database_url(),
+            redis_url=redis_url,
+            **env,
+        )
+        started.append(daphne)
+        return daphne.start()
+
+    return start
+
+
+def the_test_database_url() -> str:
+    return database_url(connection.settings_dict)

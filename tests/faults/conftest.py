@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import database_url
-from tests.faults.processes import Daphne, Process, RedisServer
+from tests.faults.processes import Daphne, PostgresServer, Process, RedisServer
 
 
 @pytest.fixture
@@ -61,3 +61,12 @@ def start_daphne(workdir, started, transactional_db):
 
 def the_test_database_url() -> str:
     return database_url(connection.settings_dict)
+
+
+@pytest.fixture
+def private_postgres(workdir, started, transactional_db) -> PostgresServer:
+    """A PostgreSQL of this test alone, free to be crashed, with the test database's
+    schema."""
+    postgres = PostgresServer(workdir)
+    started.append(postgres)
+    return postgres.start(copy_of=the_test_database_url())

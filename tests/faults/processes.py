@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -170,3 +171,79 @@ class Daphne(Process):
 
         wait_for(listening, "daphne to start", log=self.log)
         return self
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (pgserver's binaries, as helpdesk/embedded.py
+    runs one), listening on a socket in its data directory only. Its database `lumen` is
+    a copy of the test database's schema and rows, loaded with pg_dump | psql (seconds,
+    where migrating from nothing takes minutes)."""
+
+    database = "lumen"
+
+    def __init__(self, directory: Path):
+        self.pgdata = directory / "pgdata"
+        self.pgdata.mkdir()
+        self.server = None
+
+    def start(self, copy_of: str) -> PostgresServer:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+            import pgserver
+            from pgserver._commands import POSTGRES_BIN_PATH
+
+        # cleanup_mode None: this test stops it (pgserver's own clean-up runs at exit only).
+        self.server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        self.bin = POSTGRES_BIN_PATH
+        self.socket_dir = self.server.get_postmaster_info().socket_dir
+        self.url = f"postgres://postgres@{quote(str(self.socket_dir), safe='')}/{self.database}"
+        self._run("psql", "-d", self.server.get_uri(), "-c", f'CREATE DATABASE "{self.database}"')
+        dump = subprocess.run(
+            [self.bin / "pg_dump", "--no-owner", "--no-privileges", "-d", copy_of],
+            check=True,
+            capture_output=True,
+        ).stdout
+        self._run(
+            "psql",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=0",
+            "-d",
+            self.server.get_uri(self.database),
+            input=dump,
+        )
+        return self
+
+    def _run(self, program: str, *args: str, input: bytes | None = None) -> None:
+        subprocess.run([self.bin / program, *args], check=True, capture_output=True, input=input)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(list(args), pgdata=self.pgdata, user=self.server.system_user, timeout=30)
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would: every backend is killed, nothing is flushed
+        (the next start recovers from the write-ahead log)."""
+        self._pg_ctl("-w", "-m", "immediate", "stop")
+
+    def restart(self) -> None:
+        self._pg_ctl(
+            "-w",
+            "-o",
+            '-h ""',
+            "-o",
+            f"-k {self.socket_dir}",
+            "-l",
+            str(self.pgdata / "log"),
+            "start",
+        )
+
+    def stop(self) -> None:
+        if self.server is not None and (self.pgdata / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                self._pg_ctl("-w", "-m", "immediate", "stop")
+
+    kill = stop

@@ -39,24 +39,34 @@ def private_redis(workdir, started) -> RedisServer:
 
 
 @pytest.fixture
-def start_daphne(workdir, started, transactional_db):
-    """`start_daphne(redis_url=…, database_url=…, **env)`: a daphne process on a free port,
-    by default against the test database (rows committed by the test are visible)."""
-    count = 0
+def start_daphnes(workdir, started, transactional_db):
+    """`start_daphnes(count, redis_url=…, database_url=…, **env)`: daphne processes on free
+    ports, started side by side, by default against the test database (rows committed by
+    the test are visible)."""
+    made = 0
 
-    def start(*, redis_url: str, database_url: str | None = None, **env: str) -> Daphne:
-        nonlocal count
-        count += 1
-        daphne = Daphne(
-            workdir / f"daphne-{count}.log",
-            database_url=database_url or the_test_database_url(),
-            redis_url=redis_url,
-            **env,
-        )
-        started.append(daphne)
-        return daphne.start()
+    def start(count: int, *, redis_url: str, database_url: str | None = None, **env: str):
+        nonlocal made
+        servers = []
+        for _ in range(count):
+            made += 1
+            daphne = Daphne(
+                workdir / f"daphne-{made}.log",
+                database_url=database_url or the_test_database_url(),
+                redis_url=redis_url,
+                **env,
+            )
+            started.append(daphne)
+            servers.append(daphne.spawn())
+        return [daphne.ready() for daphne in servers]
 
     return start
+
+
+@pytest.fixture
+def start_daphne(start_daphnes):
+    """`start_daphne(redis_url=…, database_url=…, **env)`: one daphne, as start_daphnes."""
+    return lambda **kwargs: start_daphnes(1, **kwargs)[0]
 
 
 def the_test_database_url() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -145,6 +146,9 @@ class Daphne(Process):
         return self.url
 
     def start(self) -> Daphne:
+        return self.spawn().ready()
+
+    def spawn(self) -> Daphne:
         self._spawn(
             [
                 sys.executable,
@@ -160,6 +164,10 @@ class Daphne(Process):
             cwd=BASE_DIR,
             env=self.env,
         )
+        return self
+
+    def ready(self) -> Daphne:
+        """Wait until it answers /healthz."""
 
         def listening() -> bool:
             if not self.running:
@@ -205,11 +213,15 @@ class PostgresServer:
             check=True,
             capture_output=True,
         ).stdout
+        # Per-column options (planner hints) may name options of the source server's build
+        # that this one does not know; the app needs none of them.
+        dump = re.sub(rb"(?m)^ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(.*\n", b"", dump)
         self._run(
             "psql",
             "-q",
+            "--single-transaction",
             "-v",
-            "ON_ERROR_STOP=0",
+            "ON_ERROR_STOP=1",
             "-d",
             self.server.get_uri(self.database),
             input=dump,
@@ -217,7 +229,9 @@ class PostgresServer:
         return self
 
     def _run(self, program: str, *args: str, input: bytes | None = None) -> None:
-        subprocess.run([self.bin / program, *args], check=True, capture_output=True, input=input)
+        done = subprocess.run([self.bin / program, *args], capture_output=True, input=input)
+        if done.returncode:
+            raise RuntimeError(f"{program} failed: {done.stderr.decode()[-3000:]}")
 
     def _pg_ctl(self, *args: str) -> None:
         from pgserver._commands import pg_ctl

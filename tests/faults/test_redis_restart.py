@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from celery import current_app
 
 from conversations.models import Conversation, Message
 from conversations.services import post_agent_message, take_conversation
+from conversations.tasks import send_due_outreach_task
+from customers.models import Outreach
 from helpdesk.channel_layer import RECONNECT_CODE
+from tests.conversations.test_worker_killed import Worker, birthdays
 from tests.factories import AgentFactory
 from tests.faults.parties import Party, bodies
 from tests.wsclient import login_cookie, open_session
@@ -115,3 +119,39 @@ def test_live_chats_survive_a_redis_restart(private_redis, start_daphne, layer_o
     assert bodies(desk) == stored
     assert RECONNECT_CODE in customer.closes
     assert not customer.pending and not desk.pending
+
+
+def test_celery_takes_work_again_after_a_redis_restart_and_its_messages_reach_the_chat(
+    private_redis, start_daphne, workdir, started
+):
+    server = start_daphne(redis_url=private_redis.url)
+    queue = "lumen-faults-care"
+    worker = Worker(queue, workdir / "worker.log", REDIS_URL=private_redis.url)
+    started.append(worker)
+    session = open_session(server)
+    conversation = Conversation.objects.get(pk=session["conversation"])
+    [outreach] = birthdays([conversation.customer])
+    customer = Party("customer", url=lambda: f"{server.ws_url}/ws/chat/?token={session['token']}")
+
+    async def scenario():
+        await customer.start()
+        private_redis.kill()
+        await asyncio.sleep(1)
+        private_redis.start()
+        # Redis came back empty: the sweep Beat runs every minute is sent again, as Beat
+        # would, to the worker that lost its broker connection with the old Redis.
+        with current_app.connection_for_write(private_redis.url) as broker:
+            send_due_outreach_task.apply_async(queue=queue, connection=broker)
+        await customer.until(
+            lambda party: any((m["meta"] or {}).get("event") == "care" for m in party.messages),
+            "the birthday greeting",
+        )
+        await customer.stop()
+
+    asyncio.run(scenario())
+
+    greetings = Message.objects.filter(conversation=conversation, meta__event="care")
+    assert greetings.count() == 1
+    assert Outreach.objects.get(pk=outreach).status == "sent"
+    assert bodies(customer) == persisted(session["conversation"])
+    assert worker.process.poll() is None  # the same worker, reconnected

@@ -34,10 +34,9 @@ async def message_from(socket: Socket, sender: str) -> dict:
 
 
 def test_a_customer_on_one_server_and_the_agent_on_the_other_chat_normally(
-    private_redis, start_daphne
+    private_redis, start_daphnes
 ):
-    first = start_daphne(redis_url=private_redis.url)
-    second = start_daphne(redis_url=private_redis.url)
+    first, second = start_daphnes(2, redis_url=private_redis.url)
     group = SkillGroupFactory()
     agent = AgentFactory(capacity=2)
     agent.skill_groups.add(group)
@@ -92,8 +91,8 @@ def test_a_customer_on_one_server_and_the_agent_on_the_other_chat_normally(
     assert Conversation.objects.get(pk=conversation).assignee == agent
 
 
-def test_clients_of_a_killed_server_move_to_the_other_and_resume(private_redis, start_daphne):
-    servers = [start_daphne(redis_url=private_redis.url), start_daphne(redis_url=private_redis.url)]
+def test_clients_of_a_killed_server_move_to_the_other_and_resume(private_redis, start_daphnes):
+    servers = start_daphnes(2, redis_url=private_redis.url)
     doomed = servers[0]
     agent = AgentFactory()
     session = open_session(doomed)

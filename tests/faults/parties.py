@@ -140,7 +140,19 @@ class Party:
 
 
 def bodies(party: Party) -> list[tuple[int, str]]:
+    """What a party shows: (seq, body) in the order shown."""
     return [(m["seq"], m["body"]) for m in party.messages]
+
+
+def persisted(conversation_id: str) -> list[tuple[int, str]]:
+    """What the database holds: (seq, body) in seq order."""
+    from conversations.models import Message
+
+    return list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("seq")
+        .values_list("seq", "body")
+    )
 
 
 async def both(*coroutines: Awaitable) -> list:

@@ -9,16 +9,14 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 
-from tests.conftest import BASE_DIR, LIVE_CHAT_RATE_LIMIT, _free_port
+from tests.conftest import BASE_DIR, _free_port, daphne_command, live_server_env
 
 WAIT = 30.0  # seconds for a process to come up or for a condition on a busy machine
 
@@ -127,20 +125,10 @@ class Daphne(Process):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": settings.SECRET_KEY,
-            "CHAT_IDENTITY_SECRET": settings.CHAT_IDENTITY_SECRET,
-            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
-            "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
-            "CHAT_RATE_LIMIT": str(LIVE_CHAT_RATE_LIMIT),
-            "CHAT_SESSION_RATE": "100000/min",
-            "QUEUE_UPDATE_DELAY": "0.1",
-            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-            **env,
-        }
+        # AGENT_AWAY_GRACE as in production: a desk that reconnects within it keeps its chats.
+        self.env = live_server_env(
+            database_url=database_url, redis_url=redis_url, **{"AGENT_AWAY_GRACE": "30", **env}
+        )
 
     def __str__(self) -> str:
         return self.url
@@ -150,16 +138,7 @@ class Daphne(Process):
 
     def spawn(self) -> Daphne:
         self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "helpdesk.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "helpdesk.asgi:application",
-            ],
+            daphne_command(self.port),
             self.log,
             cwd=BASE_DIR,
             env=self.env,

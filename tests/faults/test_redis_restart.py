@@ -19,18 +19,10 @@ from customers.models import Outreach
 from helpdesk.channel_layer import RECONNECT_CODE
 from tests.conversations.test_worker_killed import Worker, birthdays
 from tests.factories import AgentFactory
-from tests.faults.parties import Party, bodies
+from tests.faults.parties import Party, bodies, persisted
 from tests.wsclient import login_cookie, open_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def persisted(conversation_id: str) -> list[tuple[int, str]]:
-    return list(
-        Message.objects.filter(conversation_id=conversation_id)
-        .order_by("seq")
-        .values_list("seq", "body")
-    )
 
 
 @pytest.fixture

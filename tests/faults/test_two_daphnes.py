@@ -9,21 +9,13 @@ import itertools
 
 import pytest
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation
 from conversations.services import take_conversation
 from tests.factories import AgentFactory, SkillGroupFactory
-from tests.faults.parties import Party, bodies
+from tests.faults.parties import Party, bodies, persisted
 from tests.wsclient import Socket, login_cookie, open_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def persisted(conversation_id: str) -> list[tuple[int, str]]:
-    return list(
-        Message.objects.filter(conversation_id=conversation_id)
-        .order_by("seq")
-        .values_list("seq", "body")
-    )
 
 
 async def message_from(socket: Socket, sender: str) -> dict:

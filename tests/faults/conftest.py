@@ -25,8 +25,14 @@ def started(workdir):
     """Every process a test starts; all killed at teardown, the last started first."""
     processes: list[Process] = []
     yield processes
+    failures = []
     for process in reversed(processes):
-        process.kill()
+        try:
+            process.kill()
+        except Exception as error:  # kill the others all the same, then tell
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 @pytest.fixture

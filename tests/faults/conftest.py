@@ -27,6 +27,9 @@ def started(workdir):
     yield processes
     failures = []
     for process in reversed(processes):
+        popen = getattr(process, "process", None)
+        if popen is not None and popen.poll() is not None:
+            continue  # killed by the test already
         try:
             process.kill()
         except Exception as error:  # kill the others all the same, then tell

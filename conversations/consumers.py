@@ -23,6 +23,7 @@ from conversations.models import Conversation, Message
 from conversations.protocol import message_payload
 from conversations.rooms.consumer import RoomFrames
 from conversations.services import care
+from helpdesk.channel_layer import RECONNECT_CODE
 from helpdesk.origins import origin_allowed, origin_of
 from helpdesk.ratelimit import allow
 
@@ -141,6 +142,11 @@ class FrameConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def layer_resubscribed(self, event):
+        """Live events may have been published while this process was cut off from Redis
+        (helpdesk/channel_layer.py): the client reconnects and resumes from its seq."""
+        await self.close(code=RECONNECT_CODE)
 
     async def refuse(self, code: int) -> None:
         """Accept, then close with a code: a refused handshake would carry no reason."""

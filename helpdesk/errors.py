@@ -1,9 +1,15 @@
 """Error pages: JSON in DRF's shape for the API, a page in the visitor's language elsewhere."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+# Seconds a client is told to wait before trying again while the database is away.
+DATABASE_RETRY_AFTER = 5
 
 
 def _respond(request, status: int, code: str, message: str):
@@ -29,4 +35,22 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while handling the uncaught exception, so it is still at hand.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     return _respond(request, 500, "server_error", _("Something went wrong on our side."))
+
+
+def database_unavailable(request):
+    """The database could not be reached (restarting, failing over, out of connections).
+    Nothing of the request was written: a transaction that cannot commit rolls back.
+    The pool checks each connection it hands out, so once PostgreSQL is back the next
+    request works, without restarting the app (docs/faults.md)."""
+    response = _respond(
+        request,
+        503,
+        "database_unavailable",
+        _("The service is briefly unavailable. Please try again in a moment."),
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

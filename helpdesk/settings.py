@@ -139,8 +139,10 @@ CHANNEL_LAYERS = {
     "default": {
         # The PubSub layer: group_send is one PUBLISH whatever the group size,
         # and it has no per-process inbox that can overflow and drop messages
-        # (the core layer's `capacity`); see docs/benchmarks.md.
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        # (the core layer's `capacity`); see docs/benchmarks.md. Ours tells the
+        # sockets to reconnect and resume when its subscription to Redis had to be
+        # made again (helpdesk/channel_layer.py, docs/faults.md).
+        "BACKEND": "helpdesk.channel_layer.ResubscribingChannelLayer",
         "CONFIG": {
             "hosts": [
                 {

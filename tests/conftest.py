@@ -61,16 +61,12 @@ class LiveServer:
         return self.url
 
 
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
-    """daphne serving the whole app against the test database, in its own process."""
-    from django.db import connection
-
-    port = _free_port()
-    env = {
+def live_server_env(*, database_url: str, redis_url: str | None = None, **extra: str) -> dict:
+    """The environment a live server process of the tests runs with."""
+    return {
         **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url or settings.REDIS_URL,
         "SECRET_KEY": settings.SECRET_KEY,
         "CHAT_IDENTITY_SECRET": settings.CHAT_IDENTITY_SECRET,
         "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
@@ -85,20 +81,35 @@ def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
         # Webhooks may reach the tests' receivers on 127.0.0.1 (as in local development).
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        **extra,
     }
+
+
+def daphne_command(port: int) -> list[str]:
+    """How the tests start the server: as production does (helpdesk/server.py)."""
+    return [
+        sys.executable,
+        "-m",
+        "helpdesk.server",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "helpdesk.asgi:application",
+    ]
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker) -> LiveServer:
+    """daphne serving the whole app against the test database, in its own process."""
+    from django.db import connection
+
+    port = _free_port()
+    env = live_server_env(database_url=database_url(connection.settings_dict))
     (BASE_DIR / ".data").mkdir(exist_ok=True)
     log = open(BASE_DIR / ".data" / "test-daphne.log", "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "helpdesk.server",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "helpdesk.asgi:application",
-        ],
+        daphne_command(port),
         cwd=BASE_DIR,
         env=env,
         stdout=log,

@@ -16,7 +16,7 @@ from conversations.services import take_conversation
 from customers.models import InvitationRule
 from knowledge import jobs
 from tests.conversations.rooms_helpers import team
-from tests.e2e.desk_pages import open_conversation
+from tests.e2e.desk_pages import log_in, open_conversation
 from tests.e2e.test_widget import Shop
 from tests.factories import AgentFactory, CustomerFactory, SkillGroupFactory, UserFactory
 from tickets.models import Ticket
@@ -86,17 +86,6 @@ def supervisor():
     return agent
 
 
-def _log_in(watched_context, live, agent, path="/desk/"):
-    """The desk, logged in, as open_desk does it, in a watched context."""
-    page = watched_context.new_page()
-    page.goto(f"{live.url}/desk/login/?next={path}")
-    page.fill("#id_username", agent.user.username)
-    page.fill("#id_password", "lumen-demo")
-    page.locator("main.login form:not(.language-switch) button[type=submit]").click()
-    expect(page.locator("#desk-connection")).to_have_class("desk-connection online")
-    return page
-
-
 def test_the_chat_the_inbox_a_conversation_and_its_ticket_work_under_the_policy(
     live, watched, call_service
 ):
@@ -115,7 +104,7 @@ def test_the_chat_the_inbox_a_conversation_and_its_ticket_work_under_the_policy(
     call_service(take_conversation, conversation_id=conversation.id, agent=agent)
 
     desk_context = watched(locale="zh-CN")
-    desk = _log_in(desk_context, live, agent)
+    desk = log_in(desk_context.new_page(), live, agent)
     expect(desk.locator(f'#desk-lists a[href="/desk/c/{conversation.id}/"]')).to_be_visible()
     open_conversation(desk, live, conversation.id)
     desk.fill("#desk-input", "请问是哪一只耳机？")
@@ -144,9 +133,7 @@ def test_rooms_the_dashboards_and_the_live_board_work_under_the_policy(
 ):
     room, _ = call_service(lambda: team("王芳"))
     context = watched(locale="en-US")
-    page = _log_in(context, live, supervisor, path=f"/desk/rooms/{room.pk}/")
-    page.goto(f"{live.url}/desk/rooms/{room.pk}/")
-    expect(page.locator("#desk-connection")).to_have_class("desk-connection online")
+    page = log_in(context.new_page(), live, supervisor, path=f"/desk/rooms/{room.pk}/")
     page.fill("#room-body", "Stock count at 5 pm")
     page.locator("#room-send").click()
     expect(page.locator("#room-messages .room-message")).to_contain_text("Stock count")

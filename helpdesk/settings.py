@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from helpdesk import embedded
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "csp",
     "helpdesk.apps.HelpdeskConfig",
     "customers",
     "knowledge",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,6 +69,27 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content Security Policy (django-csp), the same in development and production so a page
+# that breaks under it breaks on the developer's machine first (docs/security.md).
+# Nothing inline runs or applies: every script and style is a file under static/.
+# Per-view exceptions use django-csp's decorators or the response's `_csp_replace`
+# (the widget's chat page may be framed by its site's origins; uploads run nothing).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "media-src": [SELF],
+        # 'self' matches ws:/wss: of the page's own host and port (CSP Level 3).
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "helpdesk.urls"
 ASGI_APPLICATION = "helpdesk.asgi.application"

@@ -8,6 +8,7 @@ import pytest
 
 from conversations.models import Attachment, Message
 from tests.conversations.upload_helpers import REFUSED_FILES, png
+from tests.csp import UPLOAD_POLICY, directives
 from tests.wsclient import Socket, open_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +49,7 @@ def test_an_image_is_accepted_sent_and_served_inline(live):
     assert served.content == png()
     assert served.headers["content-type"] == "image/png"
     assert served.headers["x-content-type-options"] == "nosniff"
-    assert "sandbox" in served.headers["content-security-policy"]
+    assert directives(served.headers["content-security-policy"]) == UPLOAD_POLICY
     assert served.headers["content-disposition"].startswith("inline")
     assert Attachment.objects.get().message == Message.objects.get()
 

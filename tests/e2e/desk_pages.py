@@ -10,6 +10,11 @@ def open_desk(new_context, live, agent, *, locale="zh-CN", viewport=None, path="
     page = new_context(
         locale=locale, viewport=viewport or {"width": 1280, "height": 900}
     ).new_page()
+    return log_in(page, live, agent, path=path)
+
+
+def log_in(page, live, agent, *, path="/desk/"):
+    """The agent logs in to the desk in this page, which lands on `path` with its socket live."""
     page.goto(f"{live.url}/desk/login/?next={path}")
     page.fill("#id_username", agent.user.username)
     page.fill("#id_password", "lumen-demo")

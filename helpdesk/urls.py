@@ -17,6 +17,7 @@ from conversations.views import attachment_file, chat_page
 from conversations.views.widget import recommendation_click, widget_js
 from customers.api import CustomerDetailView, CustomerListView, OrderDetailView, OrderListView
 from helpdesk.health import healthz
+from helpdesk.schema import api_docs
 from helpdesk.webhooks.api import WebhookDetailView, WebhookListView
 from knowledge.api import ArticleDetailView, ArticleListView
 from tickets.api import TicketCommentView, TicketDetailView, TicketListView
@@ -70,6 +71,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]
 
 handler400 = "helpdesk.errors.bad_request"

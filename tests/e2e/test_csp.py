@@ -228,3 +228,18 @@ def test_admin_works_under_the_policy(live, watched, supervisor):
     jobs.set_state(job_id, status="done", done=3, result="3 articles")
     expect(page.locator("#import-status")).to_contain_text("done 3/3 3 articles")
     assert context.problems(page) == []
+
+
+def test_the_api_docs_work_under_their_policy(live, watched):
+    """/api/docs/: Swagger UI from the site's own files, its start-up script from a URL of
+    its own; the page allows inline styles and data: images, and nothing else is refused."""
+    context = watched(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live.url}/api/docs/")
+
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Lumen Helpdesk API")
+    tickets = page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v1/tickets/$"))
+    expect(tickets.first).to_be_visible()
+    tickets.first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    assert context.problems(page) == []

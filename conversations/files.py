@@ -18,7 +18,16 @@ from django.utils.translation import gettext as _
 
 # Markup that has no business inside any accepted file; its presence means a
 # polyglot (a PNG header followed by HTML, say) or a disguised page.
-_MARKUP = re.compile(rb"<\s*(?:script|html|svg|iframe|!doctype|body|object|embed)\b", re.IGNORECASE)
+_MARKUP = re.compile(
+    rb"<\s*(?:script|html|svg|iframe|!doctype|body|object|embed|img|meta|math|a\s+href)\b",
+    re.IGNORECASE,
+)
+# A name a browser or a desktop would open as a page, a script or a program, whatever the
+# file really is (a real PNG named x.png.html is saved and opened as a web page).
+_ACTIVE_EXTENSIONS = frozenset(
+    """htm html xhtml shtml mht mhtml svg svgz xml xsl xslt js mjs hta php phtml jsp asp aspx
+    exe com scr bat cmd ps1 sh vbs vbe wsf jar msi dll lnk url desktop""".split()
+)
 SAFE_INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 _ZIP_MAX_TOTAL = 200 * 1024 * 1024
 _ZIP_MAX_RATIO = 100
@@ -160,6 +169,8 @@ def check_upload(upload, *, shown_as: str = "") -> CheckedFile:
             _("the file is larger than %(n)d MiB") % {"n": settings.ATTACHMENT_MAX_SIZE // 2**20}
         )
     name = clean_name(upload.name)
+    if "." in name and name.rsplit(".", 1)[1].lower() in _ACTIVE_EXTENSIONS:
+        raise UploadRefused(_("files named as web pages, scripts or programs are not accepted"))
     kind = sniff(upload.file, declared_name=name, declared_type=upload.content_type or "")
     if shown_as:
         name = clean_name(shown_as + kind.extension)

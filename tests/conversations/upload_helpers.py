@@ -31,8 +31,17 @@ def zip_bomb() -> bytes:
 
 PDF = b"%PDF-1.7\n%%EOF\n"
 
+
+def jpeg() -> bytes:
+    """What the checks read of a JPEG: its start-of-image and JFIF marker."""
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+
+
 # (name, content): every one refused by conversations.files.check_upload, nothing stored.
-REFUSED_FILES = [
+# First what the content is (whatever the name), then names that would open the file as a
+# page or a program (whatever the content): a file fetched from a URL gets a generated
+# name, so only the first list applies there.
+REFUSED_BY_CONTENT = [
     ("page.html", b"<!doctype html><script>alert(1)</script>"),
     ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
     ("x.jpg.html", b"<html><body onload=alert(1)>"),
@@ -41,4 +50,27 @@ REFUSED_FILES = [
     ("archive.zip", b"PK\x03\x04" + b"\x00" * 40),
     ("bomb.docx", zip_bomb()),
     ("empty.png", b""),
+    ("page.htm", b"<HTML><BODY>hi</BODY></HTML>"),
+    ("logo.png", b'<?xml version="1.0"?><svg onload="alert(1)"/>'),
+    ("photo.jpg", jpeg() + b"<img src=x onerror=alert(1)>"),
+    ("scan.pdf", PDF + b'<a href="javascript:alert(1)">x</a>'),
+    ("poly.gif", b"GIF89a/*<meta http-equiv=refresh content=0;url=javascript:alert(1)>*/"),
+    ("setup.exe", b"MZ\x90\x00" + b"\x00" * 200),
+]
+REFUSED_BY_NAME = [
+    ("x.png.html", png()),
+    ("x.jpg.html", jpeg()),
+    ("x.png.svg", png()),
+    ("invoice.pdf.exe", PDF),
+    ("report.pdf.js", PDF),
+    ("photo.PNG.HTM", png()),
+    ("x.png.html. . ", png()),
+]
+REFUSED_FILES = REFUSED_BY_CONTENT + REFUSED_BY_NAME
+# Names with a path in them: accepted, the path dropped, stored under a generated name.
+PATH_NAMES = [
+    "../../../etc/passwd.png",
+    "..\\..\\windows\\passwd.png",
+    "/var/passwd.png",
+    "%2e%2e%2fpasswd.png",
 ]

@@ -638,3 +638,33 @@ def test_an_anonymous_websocket_is_closed_with_4401(live, path):
         return await socket.close_code()
 
     assert asyncio.run(scenario()) == 4401
+
+
+# Admin pages a member of staff without any permission opens: they show nothing of the
+# data (the index says there is nothing to see; the password change is their own).
+STAFF_PAGES = {
+    "admin:index": "'You don't have permission to view or edit anything.'",
+    "admin:password_change": "their own password",
+    "admin:password_change_done": "their own password",
+    "admin:jsi18n": "admin's translated strings for its scripts",
+}
+
+
+def test_staff_without_permissions_see_no_admin_data():
+    """Every admin route but STAFF_PAGES refuses (403), or sends them back to admin (a
+    sample object that is not there); GET and POST."""
+    staff = AgentFactory(user=UserFactory(username="staff-only", is_staff=True))
+    client = _client(staff.user)
+    urls = [
+        route.url() for route in ADMIN if route.key not in PUBLIC and route.key not in STAFF_PAGES
+    ] + ADMIN_APP_INDEXES
+
+    answered = [
+        (method.__name__, url, response.status_code)
+        for url in urls
+        for method in (client.get, client.post)
+        if (response := method(url)).status_code not in (403, 404, 405)
+        and not (response.status_code == 302 and response["Location"].startswith("/admin/"))
+    ]
+
+    assert answered == []

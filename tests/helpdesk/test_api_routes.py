@@ -2,21 +2,20 @@
 without its scope (403): parametrized over helpdesk.urls' resolver, so a route added later
 is covered without touching this file."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from helpdesk.api_auth import PartnerAPIMixin
 from helpdesk.models import SCOPES, ApiKey, WebhookSubscription
 from helpdesk.webhooks.subscriptions import create_subscription
+from tests.routes import site_routes
 
 pytestmark = pytest.mark.django_db
 
-PREFIX = "api/v1/"
+PREFIX = "/api/v1/"
 # The routes under /api/v1/ a browser calls with a chat token or a widget key, not a
 # partner's API key (contracts/chat-protocol.md): every other route must be a partner's.
 CHAT_ROUTES = {
@@ -26,35 +25,15 @@ CHAT_ROUTES = {
     "chat-invitations",
     "chat-invitation-answer",
 }
-SAMPLE = {"str": "x-1", "slug": "x-1", "uuid": str(uuid.uuid4()), "int": "1", "path": "x"}
-
-
-def _walk(patterns, prefix=""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern
-
-
-def _url(route: str, pattern: URLPattern) -> str:
-    converters = pattern.pattern.converters
-    path = route
-    for name, converter in converters.items():
-        kind = type(converter).__name__.replace("Converter", "").lower()
-        kind = {"string": "str"}.get(kind, kind)
-        path = path.replace(f"<{kind}:{name}>", SAMPLE[kind]).replace(f"<{name}>", SAMPLE["str"])
-    assert "<" not in path, f"a converter this test does not know: {route}"
-    return "/" + path
 
 
 def api_routes() -> list[tuple[str, str, type]]:
     """(url, name, view class) of every route under /api/v1/."""
-    routes = []
-    for route, pattern in _walk(get_resolver().url_patterns):
-        if route.startswith(PREFIX):
-            routes.append((_url(route, pattern), pattern.name, pattern.callback.view_class))
-    return routes
+    return [
+        (route.url(), route.name, route.callback.view_class)
+        for route in site_routes()
+        if route.route.startswith(PREFIX)
+    ]
 
 
 def partner_calls() -> list[pytest.param]:

@@ -3,37 +3,16 @@ token — the desk's, the dashboards', the help centre's, admin's, the login pag
 language switch — taken from the URL resolver, so a new route is covered the day it is
 added. Only the partner API is exempt, and it takes no session (docs/security.md)."""
 
-import re
-import uuid
-
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.urls.resolvers import RoutePattern
 from rest_framework.authentication import SessionAuthentication
 
 from tests.factories import AgentFactory, UserFactory
+from tests.routes import site_routes
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "slug": "x", "str": "x", "path": "x"}
-
-
-def _routes(resolver: URLResolver, prefix: str = ""):
-    """(path to request, URL pattern) of every route written with path() (admin's one
-    regular-expression route, its app index, is left out)."""
-    for entry in resolver.url_patterns:
-        if not isinstance(entry.pattern, RoutePattern):
-            continue
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from _routes(entry, route)
-        elif isinstance(entry, URLPattern):
-            filled = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLES[m.group(1) or "str"], route)
-            yield "/" + filled, entry
-
-
-ROUTES = list(_routes(get_resolver()))
+ROUTES = [(route.url(), route.pattern) for route in site_routes()]
 PROTECTED = [path for path, entry in ROUTES if not getattr(entry.callback, "csrf_exempt", False)]
 # Admin's routes (some 300, six per model) are requested in one test, the others one each.
 ADMIN_ROUTES = [path for path in PROTECTED if path.startswith("/admin/")]

@@ -168,7 +168,7 @@ def _fresh_throttles():
     cache.delete_many(
         [
             f"throttle_{scope}_{ip}"
-            for scope in ("chat_session", "chat_invitation")
+            for scope in ("chat_session", "chat_invitation", "chat_attachment")
             for ip in ("127.0.0.1", "None", "")
         ]
     )

@@ -110,7 +110,9 @@ def test_no_token_is_401_and_a_tampered_link_is_404(live):
 
 def test_another_conversations_attachment_cannot_be_sent(live):
     mine, theirs = open_session(live), open_session(live)
-    foreign = upload(live, theirs["token"], "a.png", png()).json()
+    response = upload(live, theirs["token"], "a.png", png())
+    assert response.status_code == 201, response.text
+    foreign = response.json()
 
     async def scenario():
         socket = await Socket.chat(live, mine["token"])

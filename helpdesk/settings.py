@@ -400,7 +400,9 @@ CHAT_IDENTITY_SECRET = env.str("CHAT_IDENTITY_SECRET", default="") or _developme
 )
 # Earlier identity secrets still accepted while partners' backends move to the new one.
 CHAT_IDENTITY_SECRET_FALLBACKS = env.list("CHAT_IDENTITY_SECRET_FALLBACKS", default=[])
-CHAT_RATE_LIMIT = env.int("CHAT_RATE_LIMIT", default=10)  # messages per 10 s per conversation
+# Customer messages per conversation in any CHAT_RATE_WINDOW seconds (agents: 3 times it).
+CHAT_RATE_LIMIT = env.int("CHAT_RATE_LIMIT", default=10)
+CHAT_RATE_WINDOW = env.int("CHAT_RATE_WINDOW", default=10)
 CHAT_MAX_BODY = 4000
 # Origins allowed to open websockets; empty means "the hosts in ALLOWED_HOSTS".
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])

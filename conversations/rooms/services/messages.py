@@ -95,12 +95,21 @@ def _publish(messages: list[RoomMessage], *, new: RoomMessage | None = None) -> 
     )
 
 
-def _mention(message: RoomMessage, room: Room, author: Agent | None) -> list[int]:
-    """Store who the text names (never the author); their ids."""
-    if "@" not in message.body and "＠" not in message.body:
-        return []  # nobody named: the room's names are not read
+def _names(room: Room, body: str):
+    """The names an @ in `body` may reach in `room` (None: the text names nobody). Read
+    before the room is locked: a message that names someone does not hold the other
+    senders up while the room's members are read (room fan-out, docs/benchmarks.md)."""
+    if "@" not in body and "＠" not in body:
+        return None  # nobody named: the room's names are not read
+    return selectors.mentionables(room)
+
+
+def _mention(message: RoomMessage, room: Room, author: Agent | None, names) -> list[int]:
+    """Store who the text names among `names` (from _names; never the author); their ids."""
+    if names is None:
+        return []
     reached: dict[int, str] = {}
-    for found in find_mentions(message.body, selectors.mentionables(room)):
+    for found in find_mentions(message.body, names):
         for pk in found.agent_ids:
             reached.setdefault(pk, found.group)
     if author is not None:
@@ -143,6 +152,7 @@ def post_message(
     if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
         raise RoomInputError(f"'client_id' has at most {MAX_CLIENT_ID} characters")
     given_tags = _clean_tags(tags) if tags is not None else None
+    names = _names(room, body)
     with transaction.atomic():
         Room.objects.select_for_update().filter(pk=room.pk).exists()
         if client_id:
@@ -170,7 +180,7 @@ def post_message(
             client_id=client_id,
         )
         attach_uploads(message, attachment_ids, author)
-        mentioned = _mention(message, room, author)
+        mentioned = _mention(message, room, author, names)
         RoomReadPosition.objects.filter(room=room, agent=author, read_seq__lt=seq).update(
             read_seq=seq
         )
@@ -205,6 +215,7 @@ def edit_message(*, room: Room, by: Agent, message_id, body: str) -> RoomMessage
     are added (people already told are not told twice); automatic tags follow the text
     unless a person set them."""
     body = _clean_body(body)
+    names = _names(room, body)
     with transaction.atomic():
         message = _own_message(room, by, message_id)
         if body == message.body:
@@ -220,7 +231,7 @@ def edit_message(*, room: Room, by: Agent, message_id, body: str) -> RoomMessage
         message.edited_at = timezone.now()
         message.rev = rev
         message.save(update_fields=["body", "refs", "tags", "edited_at", "rev"])
-        _mention(message, room, message.author)
+        _mention(message, room, message.author, names)
         _publish([message])
     return message
 

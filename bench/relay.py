@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations.consumers import DirectDispatch
+from helpdesk.channel_layer import RECONNECT_CODE
 
 # What channels accepts in a group name, leaving room for the "bench." prefix.
 _ROOM = re.compile(r"[A-Za-z0-9_.-]{1,80}")
@@ -65,6 +66,10 @@ class RelayConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             self.groups_joined[0], {"type": "relay.message", "message": message}
         )
+
+    async def layer_resubscribed(self, event):
+        """As the helpdesk's consumers (helpdesk/channel_layer.py): reconnect, events may be lost."""
+        await self.close(code=RECONNECT_CODE)
 
     async def relay_message(self, event):
         await self.send(text_data=json.dumps({"type": "message", "message": event["message"]}))

@@ -52,10 +52,6 @@ def find_customer(reference: str) -> Customer:
     return found
 
 
-def _user(user) -> str | None:
-    return user.get_username() if user is not None else None
-
-
 def _profile(customer: Customer) -> dict:
     fields = [
         "id",
@@ -289,7 +285,11 @@ def erase_customer(*, customer_id: int, by=None) -> Erasure:
             target_repr=str(customer),
             details={"files": len(files), "partner_told": bool(partner_id)},
         )
-        logger.info("customer %s erased by %s", customer.pk, _user(by) or "a command")
+        logger.info(
+            "customer %s erased by %s",
+            customer.pk,
+            by.get_username() if by is not None else "a command",
+        )
     return Erasure(customer=customer, erased=True, files=len(files))
 
 

@@ -13,12 +13,12 @@ from django.test import Client
 
 from tests.csp import SITE_POLICY, directives
 from tests.factories import AgentFactory, UserFactory
-from tests.helpdesk.test_csrf import ROUTES
+from tests.routes import site_routes
 
 pytestmark = pytest.mark.django_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-GET_ROUTES = [path for path, _ in ROUTES]
+GET_ROUTES = [route.url() for route in site_routes()]
 ADMIN_ROUTES = [path for path in GET_ROUTES if path.startswith("/admin/")]
 SITE_ROUTES = [path for path in GET_ROUTES if not path.startswith("/admin/")]
 LOOSE = {"'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "'strict-dynamic'", "data:", "*"}

@@ -73,6 +73,24 @@ def test_a_retried_client_id_is_stored_once():
 
     assert (created, created_again, again.pk) == (True, False, first.pk)
     assert RoomMessage.objects.filter(room=room).count() == 1
+    # The retry took the room's next seq and rev before it found the duplicate: both are
+    # rolled back, so the next message follows on without a gap.
+    room.refresh_from_db()
+    assert (room.last_seq, room.last_rev) == (1, first.rev)
+    assert post_message(room=room, author=author, body="next", client_id="c2")[0].seq == 2
+
+
+def test_a_retried_reply_is_stored_once_and_counted_once():
+    room, (author,) = team("王芳")
+    root, _ = post_message(room=room, author=author, body="root")
+
+    reply, _ = post_message(room=room, author=author, body="re", client_id="r1", parent_id=root.pk)
+    again, created = post_message(
+        room=room, author=author, body="re", client_id="r1", parent_id=root.pk
+    )
+
+    root.refresh_from_db()
+    assert (again.pk, created, root.reply_count) == (reply.pk, False, 1)
 
 
 @pytest.mark.parametrize(

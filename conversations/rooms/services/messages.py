@@ -153,52 +153,74 @@ def post_message(
         raise RoomInputError(f"'client_id' has at most {MAX_CLIENT_ID} characters")
     given_tags = _clean_tags(tags) if tags is not None else None
     names = _names(room, body)
-    with transaction.atomic():
-        Room.objects.select_for_update().filter(pk=room.pk).exists()
-        if client_id:
-            stored = RoomMessage.objects.filter(room=room, client_id=client_id).first()
-            if stored is not None:
-                return stored, False
-        parent = None
-        if parent_id:
-            parent = selectors.message_in(room, parent_id)
-            if parent is None or parent.parent_id is not None:
-                raise MessageNotFound
-        seq, rev = _advance(room.pk, seqs=1, revs=2 if parent else 1)
-        message = RoomMessage.objects.create(
-            room=room,
-            seq=seq,
-            rev=rev,
-            author=author,
-            author_name=author.display_name,
-            body=body,
-            refs=find_refs(body),
-            parent=parent,
-            tags=given_tags if given_tags is not None else auto_tags(body),
-            tags_edited=given_tags is not None,
-            priority=priority,
-            client_id=client_id,
-        )
-        attach_uploads(message, attachment_ids, author)
-        mentioned = _mention(message, room, author, names)
-        RoomReadPosition.objects.filter(room=room, agent=author, read_seq__lt=seq).update(
-            read_seq=seq
-        )
-        if message.is_urgent:
-            addressees = mentioned or [pk for pk in selectors.member_ids(room) if pk != author.pk]
-            UrgentAcknowledgement.objects.bulk_create(
-                [UrgentAcknowledgement(message=message, agent_id=pk) for pk in addressees]
-            )
-        changed = [message]
-        if parent is not None:
-            RoomMessage.objects.filter(pk=parent.pk).update(
-                reply_count=parent.reply_count + 1, rev=rev - 1
-            )
-            parent.reply_count += 1
-            parent.rev = rev - 1
-            changed.insert(0, parent)
-        _publish(changed, new=message)
+    fields = {
+        "author": author,
+        "author_name": author.display_name,
+        "body": body,
+        "refs": find_refs(body),
+        "tags": given_tags if given_tags is not None else auto_tags(body),
+        "tags_edited": given_tags is not None,
+        "priority": priority,
+        "client_id": client_id,
+    }
+    try:
+        with transaction.atomic():
+            message, changed, mentioned = _store(room, fields, parent_id, names)
+            attach_uploads(message, attachment_ids, author)
+            if message.is_urgent:
+                addressees = mentioned or [
+                    pk for pk in selectors.member_ids(room) if pk != author.pk
+                ]
+                UrgentAcknowledgement.objects.bulk_create(
+                    [UrgentAcknowledgement(message=message, agent_id=pk) for pk in addressees]
+                )
+            _publish(changed, new=message)
+    except _Duplicate as duplicate:
+        return duplicate.message, False
+    # The author has read what they wrote; not under the room's lock (nobody else's
+    # count depends on it).
+    RoomReadPosition.objects.filter(room=room, agent=author, read_seq__lt=message.seq).update(
+        read_seq=message.seq
+    )
     return message, True
+
+
+class _Duplicate(Exception):
+    """A client_id the room already has: the transaction rolls back the seq it took."""
+
+    def __init__(self, message: RoomMessage):
+        super().__init__(message.pk)
+        self.message = message
+
+
+def _store(room: Room, fields: dict, parent_id, names):
+    """The message (`fields`, worked out before) written under the room's lock, which is
+    held from the first statement to the commit: as few statements as may be (the seq is
+    taken first, and takes the lock, unless a reply must read its thread's root under
+    it). The message, the messages changed (a reply's root first) and the agents it
+    mentions."""
+    parent = None
+    if parent_id:
+        Room.objects.select_for_update().filter(pk=room.pk).exists()
+        parent = selectors.message_in(room, parent_id)
+        if parent is None or parent.parent_id is not None:
+            raise MessageNotFound
+    seq, rev = _advance(room.pk, seqs=1, revs=2 if parent else 1)
+    if fields["client_id"]:
+        stored = RoomMessage.objects.filter(room=room, client_id=fields["client_id"]).first()
+        if stored is not None:
+            raise _Duplicate(stored)
+    message = RoomMessage.objects.create(room=room, seq=seq, rev=rev, parent=parent, **fields)
+    mentioned = _mention(message, room, fields["author"], names)
+    changed = [message]
+    if parent is not None:
+        RoomMessage.objects.filter(pk=parent.pk).update(
+            reply_count=parent.reply_count + 1, rev=rev - 1
+        )
+        parent.reply_count += 1
+        parent.rev = rev - 1
+        changed.insert(0, parent)
+    return message, changed, mentioned
 
 
 def _own_message(room: Room, by: Agent, message_id, *, delete: bool = False) -> RoomMessage:

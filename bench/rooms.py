@@ -1,11 +1,14 @@
 """Team rooms: a message's fan-out to N desk sockets, and catch-up of missed messages.
 
     .venv/bin/python bench/rooms.py [--agents 200] [--rate 20] [--senders 20]
-        [--duration 20] [--catch-up 5000] [--port 8125]
+        [--duration 20] [--catch-up 5000] [--port 8125] [--servers 1] [--warmup 20]
 
-One daphne process (127.0.0.1:PORT, BENCH_RELAY=1), one client process:
+SERVERS daphne processes (127.0.0.1:PORT, PORT+1, …, BENCH_RELAY=1) on one database
+and one Redis, the sockets dealt round-robin over them (with two, a message crosses
+processes through the channel layer to half the desks); one client process:
 
-- fan-out, full stack: N agents in one skill group, each with a desk socket
+- fan-out, full stack (after WARMUP messages at the same rate, not measured): N
+  agents in one skill group, each with a desk socket
   (/ws/desk/, session cookie); SENDERS of them take turns sending `room.send`,
   RATE messages a second in all, for DURATION seconds (one agent alone may send
   CHAT_RATE_LIMIT * 3 in 10 s: a faster one is told `rate_limited`). Each
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import sys
 import time
@@ -101,10 +105,12 @@ async def fan_out(
     duration: float,
     origin: str,
     senders: int,
+    warmup: int,
 ):
-    """Open the sockets; the first `senders` take turns sending, `rate` messages a second in
-    all for `duration`; every other socket must get each message once. Latencies in ms and
-    how many arrivals were missing or twice."""
+    """Open the sockets; the first `senders` take turns sending, `warmup` messages at `rate`
+    first (not measured), then `rate` messages a second in all for `duration`; every other
+    socket must get each message once. Latencies in ms and how many arrivals were missing or
+    twice."""
     sockets = []
     for url, cookie in urls:
         sockets.append(await open_socket(url, origin=origin, cookie=cookie))
@@ -114,6 +120,13 @@ async def fan_out(
     drains = [
         asyncio.create_task(_drain(s, a, stop)) for s, a in zip(sockets, arrivals, strict=True)
     ]
+    # The server's first messages are its slowest (its pools, caches and code paths
+    # warming up: the eight slowest of a run were its first eight); a running helpdesk is
+    # warm, so they are sent first and not counted.
+    for n in range(warmup):
+        await asyncio.sleep(1 / rate)
+        await sockets[n % senders].send(json.dumps(send_frame(f"warm-{n}-{uuid.uuid4().hex}", n)))
+    await asyncio.sleep(2.0 if warmup else 0)
     sent: dict[str, tuple[int, int]] = {}  # client_id → (send time ns, the sender's index)
     count = int(rate * duration)
     start = time.monotonic()
@@ -128,6 +141,7 @@ async def fan_out(
     stop.set()
     await asyncio.gather(*drains)
     latencies, missing, twice = [], 0, 0
+    slowest: dict[str, float] = {}  # client_id → its slowest delivery, ms
     for index, got in enumerate(arrivals):
         for client_id, (stamp, sender) in sent.items():
             if sender == index:
@@ -136,6 +150,11 @@ async def fan_out(
             missing += not times
             twice += len(times) > 1
             latencies += [(t - stamp) / 1e6 for t in times[:1]]
+            if times:
+                slowest[client_id] = max(slowest.get(client_id, 0.0), (times[0] - stamp) / 1e6)
+    order = {client_id: n for n, client_id in enumerate(sent)}
+    # Which messages make the tail, by their place in the run (0 = the first sent).
+    worst = sorted(slowest.items(), key=lambda item: -item[1])[:8]
     for socket in sockets:
         await socket.close()
     latencies.sort()
@@ -148,6 +167,7 @@ async def fan_out(
         "p95": percentile(latencies, 95),
         "p99": percentile(latencies, 99),
         "max": latencies[-1] if latencies else float("nan"),
+        "slowest_messages": [(order[client_id], round(ms, 1)) for client_id, ms in worst],
     }
 
 
@@ -188,16 +208,25 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--catch-up", type=int, default=5000)
     parser.add_argument("--port", type=int, default=8125)
+    parser.add_argument("--servers", type=int, default=1)
+    # Messages sent before the measured ones (not counted): one second at the default rate.
+    parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args()
     raise_open_file_limit()
     configure_environment()
     prepare_database()
     room, agents, cookies = setup(args.agents)
     log(f"{args.agents} agents in room {room.pk}")
-    with Server(args.port, "rooms") as server:
-        ws = server.url.replace("http://", "ws://")
-        origin = server.url
-        desk = [(f"{ws}/ws/desk/", cookie) for cookie in cookies]
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(Server(args.port + n, f"rooms-{n}")) for n in range(args.servers)
+        ]
+        urls = [server.url.replace("http://", "ws://") for server in servers]
+        # Origins are checked against ALLOWED_HOSTS (127.0.0.1, any port).
+        origin = servers[0].url
+        ws = urls[0]
+        dealt = itertools.cycle(urls)
+        desk = [(f"{next(dealt)}/ws/desk/", cookie) for cookie in cookies]
         full = asyncio.run(
             fan_out(
                 desk,
@@ -211,10 +240,15 @@ def main() -> int:
                 duration=args.duration,
                 origin=origin,
                 senders=args.senders,
+                warmup=args.warmup,
             )
         )
         log(f"full stack: {full}")
-        relay = [(f"{ws}/ws/bench-relay/?room=rooms-bench&role=agent", None)] * args.agents
+        dealt = itertools.cycle(urls)
+        relay = [
+            (f"{next(dealt)}/ws/bench-relay/?room=rooms-bench&role=agent", None)
+            for _ in range(args.agents)
+        ]
         floor = asyncio.run(
             fan_out(
                 relay,
@@ -227,6 +261,7 @@ def main() -> int:
                 duration=args.duration,
                 origin=origin,
                 senders=args.senders,
+                warmup=args.warmup,
             )
         )
         log(f"floor: {floor}")
@@ -235,7 +270,8 @@ def main() -> int:
         log(f"catch-up: {caught}")
     print()
     print(
-        f"fan-out to {args.agents - 1} sockets at {args.rate:g} messages/s for {args.duration:g} s"
+        f"fan-out to {args.agents - 1} sockets at {args.rate:g} messages/s for "
+        f"{args.duration:g} s, {args.servers} daphne process(es)"
     )
     print(
         f"{'target':<12}{'messages':>9}{'deliveries':>11}{'missing':>8}{'twice':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"

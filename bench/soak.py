@@ -962,12 +962,13 @@ def summarize(results, checked, cpu, memory: MemorySeries, desks: int, args) -> 
             "p99": percentile(values, 99),
             "max": max(values, default=math.nan),
         }
-    # Messages delivered per RSS_EVERY seconds of the run, each way: steady or not.
-    timeline = defaultdict(lambda: [0, 0])
+    # Messages sent in each RSS_EVERY seconds of the run, each way, and their p99: steady
+    # or not, and when a tail came.
+    timeline = defaultdict(lambda: ([], []))
     for r in results:
         for index, series in enumerate(("to_agent", "to_customer")):
-            for at, _ in r["latencies"][series]:
-                timeline[int(at // RSS_EVERY)][index] += 1
+            for at, ms in r["latencies"][series]:
+                timeline[int(at // RSS_EVERY)][index].append(ms)
     return {
         "servers": len([k for k in memory.processes if k.startswith("daphne")]),
         "desks": desks,
@@ -981,7 +982,13 @@ def summarize(results, checked, cpu, memory: MemorySeries, desks: int, args) -> 
         "memory": memory.samples,
         "growth": memory.growth(),
         "timeline": [
-            {"t": k * RSS_EVERY, "to_agent": v[0], "to_customer": v[1]}
+            {
+                "t": k * RSS_EVERY,
+                "to_agent": len(v[0]),
+                "to_customer": len(v[1]),
+                "to_agent_p99": percentile(v[0], 99),
+                "to_customer_p99": percentile(v[1], 99),
+            }
             for k, v in sorted(timeline.items())
         ],
     }
@@ -1067,18 +1074,29 @@ def report(runs: list[dict], args) -> None:
     for r in runs:
         print(
             f"\nOver time, {r['servers']} daphne: RSS (MiB) every {RSS_EVERY:g} s, and the "
-            f"messages sent in the {RSS_EVERY:g} s before (customer → agent / agent → customer)"
+            f"messages sent in the {RSS_EVERY:g} s before (customer → agent / agent → customer) "
+            "with their p99 in ms"
         )
         names = [k for k in r["memory"][0] if k != "t"] if r["memory"] else []
         sent = {row["t"]: row for row in r["timeline"]}
-        print(f"{'t (s)':>8}" + "".join(f"{name:>12}" for name in names) + f"{'messages':>16}")
+        print(
+            f"{'t (s)':>8}"
+            + "".join(f"{name:>12}" for name in names)
+            + f"{'messages':>16}{'p99 ms':>18}"
+        )
         for row in r["memory"]:
             bucket = sent.get((int(row["t"] / RSS_EVERY + 0.5) - 1) * RSS_EVERY)
             messages = f"{bucket['to_agent']} / {bucket['to_customer']}" if bucket else ""
+            tail = (
+                f"{bucket.get('to_agent_p99', math.nan):.0f} / "
+                f"{bucket.get('to_customer_p99', math.nan):.0f}"
+                if bucket
+                else ""
+            )
             print(
                 f"{row['t']:>8.0f}"
                 + "".join(f"{row[name]:>12.1f}" for name in names)
-                + f"{messages:>16}"
+                + f"{messages:>16}{tail:>18}"
             )
         for name, g in r["growth"].items():
             # Not a failure of the run: a reading for a person.

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from conversations import events, webhooks
+from conversations.client_ids import AlreadyStored
 from conversations.models import Agent, Attachment, Conversation, Message
 from conversations.protocol import message_payload
 from customers.models import Customer
@@ -25,11 +26,6 @@ class ConversationClosed(Exception):
 
 class AttachmentNotFound(Exception):
     """An attachment id that is not this sender's unsent upload in this conversation."""
-
-
-class _Duplicate(Exception):
-    def __init__(self, message: Message):
-        self.message = message
 
 
 def _next_seq(conversation_id: UUID, *, allow_closed: bool) -> tuple[int, str]:
@@ -181,7 +177,7 @@ def _append(
                     conversation_id=conversation_id, client_id=client_id
                 ).first()
                 if existing is not None:
-                    raise _Duplicate(existing)  # rolls the seq back
+                    raise AlreadyStored(existing)  # rolls the seq back
             message.seq = seq
             message.save(force_insert=True)
             message.conversation_status = status
@@ -195,7 +191,7 @@ def _append(
                 events.conversation_group(conversation_id),
                 events.message_event(message_payload(message, attachments)),
             )
-    except _Duplicate as duplicate:
+    except AlreadyStored as duplicate:
         return duplicate.message, False
     return message, True
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations import events as desk_events
+from conversations.client_ids import AlreadyStored
 from conversations.models import Agent
 from conversations.rooms import events, selectors
 from conversations.rooms.models import (
@@ -175,7 +176,7 @@ def post_message(
                     [UrgentAcknowledgement(message=message, agent_id=pk) for pk in addressees]
                 )
             _publish(changed, new=message)
-    except _Duplicate as duplicate:
+    except AlreadyStored as duplicate:
         return duplicate.message, False
     # The author has read what they wrote; not under the room's lock (nobody else's
     # count depends on it).
@@ -183,14 +184,6 @@ def post_message(
         read_seq=message.seq
     )
     return message, True
-
-
-class _Duplicate(Exception):
-    """A client_id the room already has: the transaction rolls back the seq it took."""
-
-    def __init__(self, message: RoomMessage):
-        super().__init__(message.pk)
-        self.message = message
 
 
 def _store(room: Room, fields: dict, parent_id, names):
@@ -209,7 +202,7 @@ def _store(room: Room, fields: dict, parent_id, names):
     if fields["client_id"]:
         stored = RoomMessage.objects.filter(room=room, client_id=fields["client_id"]).first()
         if stored is not None:
-            raise _Duplicate(stored)
+            raise AlreadyStored(stored)
     message = RoomMessage.objects.create(room=room, seq=seq, rev=rev, parent=parent, **fields)
     mentioned = _mention(message, room, fields["author"], names)
     changed = [message]

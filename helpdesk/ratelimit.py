@@ -29,9 +29,13 @@ return 1
 """
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def _arguments(name: str, limit: int, window: int | None) -> tuple[list[str], list]:
     seconds = settings.CHAT_RATE_WINDOW if window is None else window
-    now_ms = int(time.time() * 1000)
+    now_ms = _now_ms()
     return [key("rl", name)], [now_ms, seconds * 1000, limit, f"{now_ms}:{uuid.uuid4().hex}"]
 
 

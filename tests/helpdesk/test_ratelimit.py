@@ -20,7 +20,7 @@ def name():
 def clock(monkeypatch):
     """The limiter's clock, set by the test (seconds since the epoch)."""
     now = [1_800_000_000.0]
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    monkeypatch.setattr(ratelimit, "_now_ms", lambda: int(now[0] * 1000))
     return now
 
 

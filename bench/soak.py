@@ -22,7 +22,8 @@ DURATION seconds; each slot lives one conversation after another:
    INTERVAL seconds, the agent answering each INTERVAL/2 seconds after it
    arrives; one conversation in ATTACH_EVERY sends a small PNG (POST
    /api/v1/chat/attachments/, then message.send with it) instead of a text;
-6. the agent closes it (POST /desk/c/<id>/close/, as the desk's button does);
+6. the agent closes it (POST /desk/c/<id>/close/, as the desk's button does)
+   and unsubscribes from it;
    the survey campaign (its delay set to 0 for the run) sends the survey
    through the Celery worker; the customer answers it (`survey.answer`) and the
    slot starts its next conversation.
@@ -559,6 +560,10 @@ class ClientRun:
                 f"close HTTP {response.status_code} {response.headers.get('location', '')}"[:80]
             )
         self.counts["conversations closed"] += 1
+        # Done with it: the desk stops following it, as a desk page that moves on does.
+        await self._send(
+            state["ws"], {"type": "unsubscribe", "conversation": conversation}, "unsubscribe"
+        )
 
     # --- the run -------------------------------------------------------------
 

@@ -371,7 +371,8 @@ class DeskConsumer(RoomFrames, FrameConsumer):
         if self.agent is None:
             await self.refuse(CLOSE_UNAUTHORIZED)
             return
-        self.subscribed: set[UUID] = set()
+        # Oldest subscription first: past DESK_MAX_SUBSCRIPTIONS the oldest is dropped.
+        self.subscribed: dict[UUID, None] = {}
         await self.channel_layer.group_add(events.DESK_GROUP, self.channel_name)
         await self.channel_layer.group_add(events.agent_group(self.agent.pk), self.channel_name)
         await self.join_rooms()
@@ -386,13 +387,8 @@ class DeskConsumer(RoomFrames, FrameConsumer):
         await self.channel_layer.group_discard(events.DESK_GROUP, self.channel_name)
         await self.channel_layer.group_discard(events.agent_group(self.agent.pk), self.channel_name)
         await self.leave_rooms()
-        for conversation_id in self.subscribed:
-            await self.channel_layer.group_discard(
-                events.conversation_group(conversation_id), self.channel_name
-            )
-            await self.channel_layer.group_discard(
-                events.staff_group(conversation_id), self.channel_name
-            )
+        for conversation_id in list(self.subscribed):
+            await self._unsubscribe(conversation_id)
         if await presence.socket_closed(self.agent.pk, self.channel_name) == 0:
             task = asyncio.get_running_loop().create_task(_away_unless_back(self.agent.pk))
             _grace_checks.add(task)
@@ -414,9 +410,18 @@ class DeskConsumer(RoomFrames, FrameConsumer):
         await self.send_json({"type": "pong"})
 
     async def frame_subscribe(self, frame):
+        """Live events of a conversation. A socket holds at most DESK_MAX_SUBSCRIPTIONS:
+        past it the one subscribed longest ago is dropped (`unsubscribed`), so a desk left
+        open all day does not keep every conversation it ever showed."""
         conversation = await self._conversation(frame)
-        if conversation.id not in self.subscribed:
-            self.subscribed.add(conversation.id)
+        if conversation.id in self.subscribed:
+            self.subscribed[conversation.id] = self.subscribed.pop(conversation.id)  # newest
+        else:
+            while len(self.subscribed) >= settings.DESK_MAX_SUBSCRIPTIONS:
+                oldest = next(iter(self.subscribed))
+                await self._unsubscribe(oldest)
+                await self.send_json({"type": "unsubscribed", "conversation": str(oldest)})
+            self.subscribed[conversation.id] = None
             await self.channel_layer.group_add(
                 events.conversation_group(conversation.id), self.channel_name
             )
@@ -425,6 +430,23 @@ class DeskConsumer(RoomFrames, FrameConsumer):
             )
         await self.send_json({"type": "subscribed", "conversation": str(conversation.id)})
         await self.send_json({"type": "status", **await db(selectors.live_status)(conversation)})
+
+    async def frame_unsubscribe(self, frame):
+        """No more live events of this conversation on this socket (an unknown or
+        unsubscribed one is acknowledged all the same: nothing to undo)."""
+        conversation_id = _uuid(frame, "conversation")
+        await self._unsubscribe(conversation_id)
+        await self.send_json({"type": "unsubscribed", "conversation": str(conversation_id)})
+
+    async def _unsubscribe(self, conversation_id: UUID) -> None:
+        if conversation_id in self.subscribed:
+            del self.subscribed[conversation_id]
+            await self.channel_layer.group_discard(
+                events.conversation_group(conversation_id), self.channel_name
+            )
+            await self.channel_layer.group_discard(
+                events.staff_group(conversation_id), self.channel_name
+            )
 
     async def frame_resume(self, frame):
         conversation = await self._conversation(frame)

@@ -412,6 +412,8 @@ BOT_NAME = {"zh-hans": "Lumen 助手", "en": "Lumen Assistant"}
 # Seconds after an agent's last desk socket closes before they are away and
 # the conversations they hold go back to the queue (a reload is not a leave).
 AGENT_AWAY_GRACE = env.float("AGENT_AWAY_GRACE", default=30.0)
+# Conversations one desk socket follows live at most; past it the oldest is dropped.
+DESK_MAX_SUBSCRIPTIONS = env.int("DESK_MAX_SUBSCRIPTIONS", default=50)
 # Team rooms (docs/rooms.md): how long messages are kept, and how often an addressee who
 # has not acknowledged an urgent message is reminded.
 ROOM_RETENTION_DAYS = env.int("ROOM_RETENTION_DAYS", default=30)

@@ -81,6 +81,8 @@ def live_server_env(*, database_url: str, redis_url: str | None = None, **extra:
         # An agent whose desk closed is away after 2 s (tests wait for it).
         "AGENT_AWAY_GRACE": "2",
         "QUEUE_UPDATE_DELAY": "0.1",
+        # A desk socket follows three conversations at most (the fourth drops the first).
+        "DESK_MAX_SUBSCRIPTIONS": "3",
         # Webhooks may reach the tests' receivers on 127.0.0.1 (as in local development).
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1",
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",

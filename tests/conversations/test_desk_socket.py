@@ -81,6 +81,55 @@ def test_customer_and_agent_chat_both_ways_with_typing_and_read_receipts(live, a
     )
 
 
+async def conversations_heard(socket, within: float = 1.0) -> set[str]:
+    """The conversations whose messages reach `socket` in the next `within` seconds."""
+    heard = set()
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                frame = await socket.recv(within)
+                if frame["type"] == "message":
+                    heard.add(frame["message"]["conversation"])
+    except TimeoutError:
+        return heard
+
+
+def test_a_desk_follows_a_bounded_number_of_conversations_and_can_let_one_go(live, cookie):
+    # The live server's DESK_MAX_SUBSCRIPTIONS is 3 (tests/conftest.py).
+    sessions = [open_session(live) for _ in range(4)]
+    ids = [session["conversation"] for session in sessions]
+
+    async def scenario():
+        customers = [await Socket.chat(live, session["token"]) for session in sessions]
+        desk = await Socket.desk(live, cookie)
+        for conversation_id in ids[:3]:
+            await desk.send({"type": "subscribe", "conversation": conversation_id})
+            await desk.expect("subscribed", conversation=conversation_id)
+        await desk.send({"type": "subscribe", "conversation": ids[3]})
+        dropped = await desk.expect("unsubscribed")
+        await desk.expect("subscribed", conversation=ids[3])
+        for n, customer in enumerate(customers):
+            await customer.send({"type": "message.send", "client_id": "m1", "body": f"第{n}位"})
+        heard_first = await conversations_heard(desk)
+        await desk.send({"type": "unsubscribe", "conversation": ids[3]})
+        let_go = await desk.expect("unsubscribed")
+        await customers[3].send({"type": "message.send", "client_id": "m2", "body": "还在吗"})
+        await customers[1].send({"type": "message.send", "client_id": "m2", "body": "还在吗"})
+        heard_then = await conversations_heard(desk)
+        await desk.send({"type": "unsubscribe", "conversation": "not-a-uuid"})
+        error = await desk.expect("error")
+        return dropped, heard_first, let_go, heard_then, error
+
+    dropped, heard_first, let_go, heard_then, error = run(scenario())
+
+    assert dropped == {"type": "unsubscribed", "conversation": ids[0]}  # the oldest
+    assert heard_first == {ids[1], ids[2], ids[3]}
+    assert let_go == {"type": "unsubscribed", "conversation": ids[3]}
+    assert heard_then == {ids[1]}
+    assert error["code"] == "bad_frame"
+    assert Message.objects.filter(conversation_id=ids[0]).count() == 1  # stored all the same
+
+
 def test_the_waiting_list_is_told_when_a_customer_asks_for_a_person(live, agent, cookie):
     session = open_session(live, bot=True)
 

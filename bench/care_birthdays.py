@@ -1,7 +1,8 @@
 """The birthday job at 1,000,000 customers: claim and send, each exactly once.
 
     .venv/bin/python bench/care_birthdays.py [--customers 1000000] [--open-chats 1000]
-                                             [--workers 1] [--batch 1000] [--at ISO-TIME]
+                                             [--workers 1] [--batch 1000] [--chunk 50000]
+                                             [--at ISO-TIME]
 
 Seeds (once, with INSERT … SELECT over generate_series) into its own database,
 lumen_bench_care (DATABASE_URL overrides): `--customers` customers whose birthday is
@@ -11,22 +12,26 @@ Auckland and Tokyo (7 December) to New York and Honolulu (still 6 December) — 
 writing in Chinese, 30 % in English, each with an email address; `--open-chats` of them
 have a chat open (they get the greeting there, the rest by email).
 
-Each run starts from no outreach and no coupons, then times, in this process (or in
-`--workers` processes side by side, as Celery workers would):
+Each run starts from no outreach and no coupons, then times the job as `--workers`
+Celery workers would run it (forked processes, each with its own connections):
 
-- the planner, customers.services.care.plan_birthdays (one INSERT … SELECT claims
-  every greeting due), and
-- the sender, conversations.services.care.send_due_outreach, batch after batch until
-  nothing is due: coupons issued, texts filled, the chat ones posted, the emails
-  handed to bench/countingmail.py (a mail backend that counts per outreach and sends
-  nothing; it turns one message in a thousand into MIME bytes to show what an SMTP
-  backend would add).
+- worker 0 runs the planner, customers.services.care.plan_birthdays, which claims the
+  greetings a chunk of `--chunk` customers at a time, each chunk committed on its own
+  and followed by a "send" task (in production `hooks.outreach_claimed` enqueues
+  `send_due_outreach_task`; here the tasks go through a multiprocessing queue);
+- every worker (worker 0 once the planner is done) takes the send tasks:
+  conversations.services.care.send_due_outreach, batch after batch until nothing is due:
+  coupons issued, texts filled, the chat ones posted, the emails handed to
+  bench/countingmail.py (a mail backend that counts per outreach and sends nothing; it
+  turns one message in a thousand into MIME bytes to show what an SMTP backend would
+  add).
 
-Prints the time of each, the peak RSS (sampled every 0.1 s; "flat" means the peak is
-close to the RSS before the job, whatever the number of customers), the sends by
-channel, and duplicates: an outreach handed to the mail backend twice, a chat given
-the greeting twice, a customer with two coupons. Exits 1 when the job took over 60 s,
-anything was sent twice, or not every claimed greeting was sent.
+Prints when the planner finished and when the last send did (the job's time), each
+worker's RSS before the job and its peak ("flat": the peak close to the start, whatever
+the number of customers), the sends by channel, and duplicates: an outreach handed to
+the mail backend twice, a chat given the greeting twice, a customer with two coupons.
+Exits 1 when the job took over 60 s, anything was sent twice, or not every claimed
+greeting was sent.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ import multiprocessing
 import os
 import resource
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,23 +99,6 @@ def rss_mib() -> float:
     return 0.0
 
 
-class RssSampler(threading.Thread):
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.peak = rss_mib()
-        self.running = True
-
-    def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, rss_mib())
-            time.sleep(0.1)
-
-    def stop(self) -> float:
-        self.running = False
-        self.join()
-        return max(self.peak, rss_mib())
-
-
 def seed(customers: int, open_chats: int, at: datetime) -> None:
     from django.db import connection
 
@@ -135,14 +122,14 @@ def seed(customers: int, open_chats: int, at: datetime) -> None:
             """
             INSERT INTO customers_customer (external_id, name, email, phone, language, level,
                 timezone, birthday, points, care_opt_out, quiet_start, quiet_end,
-                created_at, updated_at)
+                conversation_count, segment, attributes, created_at, updated_at)
             SELECT %(prefix)s || g,
                    substr(%(surnames)s, 1 + g %% 12, 1) || '芳' || g,
                    'c' || g || '@bench.example', '',
                    CASE WHEN g %% 10 < 7 THEN 'zh' ELSE 'en' END, 'normal',
                    (%(zones)s::text[])[1 + g %% %(n)s],
                    ((%(days)s::date[])[1 + g %% %(n)s] - make_interval(years => 20 + g %% 40))::date,
-                   0, false, NULL, NULL, now(), now()
+                   0, false, NULL, NULL, 0, 'new', '{}', now(), now()
             FROM generate_series(1, %(customers)s) g
             """,
             {
@@ -157,8 +144,8 @@ def seed(customers: int, open_chats: int, at: datetime) -> None:
         # The seed's mark: which size and instant this data was made for.
         cursor.execute(
             "INSERT INTO customers_customer (name, email, phone, language, level, timezone, "
-            "points, care_opt_out, created_at, updated_at) "
-            "VALUES (%s, '', '', 'zh', 'normal', 'UTC', 0, true, now(), now())",
+            "points, care_opt_out, conversation_count, segment, attributes, created_at, updated_at) "
+            "VALUES (%s, '', '', 'zh', 'normal', 'UTC', 0, true, 0, 'new', '{}', now(), now())",
             [marker],
         )
         cursor.execute(
@@ -199,51 +186,62 @@ def reset() -> None:
     )
 
 
-def _worker(at: datetime, pipe) -> None:
+def _worker(at: datetime, index: int, workers: int, go, tasks, pipe) -> None:
+    """One Celery worker of the job. Worker 0 first runs the planner (Beat's task); each
+    chunk it commits puts a "send" task on the queue, as `hooks.outreach_claimed` enqueues
+    `send_due_outreach_task` in production, and any idle worker takes it. When the
+    planner is done, worker 0 takes tasks too; a "stop" per worker ends the run once every
+    task before it is done (the queue is first in, first out)."""
     from bench import countingmail
     from conversations.services.care import send_due_outreach
+    from customers import hooks
+    from customers.services.care import plan_birthdays
 
-    started = time.perf_counter()
-    sent = send_due_outreach(now=at)
-    pipe.send(
-        {
-            "sent": sent,
-            "seconds": time.perf_counter() - started,
-            "counts": bytes(countingmail.counts),
-            "stats": countingmail.stats,
-            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        }
+    rss_before = rss_mib()
+    result = {"sent": 0, "claimed": 0, "planned_at": None, "tasks": 0}
+    go.wait()
+    if index == 0:
+        hooks.on_outreach_claimed(lambda: tasks.put("send"))
+        result["claimed"] = plan_birthdays(now=at)
+        result["planned_at"] = time.monotonic()
+        for _n in range(workers):
+            tasks.put("stop")
+    while tasks.get() == "send":
+        result["tasks"] += 1
+        result["sent"] += send_due_outreach(now=at)
+    result.update(
+        finished_at=time.monotonic(),
+        counts=bytes(countingmail.counts),
+        stats=countingmail.stats,
+        rss_before=rss_before,
+        peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
+    pipe.send(result)
     pipe.close()
 
 
-def send(at: datetime, workers: int) -> dict:
+def run_job(at: datetime, workers: int) -> dict:
+    """Plan and send with `workers` worker processes (forked, each with its own
+    connections); returns the figures, with times from the moment they all started."""
     from django.db import connections
 
-    from bench import countingmail
-    from conversations.services.care import send_due_outreach
-
-    if workers == 1:
-        sent = send_due_outreach(now=at)
-        return {
-            "sent": sent,
-            "counts": countingmail.counts,
-            "stats": dict(countingmail.stats),
-            "worker_peaks": [],
-        }
     # Every forked worker opens its own connections: none (nor a pool's) may be inherited.
     for connection in connections.all(initialized_only=True):
         connection.close()
         if hasattr(connection, "close_pool"):
             connection.close_pool()
     context = multiprocessing.get_context("fork")
+    go, tasks = context.Event(), context.Queue()
     pipes, processes = [], []
-    for _n in range(workers):
+    for index in range(workers):
         parent, child = context.Pipe(duplex=False)
-        process = context.Process(target=_worker, args=(at, child))
+        process = context.Process(target=_worker, args=(at, index, workers, go, tasks, child))
         process.start()
         pipes.append(parent)
         processes.append(process)
+    time.sleep(0.5)  # every worker forked and waiting
+    started = time.monotonic()
+    go.set()
     results = [pipe.recv() for pipe in pipes]
     for process in processes:
         process.join()
@@ -254,11 +252,15 @@ def send(at: datetime, workers: int) -> dict:
                 counts[index] = min(255, counts[index] + value)
     stats = {key: sum(result["stats"][key] for result in results) for key in results[0]["stats"]}
     return {
+        "claimed": results[0]["claimed"],
+        "planned": results[0]["planned_at"] - started,
+        "finished": max(result["finished_at"] for result in results) - started,
         "sent": sum(result["sent"] for result in results),
         "counts": counts,
         "stats": stats,
-        "worker_peaks": [result["peak_rss"] for result in results],
+        "worker_rss": [(result["rss_before"], result["peak_rss"]) for result in results],
         "worker_sent": [result["sent"] for result in results],
+        "worker_tasks": [result["tasks"] for result in results],
     }
 
 
@@ -309,6 +311,7 @@ def main() -> int:
     parser.add_argument("--open-chats", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=50_000, help="the planner's claim chunk")
     parser.add_argument("--at", default=DEFAULT_AT)
     args = parser.parse_args()
     at = datetime.fromisoformat(args.at).astimezone(UTC)
@@ -316,32 +319,26 @@ def main() -> int:
     configure_environment("lumen_bench_care")
     os.environ["EMAIL_BACKEND"] = "bench.countingmail.EmailBackend"
     os.environ["CARE_SEND_BATCH"] = str(args.batch)
+    # The tasks the planner enqueues are the bench's own queue (see _worker); Celery's go
+    # to an in-memory broker that no one reads.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
     import django
 
     django.setup()
     prepare_database()
     seed(args.customers, args.open_chats, at)
     reset()
+    from customers.services import care
 
-    from customers.services.care import plan_birthdays
-
+    care.BIRTHDAY_CLAIM_CHUNK = args.chunk
     load_before = os.getloadavg()
-    rss_before = rss_mib()
-    sampler = RssSampler()
-    sampler.start()
-    log(f"planning the birthdays of {at.isoformat()}")
-    started = time.perf_counter()
-    claimed = plan_birthdays(now=at)
-    planned = time.perf_counter()
-    log(f"claimed {claimed:,} in {planned - started:.1f} s; sending ({args.workers} worker(s))")
-    result = send(at, args.workers)
-    finished = time.perf_counter()
-    peak = sampler.stop()
+    log(f"planning and sending the birthdays of {at.isoformat()} ({args.workers} worker(s))")
+    result = run_job(at, args.workers)
     load_after = os.getloadavg()
+    claimed, total = result["claimed"], result["finished"]
     log("checking every send")
     figures = verify(result["counts"])
 
-    total = finished - started
     stats = result["stats"]
     duplicates = (
         figures["email_duplicates"] + figures["chat_duplicates"] + figures["coupon_duplicates"]
@@ -349,11 +346,15 @@ def main() -> int:
     sends = figures["emailed"] + figures["chat_messages"]
     print()
     print(f"customers with a birthday now  {args.customers:,} over {len(greeted_zones(at))} zones")
-    print(f"claimed (plan_birthdays)       {claimed:,} in {planned - started:.2f} s")
     print(
-        f"sent (send_due_outreach)       {result['sent']:,} in {finished - planned:.2f} s "
-        f"({result['sent'] / max(finished - planned, 1e-9):,.0f}/s, batches of {args.batch}, "
-        f"{args.workers} worker(s){' ' + str(result.get('worker_sent')) if args.workers > 1 else ''})"
+        f"claimed (plan_birthdays)       {claimed:,} in {result['planned']:.2f} s "
+        f"(chunks of {args.chunk:,}, worker 0)"
+    )
+    print(
+        f"sent (send_due_outreach)       {result['sent']:,}, the last at {total:.2f} s "
+        f"({result['sent'] / max(total, 1e-9):,.0f}/s, batches of {args.batch}, "
+        f"{args.workers} worker(s): {result['worker_sent']} sent in "
+        f"{result['worker_tasks']} tasks)"
     )
     print(f"total                          {total:.2f} s (target {MAX_SECONDS:.0f} s)")
     print(
@@ -376,13 +377,10 @@ def main() -> int:
             f"{stats['serialize_seconds'] / stats['serialized'] * 1e6:.0f} µs "
             f"(measured on {stats['serialized']:,}; not in the job's time)"
         )
-    worker_peaks = result["worker_peaks"]
     print(
-        f"RSS                            {rss_before:.0f} MiB before, peak {peak:.0f} MiB"
-        + (
-            f"; workers' peaks {', '.join(f'{p:.0f}' for p in worker_peaks)} MiB"
-            if worker_peaks
-            else ""
+        "RSS of the workers             "
+        + ", ".join(
+            f"{before:.0f} MiB before → peak {peak:.0f}" for before, peak in result["worker_rss"]
         )
     )
     print(

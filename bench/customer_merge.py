@@ -200,9 +200,10 @@ def seed_customers(count: int) -> list[int]:
             cursor.execute(
                 """
                 INSERT INTO customers_customer (external_id, name, email, phone, language,
-                    level, timezone, points, care_opt_out, created_at, updated_at)
+                    level, timezone, points, care_opt_out, conversation_count, segment,
+                    attributes, created_at, updated_at)
                 SELECT 'bench-t-' || g, '顾客' || g, '', '', 'zh', 'normal', 'Asia/Shanghai',
-                       0, false, %(now)s, %(now)s
+                       0, false, 0, 'new', '{}', %(now)s, %(now)s
                 FROM generate_series(1, %(n)s) g
                 """,
                 {"n": count, "now": now},

@@ -11,7 +11,7 @@ class ConversationsConfig(AppConfig):
         from conversations import hooks
         from conversations.roles import ensure_roles
         from conversations.selectors import conversation_activity
-        from conversations.services import privacy, tagging
+        from conversations.services import care, privacy, tagging
         from customers import hooks as customer_hooks
         from customers.models import TagRule
 
@@ -29,6 +29,7 @@ class ConversationsConfig(AppConfig):
         customer_hooks.on_customer_activity(conversation_activity)
         customer_hooks.on_customer_export(privacy.export_customer_conversations)
         customer_hooks.on_customer_erased(privacy.erase_customer_conversations)
+        customer_hooks.on_outreach_claimed(care.send_due_soon)
 
 
 def _group_room(sender, instance, created, raw=False, **kwargs):

@@ -132,3 +132,22 @@ def on_customer_erased(hook: ErasureHook) -> ErasureHook:
 def customer_erased(*, customer, placeholder) -> list:
     """Run every erasure hook; the storage names of the files they let go."""
     return [name for hook in _erasers for name in hook(customer=customer, placeholder=placeholder)]
+
+
+# hook() -> None: outreach that is due was just claimed and committed (a chunk of today's
+# birthdays, the VIP revisits): the sender may start on it now instead of at its next sweep.
+ClaimedHook = Callable[[], None]
+
+_claimed: list[ClaimedHook] = []
+
+
+def on_outreach_claimed(hook: ClaimedHook) -> ClaimedHook:
+    """Register `hook()`: called after the commit of a planner's claim that added rows."""
+    if hook not in _claimed:
+        _claimed.append(hook)
+    return hook
+
+
+def outreach_claimed() -> None:
+    for hook in _claimed:
+        hook()

@@ -140,10 +140,11 @@ class Customer(models.Model):
             ("erase_customer", _("Can erase a customer's personal data")),
         ]
         indexes = [
+            # The birthday planner's chunks: one day's customers in the order of their ids.
             models.Index(
-                fields=["birthday_md"],
+                fields=["birthday_md", "id"],
                 condition=models.Q(birthday__isnull=False),
-                name="customer_birthday",
+                name="customer_birthday_id",
             ),
             # Admin's segment filter, newest first.
             models.Index("segment", models.F("created_at").desc(), name="customer_segment"),

@@ -16,6 +16,7 @@ from conversations.api_widget import InvitationAnswerView, InvitationView, Widge
 from conversations.views import attachment_file, chat_page
 from conversations.views.widget import recommendation_click, widget_js
 from customers.api import CustomerDetailView, CustomerListView, OrderDetailView, OrderListView
+from customers.api_coupons import CouponDetailView, CouponListView, CouponRedeemView
 from helpdesk.health import healthz
 from helpdesk.schema import api_docs
 from helpdesk.webhooks.api import WebhookDetailView, WebhookListView
@@ -43,6 +44,9 @@ api_v1 = [
     path("customers/<str:external_id>/", CustomerDetailView.as_view(), name="customer"),
     path("orders/", OrderListView.as_view(), name="orders"),
     path("orders/<str:number>/", OrderDetailView.as_view(), name="order"),
+    path("coupons/", CouponListView.as_view(), name="coupons"),
+    path("coupons/<str:code>/", CouponDetailView.as_view(), name="coupon"),
+    path("coupons/<str:code>/redeem/", CouponRedeemView.as_view(), name="coupon-redeem"),
     path("conversations/", ConversationListView.as_view(), name="conversations"),
     path("conversations/<str:id>/", ConversationDetailView.as_view(), name="conversation"),
     path(

@@ -46,6 +46,8 @@ from helpdesk.webhooks import emit
 
 logger = logging.getLogger(__name__)
 
+# Why an outreach was not sent to a customer the sender could not reach at all.
+UNREACHABLE = "no open chat, no relayed channel and no email"
 # A batch the mail server could not even be reached for is tried again this much later.
 MAIL_RETRY = timedelta(minutes=5)
 SURVEY_SCALE = 5
@@ -113,10 +115,23 @@ def plan_survey(conversation: Conversation) -> int | None:
 def _enqueue(outreach_id: int, countdown: int) -> None:
     from conversations.tasks import send_outreach_task
 
+    _send_later(send_outreach_task, (outreach_id,), countdown=countdown)
+
+
+def send_due_soon() -> None:
+    """A planner claimed outreach that is due now (customers.hooks.outreach_claimed, on
+    the commit of each chunk of today's birthdays): a worker starts sending it at once,
+    side by side with the planner, instead of at Beat's next sweep."""
+    from conversations.tasks import send_due_outreach_task
+
+    _send_later(send_due_outreach_task, ())
+
+
+def _send_later(task, args: tuple, *, countdown: int = 0) -> None:
     try:
-        send_outreach_task.apply_async((outreach_id,), countdown=countdown)
+        task.apply_async(args, countdown=countdown)
     except Exception:  # the broker is away: Beat's sweep sends it within a minute of due
-        logger.warning("could not enqueue outreach %s; Beat will send it", outreach_id)
+        logger.warning("could not enqueue %s%s; Beat will send it", task.name, args)
 
 
 def send_due_outreach(*, now: datetime | None = None, only: int | None = None) -> int:
@@ -156,8 +171,8 @@ def _send_batch(due: list[claims.DueOutreach], now: datetime) -> tuple[list[_Ema
     claims.lock_customers(customer_ids)
     skip = {**_settled_since(due, campaigns), **hooks.outreach_due(due=due, campaigns=campaigns)}
     recent = claims.recent_sends(customer_ids, now=now)
-    chats = _open_chats(customer_ids)
-    surveyed = _surveyed_chats(due, campaigns)
+    chats = _chats(customer_ids)
+    surveyed = _surveyed_chats(due, campaigns, chats.channel)
     cap = settings.CARE_DAILY_CAP
     outcomes: list[claims.Outcome] = []
     to_send: list[tuple[claims.DueOutreach, CareCampaign, UUID | None]] = []
@@ -176,19 +191,19 @@ def _send_batch(due: list[claims.DueOutreach], now: datetime) -> tuple[list[_Ema
             later = _quiet_until(row, now) or (
                 sends[cap - 1] + timedelta(days=1) if len(sends) >= cap > 0 else None
             )
-            conversation_id = chats.get(row.customer_id) or surveyed.get(row.id)
+            conversation_id = (
+                chats.open.get(row.customer_id)
+                or surveyed.get(row.id)
+                or chats.relayed.get(row.customer_id)
+            )
             if later is not None:
                 outcomes.append(claims.Outcome(row.id, Outreach.Status.PENDING, due_at=later))
             elif conversation_id is None and not row.email:
-                outcomes.append(
-                    claims.Outcome(
-                        row.id, Outreach.Status.SKIPPED, detail="no open chat and no email"
-                    )
-                )
+                outcomes.append(claims.Outcome(row.id, Outreach.Status.SKIPPED, detail=UNREACHABLE))
             else:
                 to_send.append((row, campaign, conversation_id))
                 sends.insert(0, now)
-    emails = _write(to_send, now, outcomes)
+    emails = _write(to_send, now, outcomes, chats.channel)
     for row, campaign in desk:
         made = hooks.desk_outreach(outreach=row, campaign=campaign)
         outcomes.append(
@@ -215,9 +230,11 @@ def _write(
     to_send: list[tuple[claims.DueOutreach, CareCampaign, UUID | None]],
     now: datetime,
     outcomes: list[claims.Outcome],
+    channels: dict[UUID, str],
 ) -> list[_Email]:
     """Fill the texts of what is sent (coupons and orders fetched for all at once),
-    post those going into a chat, and return the emails."""
+    post those going into a conversation (its channel, when a partner relays it, is the
+    outcome's detail), and return the emails."""
     coupons = claims.issue_coupons(
         [
             (row.customer_id, campaign, row.occasion)
@@ -246,11 +263,13 @@ def _write(
         if conversation_id is not None:
             with override(language):
                 _post(row, campaign, conversation_id, body)
+            channel = channels.get(conversation_id, Conversation.Channel.WEB)
             outcomes.append(
                 claims.Outcome(
                     row.id,
                     Outreach.Status.SENT,
                     "chat",
+                    detail="" if channel == Conversation.Channel.WEB else f"through {channel}",
                     sent_at=now,
                     conversation_id=conversation_id,
                 )
@@ -312,24 +331,59 @@ def _settled_since(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, 
     }
 
 
-def _open_chats(customer_ids) -> dict[int, UUID]:
-    """Each customer's latest open chat, where they read a message now: one query."""
+# Channels a partner relays (POST /api/v1/inbound/messages/, the `message.created`
+# webhook): a care message posted into such a conversation, even a closed one, leaves
+# through the partner to the customer's app, WeChat, mini-program or phone.
+RELAYED_CHANNELS = (
+    Conversation.Channel.APP,
+    Conversation.Channel.WECHAT,
+    Conversation.Channel.MINIPROGRAM,
+    Conversation.Channel.SMS,
+)
+
+
+@dataclass(slots=True)
+class _Chats:
+    """Where the batch's customers can be reached in a conversation: their latest open
+    one (any channel), and their latest closed one on a relayed channel."""
+
+    open: dict[int, UUID]
+    relayed: dict[int, UUID]
+    channel: dict[UUID, str]
+
+
+def _chats(customer_ids) -> _Chats:
+    """Each customer's latest open conversation (where they read a message now) and
+    latest closed conversation on a relayed channel: one query for the batch."""
+    chats = _Chats({}, {}, {})
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT DISTINCT ON (customer_id) customer_id, id
+            SELECT DISTINCT ON (customer_id, status <> %(closed)s)
+                   customer_id, id, channel, status <> %(closed)s
             FROM conversations_conversation
-            WHERE customer_id = ANY(%s::bigint[]) AND status <> %s
-            ORDER BY customer_id, created_at DESC
+            WHERE customer_id = ANY(%(customers)s::bigint[])
+              AND (status <> %(closed)s OR channel = ANY(%(relayed)s))
+            ORDER BY customer_id, status <> %(closed)s, created_at DESC
             """,
-            [claims.int_array(customer_ids), Conversation.Status.CLOSED.value],
+            {
+                "customers": claims.int_array(customer_ids),
+                "closed": Conversation.Status.CLOSED.value,
+                "relayed": [channel.value for channel in RELAYED_CHANNELS],
+            },
         )
-        return dict(cursor.fetchall())
+        for customer_id, conversation_id, channel, is_open in cursor:
+            (chats.open if is_open else chats.relayed)[customer_id] = conversation_id
+            chats.channel[conversation_id] = channel
+    return chats
 
 
-def _surveyed_chats(due: list[claims.DueOutreach], campaigns: dict) -> dict[int, UUID]:
-    """A survey's own conversation (the customer may still have it open on the page),
-    for the surveys of the batch whose conversation is still there."""
+def _surveyed_chats(
+    due: list[claims.DueOutreach], campaigns: dict, channels: dict[UUID, str]
+) -> dict[int, UUID]:
+    """A survey's own conversation (the customer may still have it open on the page, or
+    read it on the channel a partner relays), for the surveys of the batch whose
+    conversation is still there; their channels are added to `channels`."""
     surveys = {
         row.id: row.conversation_id
         for row in due
@@ -337,10 +391,10 @@ def _surveyed_chats(due: list[claims.DueOutreach], campaigns: dict) -> dict[int,
     }
     if not surveys:
         return {}
-    there = set(
-        Conversation.objects.filter(pk__in=set(surveys.values())).values_list("pk", flat=True)
+    channels.update(
+        Conversation.objects.filter(pk__in=set(surveys.values())).values_list("pk", "channel")
     )
-    return {row_id: pk for row_id, pk in surveys.items() if pk in there}
+    return {row_id: pk for row_id, pk in surveys.items() if pk in channels}
 
 
 def _post(

@@ -11,6 +11,7 @@ statement for the whole batch.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,12 +26,17 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import override, pgettext
 
+from customers import hooks
 from customers.models import CareCampaign, Coupon, Customer, Order, Outreach
 
 # A birthday greeting goes out from 09:00 on the customer's own day, in their timezone.
 BIRTHDAY_HOUR = 9
 # Orders that changed this long ago are still swept (a Beat that was down catches up).
 ORDER_SWEEP_DAYS = 3
+# A planner that claims this many rows or more refreshes the outreach table's statistics.
+ANALYZE_AFTER_CLAIMS = 10_000
+# The birthday planner commits its claims this many customers at a time.
+BIRTHDAY_CLAIM_CHUNK = 50_000
 
 
 def enabled_campaign(kind: str) -> CareCampaign | None:
@@ -78,52 +84,105 @@ def claim_outreach(
 def plan_birthdays(*, now: datetime | None = None) -> int:
     """Claim today's birthday greetings: every customer whose local date is their
     birthday (29 February on 28 February in other years) and whose local time is past
-    09:00, once a year. One statement, whatever the number of customers; Beat runs it
-    in UTC and each customer's date is their own. Returns how many were claimed."""
+    09:00, once a year. Beat runs it in UTC and each customer's date is their own.
+
+    Claimed in chunks of about BIRTHDAY_CLAIM_CHUNK customers (ranges of ids, read
+    along the `customer_birthday_id` index), each committed on its own: the sender
+    starts on the first chunk (`hooks.outreach_claimed`, on commit) while the planner
+    claims the next, so a million greetings are claimed and sent side by side. A planner
+    stopped half-way leaves its committed chunks claimed, and the next run claims the
+    rest; a second planner at the same time claims nothing twice (the unique claim).
+    Returns how many were claimed."""
     campaign = enabled_campaign(CareCampaign.Kind.BIRTHDAY)
     if campaign is None:
         return 0
     now = now or timezone.now()
+    days = _month_days(now)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            -- Each zone's local time, once per zone (not per customer), where it is
-            -- 09:00 or later. A customer's zone is taken from this list, never the
-            -- row's own name: a name PostgreSQL does not know skips that customer
-            -- instead of failing the statement.
-            WITH local AS (
-                SELECT name, at, (extract(month FROM at) * 100 + extract(day FROM at))::int AS md,
-                       extract(year FROM at)::int AS year
-                FROM (SELECT name, (%(now)s::timestamptz AT TIME ZONE name) AS at
-                      FROM pg_timezone_names) zone
-                WHERE extract(hour FROM at) >= %(hour)s
-            ),
-            zones AS MATERIALIZED (
-                SELECT name, md, year,
-                       (year %% 4 = 0 AND (year %% 100 <> 0 OR year %% 400 = 0)) AS leap
-                FROM local
-            )
-            INSERT INTO customers_outreach (campaign_id, customer_id, occasion, due_at,
-                expires_at, status, channel, detail, subject, conversation_id, created_at)
-            SELECT %(campaign)s, c.id, 'birthday:' || z.year,
-                   %(now)s, %(now)s + interval '1 hour' * %(expire)s,
-                   'pending', '', '', '', NULL, now()
-            FROM customers_customer c JOIN zones z ON z.name = c.timezone
-            WHERE c.birthday IS NOT NULL AND NOT c.care_opt_out
-              AND c.birthday_md = ANY(%(days)s)
-              AND (c.birthday_md = z.md
-                   OR (c.birthday_md = 229 AND z.md = 228 AND NOT z.leap))
-            ON CONFLICT ON CONSTRAINT outreach_once_per_occasion DO NOTHING
-            """,
-            {
-                "campaign": campaign.pk,
-                "now": now,
-                "expire": campaign.expire_hours,
-                "hour": BIRTHDAY_HOUR,
-                "days": _month_days(now),
-            },
+            "SELECT count(*), min(id), max(id) FROM customers_customer "
+            "WHERE birthday IS NOT NULL AND birthday_md = ANY(%s)",
+            [days],
         )
-        return cursor.rowcount
+        born, low, high = cursor.fetchone()
+    if not born:
+        return 0
+    width = (high - low) // math.ceil(born / BIRTHDAY_CLAIM_CHUNK) + 1  # ids per range
+    claimed = 0
+    analyzed = False
+    for after in range(low - 1, high, width):
+        with transaction.atomic(), connection.cursor() as cursor:
+            _claim_birthdays(
+                cursor, campaign=campaign, now=now, days=days, ids=(after, after + width)
+            )
+            chunk = _claimed(cursor, analyze=not analyzed)
+        claimed += chunk
+        analyzed = analyzed or chunk >= ANALYZE_AFTER_CLAIMS
+    return claimed
+
+
+def _claim_birthdays(
+    cursor, *, campaign: CareCampaign, now: datetime, days: list[int], ids: tuple[int, int]
+) -> None:
+    """One chunk's claims: the customers with ids in (after, upto] born on one of `days`
+    whose local date is their birthday (or 28 February for 29 February in other years)
+    and whose local time is 09:00 or later."""
+    cursor.execute(
+        """
+        -- Each zone's local time, once per zone (not per customer), where it is
+        -- 09:00 or later. A customer's zone is taken from this list, never the
+        -- row's own name: a name PostgreSQL does not know skips that customer
+        -- instead of failing the statement.
+        WITH local AS (
+            SELECT name, at, (extract(month FROM at) * 100 + extract(day FROM at))::int AS md,
+                   extract(year FROM at)::int AS year
+            FROM (SELECT name, (%(now)s::timestamptz AT TIME ZONE name) AS at
+                  FROM pg_timezone_names) zone
+            WHERE extract(hour FROM at) >= %(hour)s
+        ),
+        zones AS MATERIALIZED (
+            SELECT name, md, year,
+                   (year %% 4 = 0 AND (year %% 100 <> 0 OR year %% 400 = 0)) AS leap
+            FROM local
+        )
+        INSERT INTO customers_outreach (campaign_id, customer_id, occasion, due_at,
+            expires_at, status, channel, detail, subject, conversation_id, created_at)
+        SELECT %(campaign)s, c.id, 'birthday:' || z.year,
+               %(now)s, %(now)s + interval '1 hour' * %(expire)s,
+               'pending', '', '', '', NULL, now()
+        FROM customers_customer c JOIN zones z ON z.name = c.timezone
+        WHERE c.birthday IS NOT NULL AND NOT c.care_opt_out
+          AND c.birthday_md = ANY(%(days)s) AND c.id > %(after)s AND c.id <= %(upto)s
+          AND (c.birthday_md = z.md
+               OR (c.birthday_md = 229 AND z.md = 228 AND NOT z.leap))
+        ON CONFLICT ON CONSTRAINT outreach_once_per_occasion DO NOTHING
+        """,
+        {
+            "campaign": campaign.pk,
+            "now": now,
+            "expire": campaign.expire_hours,
+            "hour": BIRTHDAY_HOUR,
+            "days": days,
+            "after": ids[0],
+            "upto": ids[1],
+        },
+    )
+
+
+def _claimed(cursor, *, analyze: bool = True, due_now: bool = True) -> int:
+    """How many rows the planner's INSERT just claimed. After a large claim (a chunk of
+    a million birthdays at 09:00) the outreach table's statistics are refreshed in the
+    same transaction: the sender's queue read (`take_due`) is planned from them, and
+    planned from a table that looked empty it sorts every pending row for each batch of
+    a thousand (1.3 s a batch at a million). Autovacuum would analyze the table later —
+    or never, where it is turned off. Claims that are due at once tell the sender on
+    commit (`hooks.outreach_claimed`)."""
+    claimed = cursor.rowcount
+    if analyze and claimed >= ANALYZE_AFTER_CLAIMS:
+        cursor.execute("ANALYZE customers_outreach")
+    if claimed > 0 and due_now:
+        transaction.on_commit(hooks.outreach_claimed)
+    return claimed
 
 
 def _month_days(now: datetime) -> list[int]:
@@ -176,7 +235,7 @@ def plan_order_reminders(*, now: datetime | None = None, order_number: str | Non
                     "number": order_number,
                 },
             )
-            claimed += cursor.rowcount
+            claimed += _claimed(cursor, due_now=False)  # the sweep sends them when due
     return claimed
 
 
@@ -214,7 +273,7 @@ def plan_vip_revisits(*, now: datetime | None = None) -> int:
                 "vip": Customer.Level.VIP,
             },
         )
-        return cursor.rowcount
+        return _claimed(cursor)
 
 
 def grant_points(*, customer_id: int, points: int, reason: str, key: str) -> bool:

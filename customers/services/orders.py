@@ -77,14 +77,38 @@ def order_saved(*, order: Order) -> None:
     tag_rules.order_changed(order=order)
 
 
-def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon | None:
-    """Mark the coupon redeemed (once: a second call changes nothing and returns None) and
-    count the conversion of the recommendation that offered it."""
+class CouponNotFound(Exception):
+    """No coupon has this code."""
+
+
+class CouponNotRedeemable(Exception):
+    """The coupon was redeemed before, or has expired: `coupon` says which."""
+
+    def __init__(self, coupon: Coupon):
+        super().__init__(coupon.code)
+        self.coupon = coupon
+
+
+def coupon_state(coupon: Coupon, *, at: datetime | None = None) -> str:
+    """ "redeemed", "expired" (at `at`, now by default) or "active"."""
+    if coupon.redeemed_at is not None:
+        return "redeemed"
+    return "expired" if coupon.expires_at <= (at or timezone.now()) else "active"
+
+
+def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon:
+    """Mark the coupon redeemed at `at` (now by default), once, and count the conversion
+    of the recommendation that offered it. CouponNotFound for an unknown code;
+    CouponNotRedeemable for one redeemed before (the first redemption stands) or expired
+    by then. Two redemptions at once: the coupon's row lock lets one through."""
     at = at or timezone.now()
     with transaction.atomic():
-        updated = Coupon.objects.filter(code=code, redeemed_at__isnull=True).update(redeemed_at=at)
-        if not updated:
-            return None
-        coupon = Coupon.objects.get(code=code)
+        coupon = Coupon.objects.select_for_update().filter(code=code).first()
+        if coupon is None:
+            raise CouponNotFound(code)
+        if coupon_state(coupon, at=at) != "active":
+            raise CouponNotRedeemable(coupon)
+        coupon.redeemed_at = at
+        coupon.save(update_fields=["redeemed_at"])
         recommendations.record_coupon_conversions(coupon_id=coupon.pk)
     return coupon

@@ -91,7 +91,7 @@ def test_a_batch_mixes_chat_email_and_every_reason_not_to_send(settings):
         in_chat.pk: ("sent", "chat", ""),
         by_email.pk: ("sent", "email", ""),
         opted_out.pk: ("skipped", "", "customer opted out"),
-        unreachable.pk: ("skipped", "", "no open chat and no email"),
+        unreachable.pk: ("skipped", "", "no open chat, no relayed channel and no email"),
         late.pk: ("expired", "", ""),
     }
     assert [m.to for m in mail.outbox] == [["a@example.com"]]

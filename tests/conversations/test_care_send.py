@@ -235,7 +235,86 @@ def test_no_chat_and_no_email_is_recorded_as_not_sent():
     care.send_due_outreach(now=later(1))
 
     outreach = Outreach.objects.get()
-    assert (outreach.status, outreach.detail) == ("skipped", "no open chat and no email")
+    assert (outreach.status, outreach.detail) == (
+        "skipped",
+        "no open chat, no relayed channel and no email",
+    )
+
+
+def relayed_events(conversation) -> list[dict]:
+    """The `message.created` events of this conversation, as the partner receives them."""
+    return [
+        event.data
+        for event in OutboundEvent.objects.filter(event="message.created").order_by("created_at")
+        if event.data["conversation"]["id"] == str(conversation.pk)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_wechat_customer_without_an_open_chat_gets_the_greeting_through_the_partners_relay():
+    customer = CustomerFactory(external_id="shop-42", email="fang@example.com", name="Fang")
+    wechat = ConversationFactory(
+        customer=customer,
+        channel=Conversation.Channel.WECHAT,
+        status=Conversation.Status.CLOSED,
+    )
+    claim(
+        CareCampaign.Kind.BIRTHDAY,
+        customer,
+        "birthday:2026",
+        text_zh="生日快乐，{name}！",
+        coupon_amount=0,
+    )
+
+    sent = care.send_due_outreach(now=later(1))
+
+    assert sent == 1
+    assert mail.outbox == []  # the channel they use comes before the email address
+    message = Message.objects.get(conversation=wechat, meta__event="care")
+    assert message.body == "生日快乐，Fang！"
+    [event] = relayed_events(wechat)
+    assert event["conversation"] == {
+        "id": str(wechat.pk),
+        "channel": "wechat",
+        "customer": "shop-42",
+    }
+    assert (event["message"]["seq"], event["message"]["body"]) == (message.seq, message.body)
+    outreach = Outreach.objects.get()
+    assert (outreach.status, outreach.channel, outreach.detail, outreach.conversation_id) == (
+        "sent",
+        "chat",
+        "through wechat",
+        wechat.pk,
+    )
+
+
+@pytest.mark.django_db
+def test_an_open_chat_comes_before_the_relayed_channel_and_a_closed_web_chat_reaches_no_one():
+    in_chat = CustomerFactory(external_id="in-chat")
+    ConversationFactory(
+        customer=in_chat, channel=Conversation.Channel.APP, status=Conversation.Status.CLOSED
+    )
+    web_now = ConversationFactory(customer=in_chat, status=Conversation.Status.QUEUED)
+    gone = CustomerFactory(external_id="gone", email="")
+    ConversationFactory(customer=gone, status=Conversation.Status.CLOSED)  # web: no relay
+    campaign = care_campaign(CareCampaign.Kind.BIRTHDAY, coupon_amount=0)
+    for customer in (in_chat, gone):
+        claims.claim_outreach(
+            campaign=campaign,
+            customer_id=customer.pk,
+            occasion="birthday:2026",
+            occurred_at=timezone.now(),
+        )
+
+    care.send_due_outreach(now=later(1))
+
+    outcomes = dict(Outreach.objects.values_list("customer__external_id", "status"))
+    assert outcomes == {"in-chat": "sent", "gone": "skipped"}
+    assert Outreach.objects.get(customer=in_chat).conversation_id == web_now.pk
+    assert Outreach.objects.get(customer=in_chat).detail == ""
+    assert Outreach.objects.get(customer=gone).detail == (
+        "no open chat, no relayed channel and no email"
+    )
 
 
 def survey_ready(reward_points=10):

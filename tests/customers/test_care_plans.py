@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import CareCampaign, Customer, Outreach
@@ -93,6 +93,87 @@ def test_a_second_run_the_same_day_claims_nothing_more():
 
     assert (first, second) == (1, 0)
     assert Outreach.objects.count() == 1
+
+
+def outreach_rows_estimate() -> float:
+    """What PostgreSQL's planner believes the outreach table holds (-1: never analyzed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_outreach'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("threshold", "analyzed"), [(3, True), (4, False)])
+def test_a_large_claim_refreshes_the_outreach_tables_statistics(monkeypatch, threshold, analyzed):
+    # Planned from a table that looked empty, the sender's queue read sorted every pending
+    # row for each batch (docs/benchmarks.md, the birthday job).
+    monkeypatch.setattr(care, "ANALYZE_AFTER_CLAIMS", threshold)
+    care_campaign(CareCampaign.Kind.BIRTHDAY)
+    for _ in range(3):
+        CustomerFactory(timezone="Asia/Shanghai", birthday=date(1990, 12, 4))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_outreach")  # empty: the planner's picture is 0 rows
+    before = outreach_rows_estimate()
+
+    claimed = care.plan_birthdays(now=EARLY)
+
+    assert claimed == 3
+    assert before <= 0
+    assert outreach_rows_estimate() == (3 if analyzed else before)
+
+
+def test_birthdays_are_claimed_a_chunk_at_a_time_and_each_chunk_starts_the_sender(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from conversations.tasks import send_due_outreach_task
+
+    monkeypatch.setattr(care, "BIRTHDAY_CLAIM_CHUNK", 2)
+    enqueued = []
+    monkeypatch.setattr(
+        send_due_outreach_task, "apply_async", lambda *a, **k: enqueued.append((a, k))
+    )
+    care_campaign(CareCampaign.Kind.BIRTHDAY)
+    for n in range(5):
+        CustomerFactory(name=f"today {n}", timezone="Asia/Shanghai", birthday=date(1990, 12, 4))
+    CustomerFactory(name="tomorrow", timezone="Asia/Shanghai", birthday=date(1990, 12, 5))
+    CustomerFactory(name="no birthday", timezone="Asia/Shanghai", birthday=None)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        claimed = care.plan_birthdays(now=EARLY)
+
+    assert claimed == 5
+    assert [name for name, _occasion in birthday_claims()] == [f"today {n}" for n in range(5)]
+    # Three chunks claimed rows (2 + 2 + 1): the sender was told after each one's commit.
+    assert len(callbacks) == 3
+    assert len(enqueued) == 3
+
+
+def test_a_planner_stopped_half_way_keeps_its_committed_chunks_and_the_next_run_claims_the_rest(
+    monkeypatch,
+):
+    monkeypatch.setattr(care, "BIRTHDAY_CLAIM_CHUNK", 2)
+    care_campaign(CareCampaign.Kind.BIRTHDAY)
+    for n in range(5):
+        CustomerFactory(name=f"today {n}", timezone="Asia/Shanghai", birthday=date(1990, 12, 4))
+    claim = care._claim_birthdays
+    chunks = []
+
+    def fails_on_the_second_chunk(cursor, **kwargs):
+        chunks.append(kwargs["ids"])
+        if len(chunks) == 2:
+            raise RuntimeError("the worker was lost")
+        claim(cursor, **kwargs)
+
+    monkeypatch.setattr(care, "_claim_birthdays", fails_on_the_second_chunk)
+    with pytest.raises(RuntimeError):
+        care.plan_birthdays(now=EARLY)
+    after_the_failure = len(birthday_claims())
+    monkeypatch.setattr(care, "_claim_birthdays", claim)
+    again = care.plan_birthdays(now=EARLY)
+
+    assert after_the_failure == 2  # the first chunk, committed before the failure
+    assert again == 3
+    assert len(birthday_claims()) == 5
+    assert Outreach.objects.values("customer_id").distinct().count() == 5
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from customers.models import Coupon, Recommendation, RecommendationRule
 from customers.services import recommendations
-from customers.services.orders import redeem_coupon, upsert_order
+from customers.services.orders import CouponNotRedeemable, redeem_coupon, upsert_order
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -196,8 +196,9 @@ def test_a_coupon_offer_issues_its_coupon_once_and_converts_when_redeemed():
     assert shown.coupon == again.coupon == coupon
     assert (coupon.title, coupon.amount) == ("Delivery apology coupon", Decimal("15.00"))
 
-    assert redeem_coupon(code=coupon.code) is not None
-    assert redeem_coupon(code=coupon.code) is None
+    assert redeem_coupon(code=coupon.code).redeemed_at is not None
+    with pytest.raises(CouponNotRedeemable):
+        redeem_coupon(code=coupon.code)  # the first redemption stands
     recommendations.sweep_conversions()
 
     converted = Recommendation.objects.filter(converted_at__isnull=False)

@@ -15,6 +15,7 @@ from datetime import UTC
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -37,7 +38,11 @@ from helpdesk.serializers import StrictSerializer, utc_time
 
 # A coupon code as a path segment (the helpdesk's are ten capitals and digits).
 COUPON_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
-STATES = (("active", _("active")), ("redeemed", _("redeemed")), ("expired", _("expired")))
+STATES = (
+    ("active", pgettext_lazy("coupon state", "active")),
+    ("redeemed", pgettext_lazy("coupon state", "redeemed")),
+    ("expired", pgettext_lazy("coupon state", "expired")),
+)
 
 
 class CouponSerializer(serializers.Serializer):

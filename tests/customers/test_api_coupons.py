@@ -185,3 +185,14 @@ def test_two_redemptions_at_once_let_one_through():
 
     assert sorted(map(str, results)).count("refused") == 3
     assert Coupon.objects.get().redeemed_at in results
+
+
+@pytest.mark.django_db
+def test_the_refusal_is_in_the_partners_language(api):
+    coupon("ZH1", redeemed_at=timezone.now())
+
+    chinese = api.post(f"{COUPONS}ZH1/redeem/", {}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    english = api.post(f"{COUPONS}ZH1/redeem/", {})
+
+    assert chinese.json()["detail"] == "这张优惠券已经使用过了。"
+    assert english.json()["detail"] == "This coupon was redeemed before."

@@ -58,7 +58,11 @@ def configure_environment(database: str = "lumen_bench") -> None:
 
 
 def prepare_database() -> None:
-    """Create the database if missing (on the same server), then migrate it."""
+    """Create the database if missing (on the same server), migrate it, and VACUUM ANALYZE
+    it: what earlier runs left dead is cleared and the planner has statistics, so a run's
+    figures depend neither on the runs before it nor on whether the server's autovacuum
+    is on (it is off on the development machine: a soak after three others found 230,000
+    dead versions of 12,760 conversation rows, never analyzed)."""
     import psycopg
     from psycopg import sql
 
@@ -85,6 +89,11 @@ def prepare_database() -> None:
         check=True,
         timeout=600,
     )
+    database = {**admin, "dbname": config["NAME"]}
+    with psycopg.connect(**{k: v for k, v in database.items() if v}, autocommit=True) as conn:
+        started = time.monotonic()
+        conn.execute("VACUUM ANALYZE")
+        log(f"{config['NAME']} vacuumed and analyzed in {time.monotonic() - started:.1f} s")
 
 
 def _die_with_parent() -> None:  # runs in the child, between fork and exec

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -86,14 +85,7 @@ class CouponFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_state(self, queryset, name, value: str):
-        now = timezone.now()
-        return queryset.filter(
-            {
-                "redeemed": Q(redeemed_at__isnull=False),
-                "expired": Q(redeemed_at__isnull=True, expires_at__lte=now),
-                "active": Q(redeemed_at__isnull=True, expires_at__gt=now),
-            }[value]
-        )
+        return orders.coupons_in_state(queryset, value)
 
 
 COUPON_EXAMPLE = {

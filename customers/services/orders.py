@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Coupon, Order
@@ -90,10 +91,22 @@ class CouponNotRedeemable(Exception):
 
 
 def coupon_state(coupon: Coupon, *, at: datetime | None = None) -> str:
-    """ "redeemed", "expired" (at `at`, now by default) or "active"."""
+    """The coupon's state at `at` (now by default): redeemed, expired or active."""
     if coupon.redeemed_at is not None:
         return "redeemed"
     return "expired" if coupon.expires_at <= (at or timezone.now()) else "active"
+
+
+def coupons_in_state(queryset, state: str, *, at: datetime | None = None):
+    """The coupons of `queryset` whose `coupon_state` at `at` is `state`, in SQL."""
+    at = at or timezone.now()
+    return queryset.filter(
+        {
+            "redeemed": Q(redeemed_at__isnull=False),
+            "expired": Q(redeemed_at__isnull=True, expires_at__lte=at),
+            "active": Q(redeemed_at__isnull=True, expires_at__gt=at),
+        }[state]
+    )
 
 
 def redeem_coupon(*, code: str, at: datetime | None = None) -> Coupon:

@@ -196,7 +196,9 @@ def _worker(at: datetime, index: int, workers: int, go, tasks, pipe) -> None:
     from conversations.services.care import send_due_outreach
     from customers import hooks
     from customers.services.care import plan_birthdays
+    from helpdesk.realtime import use_own_loop
 
+    use_own_loop()  # as a Celery worker does after its fork (helpdesk/celery.py)
     rss_before = rss_mib()
     result = {"sent": 0, "claimed": 0, "planned_at": None, "tasks": 0}
     go.wait()

@@ -19,3 +19,12 @@ def _own_database_pool(**kwargs):
 
     for connection in connections.all(initialized_only=True):
         connection.close_pool()
+
+
+@worker_process_init.connect
+def _own_publishing_loop(**kwargs):
+    """A worker publishes its live events through one event loop of its own, started after
+    the fork (a thread does not survive one), not a new loop and Redis connection each."""
+    from helpdesk.realtime import use_own_loop
+
+    use_own_loop()

@@ -22,11 +22,42 @@ def _loop_running() -> bool:
     return True
 
 
+# A process that is no ASGI server (a Celery worker) publishes through one event loop of
+# its own, kept running in a thread (`use_own_loop`); None elsewhere.
+_own_loop: asyncio.AbstractEventLoop | None = None
+_own_loop_lock = threading.Lock()
+
+
+def use_own_loop() -> None:
+    """Publish this process's events through one event loop of its own, started now in a
+    daemon thread (idempotent). For processes with no event loop to hand publishes to — a
+    Celery worker (helpdesk/celery.py, after the fork) — where async_to_sync would make a
+    new loop for every publish, and with it a new connection of the channel layer (whose
+    connections belong to a loop): 1.5 ms and a Redis connection a publish, against a
+    fraction of a millisecond on a loop that stays."""
+    global _own_loop
+    with _own_loop_lock:
+        if _own_loop is not None and _own_loop.is_running():
+            return
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            loop.run_forever()
+
+        threading.Thread(target=serve, name="realtime-loop", daemon=True).start()
+        started.wait()
+        _own_loop = loop
+
+
 def _run(send, *args) -> None:
     """Run the coroutine function `send(*args)` to its end from synchronous code. Where this
     thread already runs an event loop (code called from a coroutine without a thread of
     its own, or a test driving a browser with Playwright's sync API), async_to_sync
-    refuses: the send then gets a thread of its own, and this one waits for it.
+    refuses: the send then gets a thread of its own, and this one waits for it. In a
+    process with a loop of its own (`use_own_loop`) the send runs there.
 
     async_to_sync is not called inside an `except` block: it carries the exception being
     handled into the coroutine (re-raised there, with its traceback), which made every
@@ -34,7 +65,10 @@ def _run(send, *args) -> None:
     garbage collection of ~100 ms every second or so under chat load (docs/benchmarks.md,
     chat run 8)."""
     if not _loop_running():
-        async_to_sync(send)(*args)
+        if _own_loop is not None:
+            asyncio.run_coroutine_threadsafe(send(*args), _own_loop).result()
+        else:
+            async_to_sync(send)(*args)
         return
     failure: list[BaseException] = []
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from django.utils.translation import override, pgettext
 
 from customers import hooks
 from customers.models import CareCampaign, Coupon, Customer, Order, Outreach
+from helpdesk.db import native_timestamps
 
 # A birthday greeting goes out from 09:00 on the customer's own day, in their timezone.
 BIRTHDAY_HOUR = 9
@@ -392,9 +394,9 @@ def render(
 # --- sending a batch (called by conversations/services/care.py) ----------------------
 
 
-@dataclass(slots=True)
-class DueOutreach:
-    """A claimed outreach taken for sending, with what its sender needs of the customer."""
+class DueOutreach(NamedTuple):
+    """A claimed outreach taken for sending, with what its sender needs of the customer (a
+    named tuple: a batch makes a thousand, each straight from its row)."""
 
     id: int
     campaign_id: int
@@ -419,6 +421,7 @@ def take_due(*, now: datetime, limit: int, only: int | None = None) -> list[DueO
     oldest first (the `outreach_due_queue` index's order), locked FOR UPDATE SKIP LOCKED
     for the caller's transaction: another worker takes other rows, never these."""
     with connection.cursor() as cursor:
+        native_timestamps(cursor)
         cursor.execute(
             """
             SELECT o.id, o.campaign_id, o.customer_id, o.occasion, o.subject,
@@ -433,7 +436,7 @@ def take_due(*, now: datetime, limit: int, only: int | None = None) -> list[DueO
             """,
             {"now": now, "only": only, "limit": limit},
         )
-        return [DueOutreach(*row) for row in cursor.fetchall()]
+        return list(map(DueOutreach._make, cursor.fetchall()))
 
 
 def int_array(values) -> str:
@@ -505,10 +508,16 @@ def coupon_campaign(campaign: CareCampaign, occasion: str) -> str:
 COUPON_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters and digits, none alike
 
 
+def coupon_codes(count: int) -> list[str]:
+    """`count` codes of ten random characters of COUPON_ALPHABET each (50 bits; 256 is a
+    multiple of 32, so each character is uniform), from one draw of random bytes."""
+    letters = "".join(COUPON_ALPHABET[byte & 31] for byte in secrets.token_bytes(10 * count))
+    return [letters[start : start + 10] for start in range(0, 10 * count, 10)]
+
+
 def coupon_code() -> str:
-    """Ten random characters of COUPON_ALPHABET (50 bits; 256 is a multiple of 32, so
-    each is uniform)."""
-    return "".join(COUPON_ALPHABET[byte & 31] for byte in secrets.token_bytes(10))
+    """One code (see coupon_codes)."""
+    return coupon_codes(1)[0]
 
 
 def issue_coupons(
@@ -550,7 +559,7 @@ def issue_coupons(
                 RETURNING customer_id, campaign, code, amount
                 """,
                 {
-                    "codes": text_array(coupon_code() for _key in missing),
+                    "codes": text_array(coupon_codes(len(missing))),
                     "customers": int_array(customer_id for customer_id, _slug in missing),
                     "slug_at": int_array(slug_at[slug] for _customer_id, slug in missing),
                     "campaign_at": int_array(position[keys[key].pk] for key in missing),

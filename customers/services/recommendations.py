@@ -15,9 +15,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 
 from customers.models import Coupon, Order, Recommendation, RecommendationRule
+from customers.services.care import coupon_code
 
 # Orders read for the history (their items' categories and SKUs).
 HISTORY_ORDERS = 50
@@ -26,7 +26,6 @@ HISTORY_ORDERS = 50
 SWEEP_GRACE = timedelta(days=2)
 # Orders that count as a purchase.
 PURCHASE_STATUSES = ("paid", "shipped", "delivered")
-COUPON_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def bought(customer_id: int) -> tuple[set[str], set[str]]:
@@ -133,7 +132,7 @@ def _coupon(rule: RecommendationRule, customer_id: int, language: str) -> Coupon
                 customer_id=customer_id,
                 campaign=f"recommendation-{rule.pk}",
                 defaults={
-                    "code": get_random_string(10, COUPON_ALPHABET),
+                    "code": coupon_code(),
                     "title": rule.coupon_title_in(language) or rule.name,
                     "amount": rule.coupon_amount,
                     "minimum_spend": rule.coupon_minimum_spend,

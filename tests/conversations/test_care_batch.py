@@ -250,7 +250,7 @@ def test_a_coupon_code_already_taken_is_drawn_again(monkeypatch):
         expires_at=timezone.now() + timedelta(days=1),
     )
     codes = iter([taken.code, "FRESH23456"])
-    monkeypatch.setattr(claims, "coupon_code", lambda: next(codes))
+    monkeypatch.setattr(claims, "coupon_codes", lambda count: [next(codes) for _ in range(count)])
     birthdays(1)
 
     care.send_due_outreach(now=later())

@@ -118,6 +118,9 @@ AGENT_METRICS = [
     "occupancy",
 ]
 TREND_CHARTS = ["conversations", "resolution_rate", "avg_response_agent", "csat"]
+# Up to this many days a trend has a point a day; a longer range, a point a week (a year of
+# days made a page of 1 MB, 4 charts and tables of 365 rows).
+TREND_DAILY_DAYS = 92
 TICKET_METRICS = [
     "tickets_created",
     "tickets_resolved",
@@ -214,23 +217,44 @@ class Overview:
             table.links.append(self.drill(metric.drill))
         return table
 
-    def trends(self) -> list[Table]:
+    def trend_periods(self) -> list[tuple[date, date, Totals]]:
+        """The trends' points: a day each, or for a range longer than TREND_DAILY_DAYS a week
+        each (from Monday, the first and last cut to the range), with their sums."""
         by_day = self.grouped["day"]
         days: list[date] = self.scope.days
+        weekly = len(days) > TREND_DAILY_DAYS
+        periods: list[tuple[date, date, Totals]] = []
+        for day in days:
+            if not periods or not weekly or day.weekday() == 0:
+                periods.append((day, day, Totals()))
+            first, _last, totals = periods[-1]
+            periods[-1] = (first, day, totals.add_totals(by_day.get(day, Totals())))
+        return periods
+
+    def trends(self) -> list[Table]:
+        periods = self.trend_periods()
+        weekly = any(first != last for first, last, _totals in periods)
         tables = []
         for key in TREND_CHARTS:
             metric = BY_KEY[key]
-            table = Table(f"trend_{key}", str(metric.label), [_("Day"), str(metric.label)])
+            table = Table(
+                f"trend_{key}",
+                str(metric.label),
+                [_("Week from") if weekly else _("Day"), str(metric.label)],
+            )
             bars = []
-            for day in days:
-                value = metric.compute(by_day.get(day, Totals()))
-                href = self.drill(metric.drill, **{"from": day.isoformat(), "to": day.isoformat()})
-                label = formats.date_format(day, "m-d")
-                table.rows.append([day.isoformat(), value])
+            for first, last, totals in periods:
+                value = metric.compute(totals)
+                href = self.drill(
+                    metric.drill, **{"from": first.isoformat(), "to": last.isoformat()}
+                )
+                label = formats.date_format(first, "m-d")
+                table.rows.append([first.isoformat(), value])
                 table.shown.append([label, show(metric.kind, value)])
                 table.links.append(href)
                 bars.append(Bar(label, value or 0, show(metric.kind, value), href))
-            table.chart = Chart(table.key, _("%(metric)s per day") % {"metric": metric.label}, bars)
+            title = _("%(metric)s per week") if weekly else _("%(metric)s per day")
+            table.chart = Chart(table.key, title % {"metric": metric.label}, bars)
             tables.append(table)
         return tables
 

@@ -45,6 +45,9 @@ class Totals:
         self._sums = list(map(operator.add, self._sums, vector))
         return self
 
+    def add_totals(self, other: Totals) -> Totals:
+        return self.add_vector(other._sums)
+
     @property
     def values(self) -> dict[str, int]:
         return dict(zip(COUNTERS, self._sums, strict=False))

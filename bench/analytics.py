@@ -20,19 +20,23 @@ Then, in this process:
   rows each time (the job is idempotent);
 - the Beat job's run (the last 48 hours, today partly);
 - the backfill of the whole year, a week at a time (so the dashboards have a year);
+- the rollup tables analyzed (autovacuum's work on a live server: off on this machine);
+- a Celery worker started (solo pool), as `make run` has one: it computes today's live
+  rows again when a page finds them older than ANALYTICS_LIVE_SECONDS;
 - through the real view (Django's test client, logged in as the supervisor), `--runs`
   requests after `--warmup` of: the overview for the last 7 days (the default), the
   last 30 days, the last 365 days, the last 30 days filtered by a channel; the API
   summary for the last 30 days; the live board's fragment: p50 / p95 / max in ms, and the
   ratio of each p95 to the 7-day overview's.
 
-Prints the figures; exits 1 when the overview's p95 (7 and 30 days) is over 300 ms or a
-day's rollup over 30 s (the issue's targets).
+Prints the figures; exits 1 when the overview's p95 (7, 30 or 365 days) is over 300 ms
+or a day's rollup over 30 s (the issue's targets).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -49,6 +53,7 @@ from bench.stack import (  # noqa: E402
     log,
     percentile,
     prepare_database,
+    start_worker,
 )
 
 CONVERSATIONS = 1_000_000
@@ -335,7 +340,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from analytics.models import COUNTERS, DailyRollup, HourlyRollup
+    from analytics.models import COUNTERS, DailyRollup, DailySlice, HourlyRollup, TopicDaily
     from analytics.periods import day_bounds, today
     from analytics.services.rollup import roll_up, roll_up_recent
     from helpdesk.models import ApiKey
@@ -403,6 +408,11 @@ def main() -> int:
                 f"backfill of {len(missing)} days, a week at a time: {time.monotonic() - began:.0f} s"
             )
     log(f"{HourlyRollup.objects.count():,} hourly rows, {DailyRollup.objects.count():,} daily rows")
+    with connection.cursor() as cursor:
+        for model in (HourlyRollup, DailyRollup, DailySlice, TopicDaily):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+    stack = contextlib.ExitStack()
+    start_worker("analytics", stack)
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(context["supervisor"].user)
@@ -443,8 +453,9 @@ def main() -> int:
             f"{name:38} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} "
             f"{p95 / base:9.2f}"
         )
-    for name in ("overview, 7 days (default)", "overview, 30 days"):
+    for name in ("overview, 7 days (default)", "overview, 30 days", "overview, 365 days"):
         failed |= percentile(results[name], 95) > MAX_P95_MS
+    stack.close()
     ApiKey.objects.filter(name="bench analytics").delete()
     return 1 if failed else 0
 

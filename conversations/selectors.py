@@ -98,9 +98,18 @@ def agent_load(agent_id: int) -> int:
 
 
 def _with_load(agents: QuerySet[Agent]) -> QuerySet[Agent]:
-    return agents.annotate(
-        load=Count("conversations", filter=Q(conversations__status=Conversation.Status.ASSIGNED))
+    """Each agent's `load`: the conversations assigned to them now, counted agent by agent
+    through the (assignee, status) index. (A join of the agents to their conversations,
+    grouped, read every conversation they ever had: 400 ms for 40 agents at a million
+    conversations, on every live board and transfer menu.)"""
+    assigned = (
+        Conversation.objects.filter(assignee=OuterRef("pk"), status=Conversation.Status.ASSIGNED)
+        .order_by()
+        .values("assignee")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
+    return agents.annotate(load=Coalesce(Subquery(assigned), 0))
 
 
 def agents_with_room(*, serving: set[int] | None = None) -> QuerySet[Agent]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from django.db import connection
 from psycopg.types.datetime import TimestamptzLoader
 
+# For a transaction's large statements whose cost PostgreSQL overestimates (a CTE's rows
+# it cannot know): its JIT would spend more compiling them than they take to run — 90 ms
+# of a breach batch's 310 (docs/benchmarks.md), and more than an hour's rollup takes.
+NO_JIT = "SET LOCAL jit = off"
+
 
 def native_timestamps(cursor) -> None:
     """Read this cursor's `timestamptz` columns with psycopg's own loader (in C) instead of

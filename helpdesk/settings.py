@@ -319,8 +319,11 @@ SLA_JOB_WORKERS = env.int("SLA_JOB_WORKERS", default=2)
 # change the hour they started in).
 ANALYTICS_SETTLE_HOURS = env.int("ANALYTICS_SETTLE_HOURS", default=48)
 # Today's live figures are computed at most this often (seconds), shared by every
-# dashboard, board and API call meanwhile; 0: at every request.
+# dashboard, board and API call meanwhile; 0: at every request. Older ones are still shown
+# while a worker computes them again, up to ANALYTICS_LIVE_STALE_SECONDS; older still, the
+# request computes them.
 ANALYTICS_LIVE_SECONDS = env.int("ANALYTICS_LIVE_SECONDS", default=15)
+ANALYTICS_LIVE_STALE_SECONDS = env.int("ANALYTICS_LIVE_STALE_SECONDS", default=300)
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

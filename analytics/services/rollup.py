@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from analytics.models import (
     COUNTERS,
+    DIMENSION_NONE,
     DIMENSIONS,
     HISTOGRAMS,
     DailyRollup,
+    DailySlice,
     HourlyRollup,
     RollupRun,
     TopicDaily,
@@ -27,11 +29,9 @@ from analytics.models import (
 )
 from analytics.periods import day_bounds, floor_hour, local_day
 from analytics.sql import HOURLY_SQL, ROLLUP_SUMS, TOPICS_SQL
+from helpdesk.db import NO_JIT
 
 ROLLUP_LOCK = 0x4C554D454E + 9  # "LUMEN" + 9: the rollup job, one at a time
-# The statements are planned cheaply and run in well under a second an hour of data;
-# PostgreSQL's JIT would spend more compiling them than they take (bench/analytics.py).
-NO_JIT = "SET LOCAL jit = off"
 
 _COLUMNS = ("hour", *DIMENSIONS, *COUNTERS, *HISTOGRAMS)
 _DAILY_SQL = f"""
@@ -48,6 +48,23 @@ SELECT (hour AT TIME ZONE %(zone)s)::date, kind, key, sum(conversations)::bigint
   FROM {TopicHourly._meta.db_table}
  WHERE hour >= %(start)s AND hour < %(end)s
  GROUP BY 1, kind, key
+"""  # noqa: S608 (constant names only)
+
+
+# Each rolled day's slices (DailySlice): its sums along each dimension and in all, from
+# its DailyRollup rows in one pass.
+_SLICED = ", ".join(f"(day, {name})" for name in DIMENSIONS)
+_SLICES_SQL = f"""
+INSERT INTO {DailySlice._meta.db_table} (day, dimension, {", ".join(DIMENSIONS)},
+       {", ".join(COUNTERS)}, {", ".join(HISTOGRAMS)})
+SELECT day,
+       CASE {" ".join(f"WHEN GROUPING({name}) = 0 THEN '{name}'" for name in DIMENSIONS)}
+            ELSE '' END,
+       {", ".join(f"COALESCE({name}, {DIMENSION_NONE[name]!r})" for name in DIMENSIONS)},
+       {ROLLUP_SUMS}
+  FROM {DailyRollup._meta.db_table}
+ WHERE day >= %(first)s AND day <= %(last)s
+ GROUP BY GROUPING SETS ((day), {_SLICED})
 """  # noqa: S608 (constant names only)
 
 
@@ -103,6 +120,8 @@ def roll_up(*, start: datetime, end: datetime, now: datetime | None = None) -> R
         days = {"start": day_start, "end": day_end, "zone": settings.TIME_ZONE}
         DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
         cursor.execute(_DAILY_SQL, days)
+        DailySlice.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+        cursor.execute(_SLICES_SQL, {"first": first_day, "last": last_day})
         TopicDaily.objects.filter(day__gte=first_day, day__lte=last_day).delete()
         cursor.execute(_TOPICS_DAILY_SQL, days)
         run = RollupRun.objects.create(

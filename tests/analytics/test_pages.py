@@ -201,3 +201,52 @@ def test_a_long_range_drills_into_its_last_days_newest_first(client, boss, rolle
     ]
     assert positions == sorted(positions)  # the later conversation first
     assert "最后 31 天" in drill  # the default language
+
+
+def _section(page: str, key: str) -> str:
+    start = page.index(f'id="table-{key}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_a_long_range_trends_by_week_and_a_short_one_by_day(client, boss, rolled):
+    client.force_login(boss.user)
+    end = rolled.day + timedelta(days=1)
+    year = f"from={(end - timedelta(days=364)).isoformat()}&to={end.isoformat()}"
+    month = f"from={(end - timedelta(days=29)).isoformat()}&to={end.isoformat()}"
+
+    yearly = _section(
+        client.get(f"/desk/analytics/?{year}", HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+        "trend_conversations",
+    )
+    monthly = _section(
+        client.get(f"/desk/analytics/?{month}", HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+        "trend_conversations",
+    )
+    zh = client.get(f"/desk/analytics/?{year}").content.decode()
+
+    # 365 days from a weekday: 52 whole weeks and the cut ones at both ends.
+    assert yearly.count('class="chart-bar"') in (53, 54)
+    assert "Conversations per week" in yearly and "Week from" in yearly
+    monday = rolled.day - timedelta(days=rolled.day.weekday())
+    week = f"from={max(monday, end - timedelta(days=364)).isoformat()}&amp;to={min(monday + timedelta(days=6), end).isoformat()}"
+    assert week in yearly  # the week's bar drills into the week
+    assert monthly.count('class="chart-bar"') == 30 and "Conversations per day" in monthly
+    assert "每周" in _section(zh, "trend_conversations")
+
+
+def test_a_weeks_point_is_the_sum_of_its_days(boss, rolled):
+    from django.utils import timezone
+
+    from analytics.dashboard import Overview
+    from analytics.selectors import Scope
+
+    end = rolled.day + timedelta(days=1)
+    page = Overview(Scope(end - timedelta(days=364), end), "", timezone.now())
+
+    periods = page.trend_periods()
+
+    assert periods[0][0] == end - timedelta(days=364) and periods[-1][1] == end
+    assert all(b[0] == a[1] + timedelta(days=1) for a, b in zip(periods, periods[1:], strict=False))
+    assert all(first.weekday() == 0 for first, _last, _t in periods[1:])
+    assert sum(totals["conversations"] for _f, _l, totals in periods) == 7
+    assert page.totals["conversations"] == 7

@@ -4,16 +4,17 @@ from datetime import timedelta
 from uuid import uuid4
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from analytics.models import COUNTERS, DailyRollup, HourlyRollup, TopicDaily, TopicHourly
 from analytics.periods import day_bounds, today
-from analytics.selectors import Scope, figures
+from analytics.selectors import Scope, _live_key, figures, refresh_live
 from analytics.services.rollup import roll_up, roll_up_recent
-from analytics.tasks import roll_up_recent_task
+from analytics.tasks import refresh_live_task, roll_up_recent_task
 from conversations.models import AgentStatusLog
 from conversations.services import set_agent_status
-from tests.analytics.scenario import build
+from tests.analytics.scenario import build, local
 from tests.factories import AgentFactory
 
 
@@ -124,3 +125,53 @@ def test_todays_live_rows_are_shared_for_the_configured_seconds(db, settings):
     assert figures(scope, now=now)[None]["conversations"] == before  # the shared rows
     settings.ANALYTICS_LIVE_SECONDS = 0
     assert figures(scope, now=now)[None]["conversations"] > before
+
+
+def _noon_today(settings):
+    """Noon today, and no live rows shared for today from an earlier run (the cache is
+    Redis): the tests' minutes stay within the day."""
+    settings.ANALYTICS_LIVE_SECONDS, settings.ANALYTICS_LIVE_STALE_SECONDS = 60, 600
+    now = local(today(), 12)
+    cache.delete_many([_live_key(kind, now) for kind in ("hours", "topics")])
+    return now
+
+
+def test_old_live_rows_are_shown_while_a_worker_computes_them_again(db, settings, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(refresh_live_task, "delay", lambda kind: enqueued.append(kind))
+    now = _noon_today(settings)
+    scope = Scope(today(), today())
+    before = figures(scope, now=now)[None]["conversations"]
+    build(today(), hour=0)
+    later = now + timedelta(seconds=settings.ANALYTICS_LIVE_SECONDS + 1)
+
+    # Old, not too old: shown as they were, and one refresh asked for however many ask.
+    assert figures(scope, now=later)[None]["conversations"] == before
+    assert figures(scope, now=later)[None]["conversations"] == before
+    assert enqueued == ["hours"]
+
+    refresh_live(enqueued[0], later)  # what the worker runs (refresh_live_task)
+
+    assert figures(scope, now=later)[None]["conversations"] > before
+
+
+def test_live_rows_too_old_to_show_are_computed_by_the_request(db, settings, monkeypatch):
+    monkeypatch.setattr(refresh_live_task, "delay", lambda kind: None)
+    now = _noon_today(settings)
+    scope = Scope(today(), today())
+    before = figures(scope, now=now)[None]["conversations"]
+    build(today(), hour=0)
+
+    too_old = now + timedelta(seconds=settings.ANALYTICS_LIVE_STALE_SECONDS + 1)
+
+    assert figures(scope, now=too_old)[None]["conversations"] > before
+
+
+def test_the_refresh_task_shares_todays_rows(db, settings):
+    settings.ANALYTICS_LIVE_SECONDS = 600 + uuid4().int % 100_000
+    build(today(), hour=0)
+
+    rows = refresh_live_task("hours")
+
+    assert rows > 0
+    assert refresh_live_task("no such kind") == 0

@@ -35,6 +35,7 @@ from conversations.models import Agent, SkillGroup
 from conversations.rooms.services import publish_cards_on_commit, room_cards_sql
 from conversations.services.notices import MAX_TEXT, publish_notices
 from helpdesk import webhooks
+from helpdesk.db import NO_JIT
 from helpdesk.ids import UUID7_SQL
 from tickets.events import number_sql, ticket_json_sql, utc_sql
 from tickets.models import CLOCK_LABELS, CLOCKS, Priority, Ticket
@@ -313,7 +314,7 @@ def _run(
                 # The statement's cost guesses (a CTE's rows are unknown to the planner)
                 # are high enough to have it compiled by the JIT: ~90 ms a batch, for
                 # nothing.
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(NO_JIT)
                 if not params:
                     params.update(
                         now=now,

@@ -21,3 +21,8 @@ class HelpdeskConfig(AppConfig):
         # Logins and logouts go to the audit log, whoever calls login() (docs/security.md).
         user_logged_in.connect(logins.record_login, dispatch_uid="audit-login")
         user_logged_out.connect(logins.record_logout, dispatch_uid="audit-logout")
+
+        # An uploaded file named with a folder path is refused, not silently renamed.
+        from helpdesk.uploads import refuse_paths_in_file_names
+
+        refuse_paths_in_file_names()

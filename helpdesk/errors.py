@@ -8,12 +8,15 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from helpdesk.uploads import PathInFileName
+
 # Seconds a client is told to wait before trying again while the database is away.
 DATABASE_RETRY_AFTER = 5
 
 
 def _respond(request, status: int, code: str, message: str):
-    if request.path.startswith("/api/"):
+    # The API, and the desk's own scripts (fetch), read the reason as JSON.
+    if request.path.startswith("/api/") or request.headers.get("X-Requested-With") == "fetch":
         return JsonResponse({"detail": message, "code": code}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
@@ -23,6 +26,8 @@ def bad_request(request, exception=None):
     # (400); the contract's answer to a body too large is 413.
     if isinstance(exception, RequestDataTooBig):
         return _respond(request, 413, "too_large", _("The request body is too large."))
+    if isinstance(exception, PathInFileName):
+        return _respond(request, 400, "bad_file_name", str(exception))
     return _respond(request, 400, "bad_request", _("The request could not be understood."))
 
 

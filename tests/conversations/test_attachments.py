@@ -88,15 +88,31 @@ def test_an_oversized_file_is_refused_with_413(live, settings):
 @pytest.mark.parametrize(
     "name", ["../../../etc/passwd.png", "..\\..\\windows\\passwd.png", "/var/passwd.png"]
 )
-def test_a_hostile_file_name_is_cleaned_and_never_used_as_a_path(live, name):
+def test_a_file_name_with_a_folder_path_is_refused_over_http(live, name):
     session = open_session(live)
 
-    attachment = upload(live, session["token"], name, png()).json()
+    response = upload(live, session["token"], name, png())
+    english = httpx.post(
+        f"{live.url}/api/v1/chat/attachments/",
+        headers={"Authorization": f"Bearer {session['token']}", "Accept-Language": "en"},
+        files={"file": (name, png(), "image/png")},
+        timeout=30,
+    )
+
+    assert response.status_code == english.status_code == 400
+    assert "文件夹路径" in response.json()["detail"]
+    assert "folder path" in english.json()["detail"]
+    assert not Attachment.objects.exists()
+
+
+def test_an_uploaded_name_is_shown_cleaned_and_never_used_as_a_path(live):
+    session = open_session(live)
+
+    attachment = upload(live, session["token"], "发票\u202e.png", png()).json()
 
     stored = Attachment.objects.get()
-    assert attachment["name"] == stored.name == "passwd.png"
-    assert stored.file.name.startswith(f"attachments/{stored.conversation_id.hex}/")
-    assert ".." not in stored.file.name
+    assert attachment["name"] == stored.name == "发票.png"
+    assert stored.file.name == f"attachments/{stored.conversation_id.hex}/{stored.pk.hex}.png"
 
 
 def test_no_token_is_401_and_a_tampered_link_is_404(live):

@@ -3,8 +3,9 @@
 chat upload (partner/widget API), the agent's upload in the desk, a team room's upload, a
 team room's message form with its file, and an inbound message's attachment URL fetched
 from the partner's server. Every hostile file is refused with nothing stored; an oversized
-one too; an accepted one is stored under a generated name (a path in its name dropped)
-and served with Content-Disposition, nosniff and a CSP that runs nothing."""
+one too; a name with a folder path is refused (400); an accepted file is stored under a
+generated name and served with Content-Disposition, nosniff and a CSP that runs
+nothing."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.conversations.upload_helpers import (
     PDF,
     REFUSED_BY_CONTENT,
     REFUSED_BY_NAME,
+    multipart,
     png,
 )
 from tests.csp import UPLOAD_POLICY, directives
@@ -51,6 +53,14 @@ class Outcome:
     accepted: bool
     status: int
     records: list  # the stored rows (Attachment or RoomAttachment)
+    detail: str = ""  # the reason given, when refused with JSON
+
+
+def _detail(response) -> str:
+    try:
+        return str(response.json().get("detail", ""))
+    except ValueError:
+        return ""
 
 
 class EntryPoint:
@@ -66,6 +76,21 @@ class EntryPoint:
     def stored(self) -> list:
         return list(Attachment.objects.all())
 
+    def post_file(self, url, fields: dict, name: str, content: bytes, raw: bool, **extra):
+        """Post `fields` and the file as `name`: through Django's test client (which keeps
+        only the last part of a name), or with `raw` as a hand-made multipart body naming
+        the file exactly so (a path in it too)."""
+        if not raw:
+            return self.client.post(
+                url, {**fields, "file": SimpleUploadedFile(name, content)}, **extra
+            )
+        body, content_type = multipart(fields, name, content)
+        return self.client.post(url, body, content_type=content_type, **extra)
+
+    def outcome(self, response, accepted_status: int = 201) -> Outcome:
+        status = response.status_code
+        return Outcome(status == accepted_status, status, self.stored(), _detail(response))
+
 
 class ChatApi(EntryPoint):
     def __init__(self, client):
@@ -76,13 +101,16 @@ class ChatApi(EntryPoint):
         )
         self.token = issue_chat_token(self.conversation)
 
-    def send(self, name, content):
-        response = self.client.post(
+    def send(self, name, content, raw=False):
+        response = self.post_file(
             reverse("chat-attachments"),
-            {"file": SimpleUploadedFile(name, content)},
+            {},
+            name,
+            content,
+            raw,
             HTTP_AUTHORIZATION=f"Bearer {self.token}",
         )
-        return Outcome(response.status_code == 201, response.status_code, self.stored())
+        return self.outcome(response)
 
     def served(self, record):
         self.client.logout()
@@ -90,13 +118,17 @@ class ChatApi(EntryPoint):
 
 
 class DeskUpload(ChatApi):
-    def send(self, name, content):
+    def send(self, name, content, raw=False):
         self.client.force_login(self.agent.user)
-        response = self.client.post(
+        response = self.post_file(
             reverse("desk:upload", args=[self.conversation.id]),
-            {"file": SimpleUploadedFile(name, content)},
+            {},
+            name,
+            content,
+            raw,
+            headers=FETCH,
         )
-        return Outcome(response.status_code == 201, response.status_code, self.stored())
+        return self.outcome(response)
 
     def served(self, record):
         return self.client.get(attachment_payload(record)["url"])
@@ -111,26 +143,27 @@ class RoomUpload(EntryPoint):
     def stored(self):
         return list(RoomAttachment.objects.all())
 
-    def send(self, name, content):
-        response = self.client.post(
-            reverse("desk:room-upload", args=[self.room.pk]),
-            {"file": SimpleUploadedFile(name, content)},
-            headers=FETCH,
+    def send(self, name, content, raw=False):
+        response = self.post_file(
+            reverse("desk:room-upload", args=[self.room.pk]), {}, name, content, raw, headers=FETCH
         )
-        return Outcome(response.status_code == 201, response.status_code, self.stored())
+        return self.outcome(response)
 
     def served(self, record):
         return self.client.get(reverse("desk:room-attachment", args=[self.room.pk, record.pk]))
 
 
 class RoomForm(RoomUpload):
-    def send(self, name, content):
-        response = self.client.post(
+    def send(self, name, content, raw=False):
+        response = self.post_file(
             reverse("desk:room-post", args=[self.room.pk]),
-            {"body": "看", "file": SimpleUploadedFile(name, content)},
+            {"body": "看"},
+            name,
+            content,
+            raw,
             headers=FETCH,
         )
-        return Outcome(response.status_code == 200, response.status_code, self.stored())
+        return self.outcome(response, accepted_status=200)
 
 
 class InboundUrl(EntryPoint):
@@ -234,7 +267,16 @@ def test_an_oversized_file_is_refused_everywhere(entry, settings):
 
 
 @pytest.mark.parametrize("name", PATH_NAMES)
-def test_an_accepted_file_gets_a_generated_name_and_its_path_is_dropped(entry, name):
+def test_a_file_named_with_a_folder_path_is_refused_everywhere(named_entry, name):
+    outcome = named_entry.send(name, png(), raw=True)
+
+    assert (outcome.accepted, outcome.status, outcome.records) == (False, 400, [])
+    assert "文件夹路径" in outcome.detail  # the reason, in the default language
+    assert not RoomAttachment.objects.exists() and not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["%2e%2e%2fpasswd.png", "照片 (1).png", "..passwd.png"])
+def test_an_accepted_file_is_stored_under_a_generated_name(entry, name):
     outcome = entry.send(name, png())
 
     [record] = outcome.records

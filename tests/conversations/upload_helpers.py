@@ -67,10 +67,31 @@ REFUSED_BY_NAME = [
     ("x.png.html. . ", png()),
 ]
 REFUSED_FILES = REFUSED_BY_CONTENT + REFUSED_BY_NAME
-# Names with a path in them: accepted, the path dropped, stored under a generated name.
+# Names with a folder path in them: refused (helpdesk/uploads.py), nothing stored.
 PATH_NAMES = [
     "../../../etc/passwd.png",
     "..\\..\\windows\\passwd.png",
     "/var/passwd.png",
-    "%2e%2e%2fpasswd.png",
+    "C:\\Users\\x\\passwd.png",
+    "..",
+    "&#46;&#46;&#47;passwd.png",  # ../ as HTML entities, which Django's parser decodes
 ]
+
+
+def multipart(fields: dict, name: str, content: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body of `fields` and the file `content` in the field `file`,
+    named exactly `name` (a test client would keep only the last part of a path)."""
+    boundary = "lumen-test-boundary-7e3f"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    return b"".join(
+        parts
+    ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"

@@ -10,6 +10,13 @@ would send each of them hundreds of frames. Instead a change marks its group
 conversation gets one status event, and the desks one "queue" event. A burst
 of changes within that while costs one update. With the delay set to 0
 (tests), the update is published at once.
+
+The desks' "queue" event goes to every desk of every agent, and each desk then
+fetches its lists again: it leaves at most once per delay across all processes
+(daphne's, the workers'), not once per process. A process that finds the event
+sent by another within the delay sends its own when that delay is over (a
+Redis key with the delay as its life), so the desks always hear of the last
+change.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from redis import RedisError
+
+from helpdesk.redis_clients import key, sync_redis
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +49,7 @@ def announce_desks() -> None:
     transaction.on_commit(lambda: _mark(_DESKS))
 
 
-def _mark(what) -> None:
+def _mark(what, delay: float | None = None) -> None:
     global _timer
     if settings.QUEUE_UPDATE_DELAY <= 0:
         _publish({what})
@@ -47,7 +57,7 @@ def _mark(what) -> None:
     with _lock:
         _pending.add(what)
         if _timer is None:
-            _timer = threading.Timer(settings.QUEUE_UPDATE_DELAY, _flush)
+            _timer = threading.Timer(delay or settings.QUEUE_UPDATE_DELAY, _flush)
             _timer.daemon = True
             _timer.start()
 
@@ -72,7 +82,28 @@ def _publish(marked: set) -> None:
 
     for group in marked - {_DESKS}:
         publish_positions(group)
+    wait = _desks_told_recently()
+    if wait:
+        _mark(_DESKS, delay=wait)  # after the other process's event: ours then
+        return
     publish(events.DESK_GROUP, events.queue_changed_event())
+
+
+def _desks_told_recently() -> float:
+    """0 when this process may tell the desks now (and has claimed the next delay for it);
+    else the seconds until the event another process sent is a delay old."""
+    delay = settings.QUEUE_UPDATE_DELAY
+    if delay <= 0:
+        return 0
+    client = sync_redis()
+    told = key("queue-told")
+    try:
+        if client.set(told, 1, nx=True, px=max(1, int(delay * 1000))):
+            return 0
+        left = client.pttl(told)
+    except RedisError:
+        return 0  # Redis away: the publish fails too, and is logged
+    return max(left, 10) / 1000 + 0.01 if left != -2 else 0.01
 
 
 def publish_positions(skill_group_id: int | None) -> int:

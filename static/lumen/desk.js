@@ -77,13 +77,20 @@
     };
   }
 
+  // The lists are fetched again at most once a second, a moment after the "queue" event
+  // (more events meanwhile wait for that fetch), and at a random moment of a quarter
+  // second: every desk hears the same event, and they do not all ask at once.
   let listsTimer = null;
+  let listsAt = 0;
   function refreshLists() {
-    clearTimeout(listsTimer);
+    if (listsTimer) return;
+    const wait = Math.max(150, listsAt + 1000 - Date.now()) + Math.random() * 250;
     listsTimer = setTimeout(async () => {
+      listsTimer = null;
+      listsAt = Date.now();
       const response = await fetch(desk.dataset.listsUrl, {headers: {"X-Requested-With": "fetch"}});
       if (response.ok) { listsBox.innerHTML = await response.text(); tickWaits(); } // server-rendered, escaped by the template
-    }, 150);
+    }, wait);
   }
 
   function toast(text, href) {

@@ -103,7 +103,8 @@ def _desks_told_recently() -> float:
         left = client.pttl(told)
     except RedisError:
         return 0  # Redis away: the publish fails too, and is logged
-    return max(left, 10) / 1000 + 0.01 if left != -2 else 0.01
+    # A moment after the key's end (gone already, PTTL is negative: try again soon).
+    return max(left, 10) / 1000 + 0.01
 
 
 def publish_positions(skill_group_id: int | None) -> int:
